@@ -1,0 +1,47 @@
+# Quick start: `make run` (synthesize every stack) and `make test` (every test).
+# Each target installs what it needs first: pipenv, the locked Python
+# environment (.venv) and the pinned cdktf CLI (node_modules).
+
+PYTHON ?= python3
+PIPENV_VERSION := 2026.10.3
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_VERBOSITY := -1
+export PIPENV_NOSPIN := 1
+export PIPENV_YES := 1
+PIPENV := $(PYTHON) -m pipenv
+SETUP_LOG := .setup.log
+
+.PHONY: run test setup synth snapshot-update clean
+
+run: setup synth
+
+test: setup
+	$(PIPENV) run pytest
+
+synth:
+	$(PIPENV) run python main.py
+	@echo "Synthesized: $$(ls -d cdktf.out/stacks/*/cdk.tf.json | tr '\n' ' ')"
+
+setup: .venv/.synced node_modules/.synced
+
+# pipenv itself, then exactly the versions in Pipfile.lock (plus dev packages).
+.venv/.synced: Pipfile.lock constructs/pyproject.toml
+	@$(PYTHON) -m pipenv --version >/dev/null 2>&1 || { \
+		echo "Installing pipenv $(PIPENV_VERSION)"; \
+		$(PYTHON) -m pip install --quiet --user "pipenv==$(PIPENV_VERSION)" 2>/dev/null \
+		|| $(PYTHON) -m pip install --quiet "pipenv==$(PIPENV_VERSION)"; }
+	@echo "Installing the locked Python environment into .venv (log: $(SETUP_LOG))"
+	@$(PIPENV) sync --dev >$(SETUP_LOG) 2>&1 || { cat $(SETUP_LOG); exit 1; }
+	@touch $@
+
+# The cdktf CLI pinned by package-lock.json, for `npx cdktf synth|deploy`.
+node_modules/.synced: package-lock.json
+	@echo "Installing the pinned cdktf CLI into node_modules"
+	@npm ci --no-audit --no-fund --loglevel=error >>$(SETUP_LOG) 2>&1 || { cat $(SETUP_LOG); exit 1; }
+	@touch $@
+
+snapshot-update: setup
+	$(PIPENV) run pytest tests/test_snapshots.py --snapshot-update
+
+clean:
+	rm -rf cdktf.out results $(SETUP_LOG)

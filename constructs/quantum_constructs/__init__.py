@@ -1,0 +1,22 @@
+"""Secure-by-default CDKTF constructs for Amazon Braket.
+
+    from quantum_constructs import QuantumResultsBucket, BraketNotebookRole, QuantumDevNotebook
+"""
+
+import os as _os
+
+# jsii prints a large end-of-life banner on every start under Node 20, which
+# this library supports; silence only that banner, for Node 20 only.
+_os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from .bucket import BucketEncryption, QuantumResultsBucket  # noqa: E402
+from .notebook import NOTEBOOK_INSTANCE_TYPES, QuantumDevNotebook  # noqa: E402
+from .role import BraketNotebookRole  # noqa: E402
+
+__all__ = [
+    "BraketNotebookRole",
+    "BucketEncryption",
+    "NOTEBOOK_INSTANCE_TYPES",
+    "QuantumDevNotebook",
+    "QuantumResultsBucket",
+]

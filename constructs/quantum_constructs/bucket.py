@@ -1,0 +1,420 @@
+"""QuantumResultsBucket: the S3 bucket where Amazon Braket writes task results."""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Optional, Protocol
+
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.kms_key import KmsKey
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+    S3BucketLifecycleConfigurationRuleTransition,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
+from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
+    S3BucketOwnershipControls,
+    S3BucketOwnershipControlsRule,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
+    S3BucketVersioningA,
+    S3BucketVersioningVersioningConfiguration,
+)
+from constructs import Construct
+
+from ._validation import require
+
+BRAKET_BUCKET_PREFIX = "amazon-braket-"
+# S3 bucket naming rules: 3-63 chars, lowercase letters, digits, dots and hyphens.
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
+
+
+# The account root administers the key and delegates its use to IAM policies
+# (such as grant_read_write). Listed explicitly rather than "kms:*" so that no
+# policy in the stack allows a whole service.
+_KEY_POLICY_ACTIONS = [
+    "kms:CancelKeyDeletion",
+    "kms:Create*",
+    "kms:Decrypt",
+    "kms:Delete*",
+    "kms:Describe*",
+    "kms:Disable*",
+    "kms:Enable*",
+    "kms:Encrypt",
+    "kms:GenerateDataKey*",
+    "kms:Get*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:ReEncrypt*",
+    "kms:Revoke*",
+    "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:Update*",
+]
+
+
+class BucketEncryption(enum.Enum):
+    """Server-side encryption of the results bucket."""
+
+    KMS = "aws:kms"
+    """A customer-managed KMS key with automatic rotation, created with the bucket."""
+    S3_MANAGED = "AES256"
+    """SSE-S3: keys managed by S3. No KMS charges, no key policy to manage."""
+
+
+class Grantable(Protocol):
+    """Anything with an IAM role name, such as a `BraketNotebookRole`."""
+
+    @property
+    def role_name(self) -> str: ...
+
+
+class QuantumResultsBucket(Construct):
+    """The S3 bucket where Amazon Braket writes quantum task results.
+
+    Secure by default:
+    - public access block with all four flags on;
+    - object ownership enforced (ACLs disabled);
+    - encryption: default a customer-managed KMS key with rotation
+      (``encryption=BucketEncryption.S3_MANAGED`` for SSE-S3);
+    - versioning: default enabled;
+    - a bucket policy that denies every request made without TLS;
+    - lifecycle: incomplete multipart uploads aborted after 7 days; results
+      transitioned to STANDARD_IA and expired only when asked;
+    - access logging: default off, on when ``access_log_bucket`` is given;
+    - force_destroy: default off, so ``terraform destroy`` never deletes results.
+
+    :param bucket_name: must start with ``amazon-braket-``: the AWS managed Braket
+        policies only grant S3 access to such buckets.
+    :param results_prefix: key prefix under which tasks write results. Default: ``results``.
+    :param encryption: default ``BucketEncryption.KMS``.
+    :param versioned: default True.
+    :param transition_to_ia_days: move results to STANDARD_IA after this many days.
+        Default: None (never).
+    :param expire_after_days: delete results (and noncurrent versions) after this
+        many days. Default: None (kept forever).
+    :param access_log_bucket: name of an existing bucket that receives S3 server
+        access logs. Default: None (no access logging).
+    :param access_log_prefix: key prefix for access logs. Default: ``s3-access/<bucket_name>/``.
+    :param force_destroy: allow ``terraform destroy`` to delete a non-empty bucket.
+        Default: False.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        bucket_name: str,
+        results_prefix: str = "results",
+        encryption: BucketEncryption = BucketEncryption.KMS,
+        versioned: bool = True,
+        transition_to_ia_days: Optional[int] = None,
+        expire_after_days: Optional[int] = None,
+        access_log_bucket: Optional[str] = None,
+        access_log_prefix: Optional[str] = None,
+        force_destroy: bool = False,
+    ) -> None:
+        super().__init__(scope, id)
+        _validate_bucket_name(bucket_name)
+        require(
+            bool(_PREFIX.match(results_prefix)),
+            "results_prefix",
+            results_prefix,
+            "a relative S3 key prefix without leading or trailing '/', e.g. 'results'",
+        )
+        require(
+            isinstance(encryption, BucketEncryption),
+            "encryption",
+            encryption,
+            "BucketEncryption.KMS or BucketEncryption.S3_MANAGED",
+        )
+        for prop, days in (("transition_to_ia_days", transition_to_ia_days), ("expire_after_days", expire_after_days)):
+            require(days is None or (isinstance(days, int) and days > 0), prop, days, "None or a positive number of days")
+        # S3 refuses STANDARD_IA transitions before day 30.
+        require(
+            transition_to_ia_days is None or transition_to_ia_days >= 30,
+            "transition_to_ia_days",
+            transition_to_ia_days,
+            "at least 30 (S3's minimum age for STANDARD_IA)",
+        )
+        if transition_to_ia_days and expire_after_days:
+            require(
+                expire_after_days > transition_to_ia_days,
+                "expire_after_days",
+                expire_after_days,
+                f"more than transition_to_ia_days ({transition_to_ia_days})",
+            )
+        if access_log_bucket is not None:
+            require(
+                bool(_BUCKET_NAME.match(access_log_bucket)) and access_log_bucket != bucket_name,
+                "access_log_bucket",
+                access_log_bucket,
+                "the name of another, existing S3 bucket",
+            )
+
+        self._results_prefix = results_prefix
+        self._bucket_name = bucket_name
+        self._partition = DataAwsPartition(self, "Partition")
+
+        self.kms_key: Optional[KmsKey] = None
+        if encryption is BucketEncryption.KMS:
+            self.kms_key = KmsKey(
+                self,
+                "Key",
+                description=f"Encrypts Amazon Braket results in {bucket_name}",
+                enable_key_rotation=True,
+                deletion_window_in_days=30,
+                policy=self._key_policy().json,
+            )
+
+        self.bucket = S3Bucket(self, "Bucket", bucket=bucket_name, force_destroy=force_destroy)
+        bucket_id = self.bucket.id
+
+        S3BucketPublicAccessBlock(
+            self,
+            "PublicAccessBlock",
+            bucket=bucket_id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        S3BucketOwnershipControls(
+            self,
+            "OwnershipControls",
+            bucket=bucket_id,
+            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+        )
+        S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "Encryption",
+            bucket=bucket_id,
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=(
+                        S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                            sse_algorithm=encryption.value,
+                            kms_master_key_id=self.kms_key.arn if self.kms_key else None,
+                        )
+                    ),
+                    bucket_key_enabled=self.kms_key is not None,
+                )
+            ],
+        )
+        S3BucketVersioningA(
+            self,
+            "Versioning",
+            bucket=bucket_id,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(
+                status="Enabled" if versioned else "Suspended"
+            ),
+        )
+        S3BucketPolicy(self, "Policy", bucket=bucket_id, policy=self._tls_only_policy().json)
+        S3BucketLifecycleConfiguration(
+            self,
+            "Lifecycle",
+            bucket=bucket_id,
+            rule=self._lifecycle_rules(transition_to_ia_days, expire_after_days),
+        )
+        if access_log_bucket is not None:
+            S3BucketLoggingA(
+                self,
+                "AccessLogging",
+                bucket=bucket_id,
+                target_bucket=access_log_bucket,
+                target_prefix=access_log_prefix or f"s3-access/{bucket_name}/",
+            )
+
+    # -- attributes ---------------------------------------------------------
+    @property
+    def bucket_name(self) -> str:
+        return self.bucket.bucket
+
+    @property
+    def literal_bucket_name(self) -> str:
+        """The bucket name as given (a plain string, never a Terraform reference)."""
+        return self._bucket_name
+
+    @property
+    def bucket_arn(self) -> str:
+        return self.bucket.arn
+
+    @property
+    def results_prefix(self) -> str:
+        return self._results_prefix
+
+    @property
+    def kms_key_arn(self) -> Optional[str]:
+        """ARN of the bucket's KMS key, or None with SSE-S3."""
+        return self.kms_key.arn if self.kms_key else None
+
+    # -- grants -------------------------------------------------------------
+    def grant_read_write(self, role: Grantable) -> IamRolePolicy:
+        """Let ``role`` read, write and list results under the results prefix only.
+
+        Braket writes results with the caller's permissions, so the role that
+        creates quantum tasks needs write access to the prefix (and the key).
+        """
+        prefix_objects = f"{self.bucket_arn}/{self._results_prefix}/*"
+        statements = [
+            DataAwsIamPolicyDocumentStatement(
+                sid="ResultsObjects",
+                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                resources=[prefix_objects],
+            ),
+            DataAwsIamPolicyDocumentStatement(
+                sid="ResultsListing",
+                actions=["s3:ListBucket"],
+                resources=[self.bucket_arn],
+                condition=[
+                    DataAwsIamPolicyDocumentStatementCondition(
+                        test="StringLike",
+                        variable="s3:prefix",
+                        values=[self._results_prefix, f"{self._results_prefix}/*"],
+                    )
+                ],
+            ),
+            DataAwsIamPolicyDocumentStatement(
+                sid="BucketLocation", actions=["s3:GetBucketLocation"], resources=[self.bucket_arn]
+            ),
+        ]
+        if self.kms_key is not None:
+            statements.append(
+                DataAwsIamPolicyDocumentStatement(
+                    sid="ResultsKey",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=[self.kms_key.arn],
+                )
+            )
+        grant_id = f"ReadWrite{_construct_id(role)}"
+        document = DataAwsIamPolicyDocument(self, f"{grant_id}Document", statement=statements)
+        return IamRolePolicy(
+            self, grant_id, name="quantum-results-read-write", role=role.role_name, policy=document.json
+        )
+
+    # -- internals ----------------------------------------------------------
+    def _key_policy(self) -> DataAwsIamPolicyDocument:
+        account = DataAwsCallerIdentity(self, "Account")
+        return DataAwsIamPolicyDocument(
+            self,
+            "KeyPolicy",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="AccountAdministersAndDelegatesUse",
+                    actions=_KEY_POLICY_ACTIONS,
+                    resources=["*"],
+                    principals=[
+                        DataAwsIamPolicyDocumentStatementPrincipals(
+                            type="AWS",
+                            identifiers=[f"arn:{self._partition.partition}:iam::{account.account_id}:root"],
+                        )
+                    ],
+                )
+            ],
+        )
+
+    def _tls_only_policy(self) -> DataAwsIamPolicyDocument:
+        return DataAwsIamPolicyDocument(
+            self,
+            "TlsOnly",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="DenyInsecureTransport",
+                    effect="Deny",
+                    actions=["s3:*"],
+                    resources=[self.bucket.arn, f"{self.bucket.arn}/*"],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="Bool", variable="aws:SecureTransport", values=["false"]
+                        )
+                    ],
+                )
+            ],
+        )
+
+    def _lifecycle_rules(
+        self, transition_to_ia_days: Optional[int], expire_after_days: Optional[int]
+    ) -> list[S3BucketLifecycleConfigurationRule]:
+        rules = [
+            S3BucketLifecycleConfigurationRule(
+                id="abort-incomplete-multipart-uploads",
+                status="Enabled",
+                filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                abort_incomplete_multipart_upload=[
+                    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
+                ],
+            )
+        ]
+        if transition_to_ia_days or expire_after_days:
+            rules.append(
+                S3BucketLifecycleConfigurationRule(
+                    id="results-retention",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix=f"{self._results_prefix}/")],
+                    transition=[
+                        S3BucketLifecycleConfigurationRuleTransition(
+                            days=transition_to_ia_days, storage_class="STANDARD_IA"
+                        )
+                    ]
+                    if transition_to_ia_days
+                    else None,
+                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=expire_after_days)]
+                    if expire_after_days
+                    else None,
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=expire_after_days
+                        )
+                    ]
+                    if expire_after_days
+                    else None,
+                )
+            )
+        return rules
+
+
+def _validate_bucket_name(name: str) -> None:
+    require(
+        isinstance(name, str) and name.startswith(BRAKET_BUCKET_PREFIX),
+        "bucket_name",
+        name,
+        f"a name starting with '{BRAKET_BUCKET_PREFIX}' (the AWS managed Braket policies only reach such buckets)",
+    )
+    require(
+        bool(_BUCKET_NAME.match(name)) and ".." not in name,
+        "bucket_name",
+        name,
+        "3-63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit",
+    )
+
+
+def _construct_id(obj: object) -> str:
+    node = getattr(obj, "node", None)
+    return node.id if node is not None else "Role"

@@ -1,0 +1,240 @@
+"""QuantumDevNotebook: the SageMaker notebook instance researchers use as their IDE."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from importlib import resources
+from typing import Optional, Sequence
+
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+)
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.sagemaker_notebook_instance import (
+    SagemakerNotebookInstance,
+    SagemakerNotebookInstanceInstanceMetadataServiceConfiguration,
+)
+from cdktf_cdktf_provider_aws.sagemaker_notebook_instance_lifecycle_configuration import (
+    SagemakerNotebookInstanceLifecycleConfiguration,
+)
+from constructs import Construct
+
+from ._validation import require
+from .bucket import QuantumResultsBucket
+from .role import BraketNotebookRole
+
+BRAKET_NOTEBOOK_PREFIX = "amazon-braket-"
+DEFAULT_BRAKET_SDK_VERSION = "1.127.5"
+# SageMaker's name rule for notebook instances and lifecycle configurations.
+_SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+_LIFECYCLE_SCRIPT_LIMIT = 16384  # characters of each base64-encoded lifecycle script
+
+# Instance types SageMaker accepts for notebook instances (CreateNotebookInstance's InstanceType enum).
+_SIZES = {
+    "t2": ("medium", "large", "xlarge", "2xlarge"),
+    "t3": ("medium", "large", "xlarge", "2xlarge"),
+    "m4": ("xlarge", "2xlarge", "4xlarge", "10xlarge", "16xlarge"),
+    "m5": ("xlarge", "2xlarge", "4xlarge", "12xlarge", "24xlarge"),
+    "m5d": ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge"),
+    "m6i": ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge", "32xlarge"),
+    "m7i": ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge", "48xlarge"),
+    "c4": ("xlarge", "2xlarge", "4xlarge", "8xlarge"),
+    "c5": ("xlarge", "2xlarge", "4xlarge", "9xlarge", "18xlarge"),
+    "c5d": ("xlarge", "2xlarge", "4xlarge", "9xlarge", "18xlarge"),
+    "c6i": ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge", "32xlarge"),
+    "c7i": ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge", "48xlarge"),
+    "r5": ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge"),
+    "r6i": ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge", "32xlarge"),
+    "r7i": ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge", "48xlarge"),
+    "p2": ("xlarge", "8xlarge", "16xlarge"),
+    "p3": ("2xlarge", "8xlarge", "16xlarge"),
+    "p3dn": ("24xlarge",),
+    "p4d": ("24xlarge",),
+    "p5": ("48xlarge",),
+    "g4dn": ("xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge"),
+    "g5": ("xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge", "48xlarge"),
+    "g6": ("xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge", "48xlarge"),
+    "inf1": ("xlarge", "2xlarge", "6xlarge", "24xlarge"),
+    "trn1": ("2xlarge", "32xlarge"),
+}
+NOTEBOOK_INSTANCE_TYPES = frozenset(f"ml.{family}.{size}" for family, sizes in _SIZES.items() for size in sizes)
+
+
+def _script(name: str) -> str:
+    return resources.files(__package__).joinpath("scripts", name).read_text(encoding="utf-8")
+
+
+class QuantumDevNotebook(Construct):
+    """A SageMaker notebook instance for building and submitting Braket circuits.
+
+    - Named ``amazon-braket-...`` so it appears in the Braket console.
+    - Root access disabled; IMDSv2 only; the EBS volume encrypted with
+      ``kms_key_arn`` (default: the results bucket's key, if it has one).
+    - Without ``subnet_id`` it uses SageMaker's managed network; with one, direct
+      internet access is disabled by default (traffic goes through your VPC).
+    - A lifecycle configuration that installs a pinned Braket SDK into the
+      ``python3`` kernel, writes the stack outputs to
+      ``~/SageMaker/.quantum/stack-outputs.json`` and stops the instance after
+      ``idle_stop_minutes`` without kernel activity.
+
+    :param notebook_name: must start with ``amazon-braket-``.
+    :param role: the ``BraketNotebookRole`` the instance runs as.
+    :param results_bucket: where results land; granted to ``role`` read/write.
+    :param instance_type: default ``ml.t3.medium``.
+    :param volume_size_gb: default 10 (5-16384).
+    :param kms_key_arn: default the results bucket's key (None with SSE-S3: AWS-managed).
+    :param subnet_id: default None (SageMaker's network).
+    :param security_group_ids: required with ``subnet_id``; default none.
+    :param direct_internet_access: default True without a subnet, False with one.
+    :param idle_stop_minutes: default 60; 0 disables auto-stop.
+    :param braket_sdk_version: default the version this library is tested with.
+    :param platform_identifier: default ``notebook-al2023-v1``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        notebook_name: str,
+        role: BraketNotebookRole,
+        results_bucket: QuantumResultsBucket,
+        instance_type: str = "ml.t3.medium",
+        volume_size_gb: int = 10,
+        kms_key_arn: Optional[str] = None,
+        subnet_id: Optional[str] = None,
+        security_group_ids: Sequence[str] = (),
+        direct_internet_access: Optional[bool] = None,
+        idle_stop_minutes: int = 60,
+        braket_sdk_version: str = DEFAULT_BRAKET_SDK_VERSION,
+        platform_identifier: str = "notebook-al2023-v1",
+    ) -> None:
+        super().__init__(scope, id)
+        require(
+            isinstance(notebook_name, str)
+            and notebook_name.startswith(BRAKET_NOTEBOOK_PREFIX)
+            and bool(_SAGEMAKER_NAME.match(notebook_name)),
+            "notebook_name",
+            notebook_name,
+            f"a name starting with '{BRAKET_NOTEBOOK_PREFIX}' (so Braket's console lists it), "
+            "up to 63 letters, digits and '-'",
+        )
+        require(
+            instance_type in NOTEBOOK_INSTANCE_TYPES,
+            "instance_type",
+            instance_type,
+            "a SageMaker notebook instance type such as 'ml.t3.medium' or 'ml.m5.xlarge'",
+        )
+        require(
+            isinstance(volume_size_gb, int) and 5 <= volume_size_gb <= 16384,
+            "volume_size_gb",
+            volume_size_gb,
+            "an integer from 5 to 16384",
+        )
+        require(
+            isinstance(idle_stop_minutes, int) and 0 <= idle_stop_minutes <= 24 * 60,
+            "idle_stop_minutes",
+            idle_stop_minutes,
+            "0 (never stop) or 1-1440 minutes",
+        )
+        require(
+            bool(re.fullmatch(r"\d+\.\d+\.\d+", braket_sdk_version)),
+            "braket_sdk_version",
+            braket_sdk_version,
+            "an exact version such as '1.127.5'",
+        )
+        require(
+            subnet_id is not None or not security_group_ids,
+            "security_group_ids",
+            list(security_group_ids),
+            "security groups only together with subnet_id",
+        )
+        require(
+            subnet_id is not None or direct_internet_access is not False,
+            "direct_internet_access",
+            direct_internet_access,
+            "False only with subnet_id (without a VPC the notebook needs SageMaker's internet access)",
+        )
+        if direct_internet_access is None:
+            direct_internet_access = subnet_id is None
+
+        self._notebook_name = notebook_name
+        results_bucket.grant_read_write(role)
+        # Literal values only, so the scripts are encoded here, byte-stable, and
+        # never parsed as Terraform templates; on_start fills in the region from
+        # the instance's own metadata.
+        stack_outputs = {
+            "results_bucket_name": results_bucket.literal_bucket_name,
+            "results_prefix": results_bucket.results_prefix,
+            "region": "__RUNTIME_REGION__",
+            "allowed_devices": list(role.allowed_device_arns),
+            "notebook_name": notebook_name,
+        }
+        on_create = _script("on_create.sh").replace("__BRAKET_SDK_VERSION__", braket_sdk_version)
+        on_start = (
+            _script("on_start.sh")
+            .replace("__QUANTUM_CONFIG_JSON__", json.dumps(stack_outputs, sort_keys=True))
+            .replace("__IDLE_STOP_MINUTES__", str(idle_stop_minutes))
+            .replace("__AUTOSTOP_PY_BASE64__", base64.b64encode(_script("autostop.py").encode()).decode())
+        )
+        on_create_b64, on_start_b64 = (base64.b64encode(s.encode()).decode() for s in (on_create, on_start))
+        require(
+            len(on_start_b64) <= _LIFECYCLE_SCRIPT_LIMIT,
+            "role.allowed_device_arns",
+            f"{len(role.allowed_device_arns)} devices",
+            f"few enough devices for the on-start script to fit SageMaker's {_LIFECYCLE_SCRIPT_LIMIT} characters",
+        )
+        self.lifecycle = SagemakerNotebookInstanceLifecycleConfiguration(
+            self,
+            "Lifecycle",
+            name=f"{notebook_name}-lifecycle"[:63].rstrip("-"),
+            on_create=on_create_b64,
+            on_start=on_start_b64,
+        )
+        self.notebook = SagemakerNotebookInstance(
+            self,
+            "Notebook",
+            name=notebook_name,
+            role_arn=role.role_arn,
+            instance_type=instance_type,
+            volume_size=volume_size_gb,
+            kms_key_id=kms_key_arn or results_bucket.kms_key_arn,
+            root_access="Disabled",
+            direct_internet_access="Enabled" if direct_internet_access else "Disabled",
+            subnet_id=subnet_id,
+            security_groups=list(security_group_ids) or None,
+            platform_identifier=platform_identifier,
+            lifecycle_config_name=self.lifecycle.name,
+            instance_metadata_service_configuration=SagemakerNotebookInstanceInstanceMetadataServiceConfiguration(
+                minimum_instance_metadata_service_version="2"
+            ),
+        )
+        if idle_stop_minutes:
+            self._grant_self_stop(role)
+
+    @property
+    def notebook_name(self) -> str:
+        return self.notebook.name
+
+    @property
+    def notebook_arn(self) -> str:
+        return self.notebook.arn
+
+    def _grant_self_stop(self, role: BraketNotebookRole) -> None:
+        # The idle auto-stop runs on the instance with the notebook's own role.
+        document = DataAwsIamPolicyDocument(
+            self,
+            "SelfStopDocument",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="StopThisNotebookWhenIdle",
+                    actions=["sagemaker:StopNotebookInstance", "sagemaker:DescribeNotebookInstance"],
+                    resources=[self.notebook.arn],
+                )
+            ],
+        )
+        IamRolePolicy(self, "SelfStop", name="notebook-idle-stop", role=role.role_name, policy=document.json)

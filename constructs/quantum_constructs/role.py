@@ -1,0 +1,178 @@
+"""BraketNotebookRole: the least-privilege IAM role a Braket notebook runs as."""
+
+from __future__ import annotations
+
+import re
+from typing import Optional, Sequence
+
+from cdktf import TerraformStack
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from constructs import Construct
+
+from ._validation import require
+
+# Braket's managed PassRole statements expect notebook roles under this path and name.
+NOTEBOOK_ROLE_PATH = "/service-role/"
+NOTEBOOK_ROLE_NAME_PREFIX = "AmazonBraketServiceSageMakerNotebookRole"
+_ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
+# arn:aws:braket:<region or empty>::device/<qpu|quantum-simulator>/<provider>/<device>
+DEVICE_ARN = re.compile(r"^arn:aws[a-z-]*:braket:[a-z0-9-]*::device/(qpu|quantum-simulator)/[A-Za-z0-9_-]+/[A-Za-z0-9_.-]+$")
+
+
+class BraketNotebookRole(Construct):
+    """The IAM role a Braket notebook instance runs as.
+
+    - Trusted by ``sagemaker.amazonaws.com`` only; path ``/service-role/``; name
+      starting ``AmazonBraketServiceSageMakerNotebookRole`` (what Braket's managed
+      PassRole statements expect).
+    - An inline least-privilege policy: create quantum tasks and hybrid jobs only
+      on ``allowed_device_arns``; read, cancel and search tasks and jobs of this
+      account; describe devices; write the notebook's CloudWatch logs. S3 access
+      comes only from ``QuantumResultsBucket.grant_read_write``.
+
+    :param allowed_device_arns: Braket device ARNs this role may spend money on
+        (required, non-empty; e.g. ``Devices.Amazon.SV1``).
+    :param role_name: default ``AmazonBraketServiceSageMakerNotebookRole-<stack>-<id>``
+        (cut to IAM's 64 characters); must start with the prefix above.
+    :param attach_braket_full_access: also attach the AWS managed
+        ``AmazonBraketFullAccess`` policy, which allows every device. Default: False.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        allowed_device_arns: Sequence[str],
+        role_name: Optional[str] = None,
+        attach_braket_full_access: bool = False,
+    ) -> None:
+        super().__init__(scope, id)
+        devices = list(allowed_device_arns or [])
+        require(
+            bool(devices),
+            "allowed_device_arns",
+            allowed_device_arns,
+            "at least one Braket device ARN, e.g. 'arn:aws:braket:::device/quantum-simulator/amazon/sv1'",
+        )
+        for arn in devices:
+            require(
+                isinstance(arn, str) and bool(DEVICE_ARN.match(arn)),
+                "allowed_device_arns",
+                arn,
+                "Braket device ARNs like 'arn:aws:braket:<region>::device/qpu/<provider>/<device>'",
+            )
+        name = role_name or f"{NOTEBOOK_ROLE_NAME_PREFIX}-{TerraformStack.of(self).node.id}-{id}"[:64]
+        require(
+            name.startswith(NOTEBOOK_ROLE_NAME_PREFIX) and bool(_ROLE_NAME.match(name)),
+            "role_name",
+            name,
+            f"an IAM role name (1-64 of A-Za-z0-9+=,.@_-) starting with '{NOTEBOOK_ROLE_NAME_PREFIX}'",
+        )
+        self.allowed_device_arns = tuple(sorted(set(devices)))
+
+        trust = DataAwsIamPolicyDocument(
+            self,
+            "Trust",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    actions=["sts:AssumeRole"],
+                    principals=[
+                        DataAwsIamPolicyDocumentStatementPrincipals(
+                            type="Service", identifiers=["sagemaker.amazonaws.com"]
+                        )
+                    ],
+                )
+            ],
+        )
+        self.role = IamRole(
+            self,
+            "Role",
+            name=name,
+            path=NOTEBOOK_ROLE_PATH,
+            assume_role_policy=trust.json,
+            description="Amazon Braket notebook: create tasks only on the allowed devices",
+        )
+        IamRolePolicy(
+            self, "Policy", name="braket-least-privilege", role=self.role.name, policy=self._policy().json
+        )
+        if attach_braket_full_access:
+            partition = DataAwsPartition(self, "Partition")
+            IamRolePolicyAttachment(
+                self,
+                "BraketFullAccess",
+                role=self.role.name,
+                policy_arn=f"arn:{partition.partition}:iam::aws:policy/AmazonBraketFullAccess",
+            )
+
+    @property
+    def role_arn(self) -> str:
+        return self.role.arn
+
+    @property
+    def role_name(self) -> str:
+        return self.role.name
+
+    def _policy(self) -> DataAwsIamPolicyDocument:
+        account = DataAwsCallerIdentity(self, "Account").account_id
+        region = DataAwsRegion(self, "Region").region
+        partition = DataAwsPartition(self, "PolicyPartition").partition
+        braket = f"arn:{partition}:braket"
+        logs = f"arn:{partition}:logs:{region}:{account}:log-group"
+        return DataAwsIamPolicyDocument(
+            self,
+            "PolicyDocument",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="CreateOnAllowedDevicesOnly",
+                    actions=["braket:CreateQuantumTask", "braket:CreateJob"],
+                    resources=list(self.allowed_device_arns),
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="ManageOwnTasksAndJobs",
+                    actions=[
+                        "braket:GetQuantumTask",
+                        "braket:CancelQuantumTask",
+                        "braket:GetJob",
+                        "braket:CancelJob",
+                        "braket:ListTagsForResource",
+                        "braket:TagResource",
+                    ],
+                    resources=[f"{braket}:*:{account}:quantum-task/*", f"{braket}:*:{account}:job/*"],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="DescribeDevices",
+                    actions=["braket:GetDevice"],
+                    resources=[f"{braket}:*::device/*"],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    # These list actions support no resource-level permissions.
+                    sid="SearchTasksJobsDevices",
+                    actions=["braket:SearchDevices", "braket:SearchQuantumTasks", "braket:SearchJobs"],
+                    resources=["*"],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="NotebookAndJobLogs",
+                    actions=[
+                        "logs:CreateLogGroup",
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                        "logs:DescribeLogStreams",
+                    ],
+                    resources=[
+                        f"{logs}:/aws/sagemaker/NotebookInstances:*",
+                        f"{logs}:/aws/braket*",
+                    ],
+                ),
+            ],
+        )

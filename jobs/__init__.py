@@ -1,0 +1,1 @@
+"""Submit Amazon Braket quantum tasks against the stacks' outputs (CLI: python -m jobs)."""

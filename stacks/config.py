@@ -1,0 +1,157 @@
+"""Typed, validated configuration of every environment.
+
+This is the configuration reference: edit the values below (bucket names are
+global, so a fork must change them). Constructs validate their own props when
+the stack is built; this module validates what only an environment knows.
+No AWS call and no clock: synthesis stays pure and deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+PROJECT = "quantum-cloud"
+
+# Braket device ARNs (checked against the Braket SDK's `braket.devices.Devices` by the tests).
+SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+DM1 = "arn:aws:braket:::device/quantum-simulator/amazon/dm1"
+IONQ_FORTE_1 = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1"
+IONQ_FORTE_ENTERPRISE_1 = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-Enterprise-1"
+QUERA_AQUILA = "arn:aws:braket:us-east-1::device/qpu/quera/Aquila"
+
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{1,15}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+
+
+def _fail(prop: str, value: object, allowed: str) -> None:
+    raise ValueError(f"{prop}={value!r} is not allowed: expected {allowed}")
+
+
+@dataclass(frozen=True)
+class S3StateBackend:
+    """Remote Terraform state in S3, locked with an S3 lock file (Terraform >= 1.10).
+
+    The bucket and key must exist before the first deploy (see README, "State bootstrap").
+    """
+
+    bucket: str
+    region: str
+    kms_key_id: str
+    """ARN or alias of the KMS key that encrypts the state objects."""
+    key_prefix: str = "quantum-cloud"
+
+    def state_key(self, environment: str) -> str:
+        return f"{self.key_prefix}/{environment}/terraform.tfstate"
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    """Everything that differs between dev, staging and prod."""
+
+    name: str
+    region: str
+    results_bucket_name: str
+    notebook_name: str
+    allowed_devices: tuple[str, ...]
+    """Device ARNs the notebook role may create tasks and jobs on (enforced by IAM)."""
+    max_cost_usd: float
+    """Default cost cap of one `python -m jobs run` in this environment."""
+    results_prefix: str = "results"
+    instance_type: str = "ml.t3.medium"
+    volume_size_gb: int = 10
+    idle_stop_minutes: int = 60
+    use_kms: bool = True
+    """Customer-managed KMS key for results and the notebook volume (else SSE-S3)."""
+    transition_to_ia_days: Optional[int] = None
+    results_retention_days: Optional[int] = None
+    """Days before results expire; None keeps them forever."""
+    access_log_bucket: Optional[str] = None
+    """Existing bucket that receives S3 access logs of the results bucket."""
+    force_destroy: bool = False
+    backend: Optional[S3StateBackend] = None
+    """None keeps state in a local file (dev only)."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not _ENV_NAME.match(self.name):
+            _fail("name", self.name, "2-16 lowercase letters, digits and '-', starting with a letter")
+        if not _REGION.match(self.region):
+            _fail("region", self.region, "an AWS region such as 'us-east-1'")
+        if not self.allowed_devices:
+            _fail("allowed_devices", self.allowed_devices, "at least one Braket device ARN")
+        if not self.max_cost_usd > 0:
+            _fail("max_cost_usd", self.max_cost_usd, "a positive amount in USD")
+        if self.name != "dev" and self.backend is None:
+            _fail("backend", None, f"an S3StateBackend for {self.name!r}: only dev keeps local state")
+        if self.name == "prod" and self.force_destroy:
+            _fail("force_destroy", True, "False in prod: destroying the stack must never delete results")
+        reserved = {"Project", "Environment", "ManagedBy"} & set(self.tags)
+        if reserved:
+            _fail("tags", sorted(reserved), "tags other than Project, Environment and ManagedBy (set by the stack)")
+
+    @property
+    def default_tags(self) -> dict[str, str]:
+        return {**self.tags, "Project": PROJECT, "Environment": self.name, "ManagedBy": "cdktf"}
+
+
+_STATE = S3StateBackend(
+    bucket="quantum-cloud-terraform-state",
+    region="us-east-1",
+    kms_key_id="alias/quantum-cloud-terraform-state",
+)
+
+ENVIRONMENTS: dict[str, EnvironmentConfig] = {
+    env.name: env
+    for env in (
+        EnvironmentConfig(
+            name="dev",
+            region="us-east-1",
+            results_bucket_name="amazon-braket-quantum-cloud-results-dev",
+            notebook_name="amazon-braket-quantum-cloud-dev",
+            allowed_devices=(SV1, DM1),
+            max_cost_usd=5.0,
+            results_retention_days=30,
+            idle_stop_minutes=30,
+            force_destroy=True,
+            tags={"CostCenter": "quantum-research"},
+        ),
+        EnvironmentConfig(
+            name="staging",
+            region="us-east-1",
+            results_bucket_name="amazon-braket-quantum-cloud-results-staging",
+            notebook_name="amazon-braket-quantum-cloud-staging",
+            allowed_devices=(SV1, DM1, IONQ_FORTE_1),
+            max_cost_usd=50.0,
+            transition_to_ia_days=30,
+            results_retention_days=180,
+            backend=_STATE,
+            tags={"CostCenter": "quantum-research"},
+        ),
+        EnvironmentConfig(
+            name="prod",
+            region="us-east-1",
+            results_bucket_name="amazon-braket-quantum-cloud-results-prod",
+            notebook_name="amazon-braket-quantum-cloud-prod",
+            allowed_devices=(SV1, DM1, IONQ_FORTE_1, IONQ_FORTE_ENTERPRISE_1, QUERA_AQUILA),
+            max_cost_usd=500.0,
+            instance_type="ml.m5.xlarge",
+            volume_size_gb=50,
+            transition_to_ia_days=90,
+            results_retention_days=3650,
+            access_log_bucket="quantum-cloud-access-logs-prod",
+            backend=_STATE,
+            tags={"CostCenter": "quantum-research", "DataClassification": "confidential"},
+        ),
+    )
+}
+
+
+def get_environment(name: str) -> EnvironmentConfig:
+    """The configuration of ``name``; ValueError naming the known environments otherwise."""
+    try:
+        return ENVIRONMENTS[name]
+    except KeyError:
+        _fail("environment", name, f"one of {', '.join(sorted(ENVIRONMENTS))}")
+        raise  # unreachable; keeps type checkers content

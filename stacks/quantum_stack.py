@@ -1,0 +1,88 @@
+"""The stack that composes the constructs for one environment."""
+
+from __future__ import annotations
+
+from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from constructs import Construct
+from quantum_constructs import BraketNotebookRole, BucketEncryption, QuantumDevNotebook, QuantumResultsBucket
+
+from .config import EnvironmentConfig
+
+# The contract with `jobs`: stack-level outputs with these exact names.
+OUTPUT_NAMES = (
+    "environment",
+    "region",
+    "results_bucket_name",
+    "results_bucket_arn",
+    "results_prefix",
+    "notebook_role_arn",
+    "notebook_name",
+    "allowed_devices",
+)
+
+
+class QuantumStack(TerraformStack):
+    """Results bucket, notebook role and dev notebook for one environment."""
+
+    def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
+        super().__init__(scope, config.name)
+        self.config = config
+        AwsProvider(
+            self,
+            "aws",
+            region=config.region,
+            default_tags=[AwsProviderDefaultTags(tags=config.default_tags)],
+        )
+        if config.backend is None:
+            # cdktf's implicit local backend embeds the absolute checkout path; this
+            # relative one (from cdktf.out/stacks/<env>/) keeps synthesis machine-independent.
+            LocalBackend(self, path=f"../../../terraform.{config.name}.tfstate")
+        else:
+            backend = S3Backend(
+                self,
+                bucket=config.backend.bucket,
+                key=config.backend.state_key(config.name),
+                region=config.backend.region,
+                encrypt=True,
+                kms_key_id=config.backend.kms_key_id,
+            )
+            # S3-native state locking (Terraform >= 1.10); cdktf 0.21 has no typed prop for it.
+            backend.add_override("use_lockfile", True)
+
+        self.results = QuantumResultsBucket(
+            self,
+            "Results",
+            bucket_name=config.results_bucket_name,
+            results_prefix=config.results_prefix,
+            encryption=BucketEncryption.KMS if config.use_kms else BucketEncryption.S3_MANAGED,
+            transition_to_ia_days=config.transition_to_ia_days,
+            expire_after_days=config.results_retention_days,
+            access_log_bucket=config.access_log_bucket,
+            force_destroy=config.force_destroy,
+        )
+        self.role = BraketNotebookRole(self, "NotebookRole", allowed_device_arns=config.allowed_devices)
+        self.notebook = QuantumDevNotebook(
+            self,
+            "Notebook",
+            notebook_name=config.notebook_name,
+            role=self.role,
+            results_bucket=self.results,
+            instance_type=config.instance_type,
+            volume_size_gb=config.volume_size_gb,
+            idle_stop_minutes=config.idle_stop_minutes,
+        )
+
+        outputs = {
+            "environment": config.name,
+            "region": config.region,
+            "results_bucket_name": self.results.bucket_name,
+            "results_bucket_arn": self.results.bucket_arn,
+            "results_prefix": self.results.results_prefix,
+            "notebook_role_arn": self.role.role_arn,
+            "notebook_name": self.notebook.notebook_name,
+            "allowed_devices": list(self.role.allowed_device_arns),
+        }
+        assert tuple(outputs) == OUTPUT_NAMES
+        for name, value in outputs.items():
+            TerraformOutput(self, name, value=value).override_logical_id(name)

@@ -1,0 +1,50 @@
+"""Shared fixtures: every environment is synthesized once per test session.
+
+Importing the AWS provider bindings is the expensive part of a cdktf run, so
+stacks are built once here and the tests read the synthesized JSON.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import quantum_constructs  # noqa: F401  first: silences jsii's Node 20 banner
+from cdktf import App, Testing, TerraformStack
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+
+from stacks import ENVIRONMENTS, add_environment_stacks
+
+
+@pytest.fixture(scope="session")
+def environment_stacks():
+    return add_environment_stacks(Testing.app())
+
+
+@pytest.fixture(scope="session")
+def synthesized(environment_stacks) -> dict[str, str]:
+    """Each environment's synthesized Terraform JSON, as text (what Testing.synth returns)."""
+    return {name: Testing.synth(stack) for name, stack in environment_stacks.items()}
+
+
+@pytest.fixture(scope="session")
+def stack_json(synthesized) -> dict[str, dict]:
+    return {name: json.loads(text) for name, text in synthesized.items()}
+
+
+@pytest.fixture(params=sorted(ENVIRONMENTS))
+def env_name(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def new_stack():
+    """A fresh, empty stack with an AWS provider, for construct-level tests."""
+
+    def make(name: str = "test") -> TerraformStack:
+        stack = TerraformStack(App(), name)
+        AwsProvider(stack, "aws", region="us-east-1")
+        return stack
+
+    return make

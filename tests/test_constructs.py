@@ -1,0 +1,169 @@
+"""Construct-level tests: props in, resources and attributes out."""
+
+import base64
+import json
+
+import pytest
+
+from quantum_constructs import BraketNotebookRole, BucketEncryption, QuantumDevNotebook, QuantumResultsBucket
+from tests.synth_helpers import data_sources, only, ref, resources, synth_json
+
+SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+FORTE = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1"
+
+
+def build(new_stack, *, bucket=None, role=None, notebook=None):
+    """A stack with the three constructs; each dict overrides that construct's props."""
+    stack = new_stack()
+    results = QuantumResultsBucket(stack, "Results", **{"bucket_name": "amazon-braket-unit-test", **(bucket or {})})
+    notebook_role = BraketNotebookRole(stack, "Role", **{"allowed_device_arns": [SV1], **(role or {})})
+    dev_notebook = QuantumDevNotebook(
+        stack,
+        "Notebook",
+        **{"notebook_name": "amazon-braket-unit", "role": notebook_role, "results_bucket": results, **(notebook or {})},
+    )
+    return stack, results, notebook_role, dev_notebook
+
+
+def policy_document(doc, reference: str) -> dict:
+    return data_sources(doc, "aws_iam_policy_document")[reference.split(".")[2]]
+
+
+def role_policies(doc) -> dict[str, dict]:
+    return {p["name"]: policy_document(doc, p["policy"]) for p in resources(doc, "aws_iam_role_policy").values()}
+
+
+# -- QuantumResultsBucket ------------------------------------------------------
+
+
+def test_bucket_defaults_kms_versioning_no_logging_no_force_destroy(new_stack):
+    stack, results, *_ = build(new_stack)
+    doc = synth_json(stack)
+    bucket = only(resources(doc, "aws_s3_bucket"))
+    assert bucket == {**bucket, "bucket": "amazon-braket-unit-test", "force_destroy": False}
+    assert only(resources(doc, "aws_kms_key"))["enable_key_rotation"] is True
+    assert "aws_s3_bucket_logging" not in doc["resource"]
+    assert results.results_prefix == "results"
+    assert results.kms_key_arn is not None
+    rules = only(resources(doc, "aws_s3_bucket_lifecycle_configuration"))["rule"]
+    assert [r["id"] for r in rules] == ["abort-incomplete-multipart-uploads"]
+    assert rules[0]["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
+
+
+def test_bucket_sse_s3_retention_logging_and_force_destroy(new_stack):
+    stack, results, *_ = build(
+        new_stack,
+        bucket={
+            "encryption": BucketEncryption.S3_MANAGED,
+            "transition_to_ia_days": 30,
+            "expire_after_days": 90,
+            "access_log_bucket": "central-access-logs",
+            "force_destroy": True,
+            "results_prefix": "tasks/braket",
+        },
+    )
+    doc = synth_json(stack)
+    assert "aws_kms_key" not in doc["resource"] and results.kms_key_arn is None
+    sse = only(resources(doc, "aws_s3_bucket_server_side_encryption_configuration"))["rule"][0]
+    assert sse["apply_server_side_encryption_by_default"] == {"sse_algorithm": "AES256"}
+    assert only(resources(doc, "aws_s3_bucket"))["force_destroy"] is True
+    logging = only(resources(doc, "aws_s3_bucket_logging"))
+    assert logging["target_bucket"] == "central-access-logs"
+    assert logging["target_prefix"] == "s3-access/amazon-braket-unit-test/"
+    retention = only(resources(doc, "aws_s3_bucket_lifecycle_configuration"))["rule"][1]
+    assert retention["filter"] == [{"prefix": "tasks/braket/"}]
+    assert retention["transition"] == [{"days": 30, "storage_class": "STANDARD_IA"}]
+    assert retention["expiration"] == [{"days": 90}]
+    assert retention["noncurrent_version_expiration"] == [{"noncurrent_days": 90}]
+
+
+def test_grant_read_write_is_scoped_to_the_results_prefix_and_key(new_stack):
+    stack, *_ = build(new_stack)
+    doc = synth_json(stack)
+    statements = {s["sid"]: s for s in role_policies(doc)["quantum-results-read-write"]["statement"]}
+    assert statements["ResultsObjects"]["resources"] == [ref(doc, "aws_s3_bucket", "arn") + "/results/*"]
+    assert "s3:PutObject" in statements["ResultsObjects"]["actions"]
+    assert statements["ResultsListing"]["condition"][0]["values"] == ["results", "results/*"]
+    assert statements["ResultsKey"]["actions"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    grant = [p for p in resources(doc, "aws_iam_role_policy").values() if p["name"] == "quantum-results-read-write"]
+    assert grant[0]["role"] == ref(doc, "aws_iam_role", "name")
+
+
+# -- BraketNotebookRole --------------------------------------------------------
+
+
+def test_role_allows_creation_only_on_given_devices_and_exposes_arn(new_stack):
+    stack, _, role, _ = build(new_stack, role={"allowed_device_arns": [FORTE, SV1, SV1]})
+    doc = synth_json(stack)
+    assert role.allowed_device_arns == (SV1, FORTE)
+    assert role.role_arn.startswith("${") and role.role_name.startswith("${")
+    statements = {s["sid"]: s for s in role_policies(doc)["braket-least-privilege"]["statement"]}
+    assert statements["CreateOnAllowedDevicesOnly"]["resources"] == [SV1, FORTE]
+    assert "aws_iam_role_policy_attachment" not in doc["resource"]
+    name = only(resources(doc, "aws_iam_role"))["name"]
+    assert name == "AmazonBraketServiceSageMakerNotebookRole-test-Role"
+
+
+def test_role_can_opt_into_the_managed_full_access_policy(new_stack):
+    stack, *_ = build(new_stack, role={"attach_braket_full_access": True, "role_name": "AmazonBraketServiceSageMakerNotebookRole-x"})
+    doc = synth_json(stack)
+    attachment = only(resources(doc, "aws_iam_role_policy_attachment"))
+    assert attachment["policy_arn"].endswith(":iam::aws:policy/AmazonBraketFullAccess")
+    assert only(resources(doc, "aws_iam_role"))["name"] == "AmazonBraketServiceSageMakerNotebookRole-x"
+
+
+# -- QuantumDevNotebook --------------------------------------------------------
+
+
+def decoded(lifecycle: dict, key: str) -> str:
+    return base64.b64decode(lifecycle[key]).decode()
+
+
+def test_notebook_defaults_and_lifecycle_scripts(new_stack):
+    stack, _, _, notebook = build(new_stack)
+    doc = synth_json(stack)
+    instance = only(resources(doc, "aws_sagemaker_notebook_instance"))
+    assert instance["instance_type"] == "ml.t3.medium"
+    assert instance["direct_internet_access"] == "Enabled"
+    assert instance["kms_key_id"] == ref(doc, "aws_kms_key", "arn")
+    assert instance["root_access"] == "Disabled"
+    assert notebook.notebook_name.startswith("${") and notebook.notebook_arn.startswith("${")
+    lifecycle = only(resources(doc, "aws_sagemaker_notebook_instance_lifecycle_configuration"))
+    assert "amazon-braket-sdk==1.127.5" in decoded(lifecycle, "on_create")
+    on_start = decoded(lifecycle, "on_start")
+    outputs = json.loads(on_start.split("<<'JSON'\n")[1].split("\nJSON\n")[0])
+    assert outputs["results_bucket_name"] == "amazon-braket-unit-test"
+    assert outputs["allowed_devices"] == [SV1]
+    assert 'IDLE_STOP_MINUTES="60"' in on_start
+    assert "__" not in on_start.replace("__RUNTIME_REGION__", "")
+    self_stop = role_policies(doc)["notebook-idle-stop"]["statement"][0]
+    assert self_stop["actions"] == ["sagemaker:StopNotebookInstance", "sagemaker:DescribeNotebookInstance"]
+    assert self_stop["resources"] == [ref(doc, "aws_sagemaker_notebook_instance", "arn")]
+
+
+def test_notebook_in_a_vpc_without_auto_stop(new_stack):
+    stack, *_ = build(
+        new_stack,
+        notebook={
+            "subnet_id": "subnet-0abc",
+            "security_group_ids": ["sg-0abc"],
+            "idle_stop_minutes": 0,
+            "instance_type": "ml.m5.xlarge",
+            "volume_size_gb": 50,
+        },
+    )
+    doc = synth_json(stack)
+    instance = only(resources(doc, "aws_sagemaker_notebook_instance"))
+    assert instance["direct_internet_access"] == "Disabled"
+    assert instance["subnet_id"] == "subnet-0abc" and instance["security_groups"] == ["sg-0abc"]
+    assert instance["instance_type"] == "ml.m5.xlarge" and instance["volume_size"] == 50
+    assert "notebook-idle-stop" not in role_policies(doc)
+    on_start = decoded(only(resources(doc, "aws_sagemaker_notebook_instance_lifecycle_configuration")), "on_start")
+    assert 'IDLE_STOP_MINUTES="0"' in on_start
+
+
+def test_lifecycle_scripts_fit_sagemaker_limit(new_stack):
+    stack, *_ = build(new_stack)
+    lifecycle = only(resources(synth_json(stack), "aws_sagemaker_notebook_instance_lifecycle_configuration"))
+    for key in ("on_create", "on_start"):
+        assert len(lifecycle[key]) <= 16384, key  # SageMaker's limit on each base64 script

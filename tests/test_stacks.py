@@ -1,0 +1,145 @@
+"""What every synthesized environment must show (issue 2's acceptance list)."""
+
+import json
+
+import pytest
+from braket.devices import Devices
+import cdktf
+
+from stacks import ENVIRONMENTS, get_environment
+from stacks.quantum_stack import OUTPUT_NAMES
+from tests.synth_helpers import data_sources, only, policy_statements, resources
+
+QPU = ":device/qpu/"
+
+
+def test_every_environment_is_synthesized(stack_json):
+    assert set(stack_json) == {"dev", "staging", "prod"} == set(ENVIRONMENTS)
+
+
+def test_results_bucket_is_braket_named_private_encrypted_versioned(env_name, stack_json, synthesized):
+    doc, text = stack_json[env_name], synthesized[env_name]
+    bucket = only(resources(doc, "aws_s3_bucket"))
+    assert bucket["bucket"].startswith("amazon-braket-")
+    assert cdktf.Testing.to_have_resource_with_properties(
+        text,
+        "aws_s3_bucket_public_access_block",
+        {
+            "block_public_acls": True,
+            "block_public_policy": True,
+            "ignore_public_acls": True,
+            "restrict_public_buckets": True,
+        },
+    )
+    sse = only(resources(doc, "aws_s3_bucket_server_side_encryption_configuration"))
+    default = sse["rule"][0]["apply_server_side_encryption_by_default"]
+    assert default["sse_algorithm"] == "aws:kms" and "aws_kms_key" in default["kms_master_key_id"]
+    assert only(resources(doc, "aws_kms_key"))["enable_key_rotation"] is True
+    versioning = only(resources(doc, "aws_s3_bucket_versioning"))
+    assert versioning["versioning_configuration"]["status"] == "Enabled"
+    assert cdktf.Testing.to_have_resource_with_properties(
+        text, "aws_s3_bucket_ownership_controls", {"rule": {"object_ownership": "BucketOwnerEnforced"}}
+    )
+
+
+def test_bucket_policy_denies_requests_without_tls(env_name, stack_json):
+    doc = stack_json[env_name]
+    policy = only(resources(doc, "aws_s3_bucket_policy"))
+    document_name = policy["policy"].split(".")[2]
+    [deny] = data_sources(doc, "aws_iam_policy_document")[document_name]["statement"]
+    assert deny["effect"] == "Deny" and deny["actions"] == ["s3:*"]
+    assert deny["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
+    assert deny["principals"] == [{"type": "*", "identifiers": ["*"]}]
+
+
+def test_notebook_role_is_a_sagemaker_service_role(env_name, stack_json):
+    doc = stack_json[env_name]
+    role = only(resources(doc, "aws_iam_role"))
+    assert role["path"] == "/service-role/"
+    assert role["name"].startswith("AmazonBraketServiceSageMakerNotebookRole")
+    trust_name = role["assume_role_policy"].split(".")[2]
+    [trust] = data_sources(doc, "aws_iam_policy_document")[trust_name]["statement"]
+    assert trust["actions"] == ["sts:AssumeRole"]
+    assert trust["principals"] == [{"type": "Service", "identifiers": ["sagemaker.amazonaws.com"]}]
+
+
+def test_no_statement_allows_everything_or_a_whole_service(env_name, stack_json):
+    allows = [s for s in policy_statements(stack_json[env_name]) if s.get("effect", "Allow") == "Allow"]
+    assert allows
+    for statement in allows:
+        for action in statement["actions"]:
+            assert action != "*" and not action.endswith(":*"), statement
+
+
+def test_braket_create_actions_only_on_configured_devices(env_name, stack_json):
+    config = get_environment(env_name)
+    creates = [
+        s
+        for s in policy_statements(stack_json[env_name])
+        if {"braket:CreateQuantumTask", "braket:CreateJob"} & set(s["actions"])
+    ]
+    assert len(creates) == 1
+    assert sorted(creates[0]["resources"]) == sorted(config.allowed_devices)
+
+
+def test_dev_allows_no_qpu_and_prod_only_its_listed_qpus(stack_json):
+    devices = {env: json.dumps(stack_json[env]["output"]["allowed_devices"]["value"]) for env in stack_json}
+    assert QPU not in devices["dev"]
+    prod_qpus = sorted(a for a in get_environment("prod").allowed_devices if QPU in a)
+    assert prod_qpus
+    assert sorted(a for a in stack_json["prod"]["output"]["allowed_devices"]["value"] if QPU in a) == prod_qpus
+
+
+def test_configured_devices_are_known_to_the_braket_sdk():
+    known = {d.value for group in (Devices.Amazon, Devices.IonQ, Devices.QuEra, Devices.Rigetti, Devices.IQM) for d in group}
+    for config in ENVIRONMENTS.values():
+        assert set(config.allowed_devices) <= known, config.name
+
+
+def test_notebook_is_braket_named_rootless_with_lifecycle(env_name, stack_json):
+    doc = stack_json[env_name]
+    notebook = only(resources(doc, "aws_sagemaker_notebook_instance"))
+    assert notebook["name"].startswith("amazon-braket-")
+    assert notebook["root_access"] == "Disabled"
+    assert notebook["instance_metadata_service_configuration"] == {"minimum_instance_metadata_service_version": "2"}
+    lifecycle = only(resources(doc, "aws_sagemaker_notebook_instance_lifecycle_configuration"))
+    assert notebook["lifecycle_config_name"].endswith(".name}")
+    assert lifecycle["on_create"] and lifecycle["on_start"]
+
+
+def test_the_eight_outputs_exist(env_name, stack_json):
+    outputs = stack_json[env_name]["output"]
+    assert tuple(sorted(outputs)) == tuple(sorted(OUTPUT_NAMES)) and len(OUTPUT_NAMES) == 8
+    assert outputs["environment"]["value"] == env_name
+    assert outputs["region"]["value"] == get_environment(env_name).region
+
+
+def test_provider_region_and_default_tags(env_name, stack_json):
+    [provider] = stack_json[env_name]["provider"]["aws"]
+    assert provider["region"] == get_environment(env_name).region
+    tags = provider["default_tags"][0]["tags"]
+    assert tags["Project"] == "quantum-cloud" and tags["Environment"] == env_name and tags["ManagedBy"] == "cdktf"
+
+
+def test_dev_keeps_local_state_and_is_disposable(stack_json):
+    dev = stack_json["dev"]
+    assert dev["terraform"]["backend"] == {"local": {"path": "../../../terraform.dev.tfstate"}}
+    assert only(resources(dev, "aws_s3_bucket"))["force_destroy"] is True
+    assert "aws_s3_bucket_logging" not in dev["resource"]
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_shared_environments_use_locked_encrypted_s3_state(env, stack_json):
+    backend = stack_json[env]["terraform"]["backend"]["s3"]
+    assert backend["use_lockfile"] is True and backend["encrypt"] is True
+    assert backend["key"] == f"quantum-cloud/{env}/terraform.tfstate"
+    assert only(resources(stack_json[env], "aws_s3_bucket"))["force_destroy"] is False
+
+
+def test_prod_logs_access_and_keeps_results_longest(stack_json):
+    assert only(resources(stack_json["prod"], "aws_s3_bucket_logging"))["target_bucket"]
+    retention = {env: get_environment(env).results_retention_days for env in ENVIRONMENTS}
+    assert retention["prod"] == max(retention.values())
+    rules = only(resources(stack_json["prod"], "aws_s3_bucket_lifecycle_configuration"))["rule"]
+    expiry = [r["expiration"][0]["days"] for r in rules if r.get("expiration")]
+    assert expiry == [retention["prod"]]
