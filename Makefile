@@ -10,8 +10,12 @@ export PIPENV_NOSPIN := 1
 export PIPENV_YES := 1
 PIPENV := $(PYTHON) -m pipenv
 SETUP_LOG := .setup.log
+# cdktf.json runs `pipenv run`: make a --user install of pipenv reachable.
+export PATH := $(shell $(PYTHON) -m site --user-base)/bin:$(PATH)
+# No telemetry call from the cdktf CLI or Terraform (nothing to reach offline).
+export CHECKPOINT_DISABLE := 1
 
-.PHONY: run test setup synth snapshot-update clean
+.PHONY: run test setup synth cdktf-synth deploy snapshot-update clean
 
 run: setup synth
 
@@ -21,6 +25,13 @@ test: setup
 synth:
 	$(PIPENV) run python main.py
 	@echo "Synthesized: $$(ls -d cdktf.out/stacks/*/cdk.tf.json | tr '\n' ' ')"
+
+# The same synthesis through the pinned cdktf CLI, and a deploy (ENV=dev|staging|prod).
+cdktf-synth: setup
+	npx cdktf synth
+
+deploy: setup
+	npx cdktf deploy $(ENV)
 
 setup: .venv/.synced node_modules/.synced
 
