@@ -15,7 +15,7 @@ export PATH := $(shell $(PYTHON) -m site --user-base)/bin:$(PATH)
 # No telemetry call from the cdktf CLI or Terraform (nothing to reach offline).
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: run test setup synth cdktf-synth deploy snapshot-update clean
+.PHONY: run test setup synth cdktf-synth deploy bench snapshot-update clean
 
 run: setup synth
 
@@ -50,6 +50,9 @@ node_modules/.synced: package-lock.json
 	@echo "Installing the pinned cdktf CLI into node_modules"
 	@npm ci --no-audit --no-fund --loglevel=error >>$(SETUP_LOG) 2>&1 || { cat $(SETUP_LOG); exit 1; }
 	@touch $@
+
+bench: setup
+	$(PIPENV) run python bench/synth.py --cli
 
 snapshot-update: setup
 	$(PIPENV) run pytest tests/test_snapshots.py --snapshot-update

@@ -9,6 +9,11 @@ import os as _os
 # this library supports; silence only that banner, for Node 20 only.
 _os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+from . import lazy_provider  # noqa: E402
+
+# Before any provider import below: load only the provider modules in use.
+lazy_provider.install()
+
 from .bucket import BucketEncryption, QuantumResultsBucket  # noqa: E402
 from .notebook import NOTEBOOK_INSTANCE_TYPES, QuantumDevNotebook  # noqa: E402
 from .role import BraketNotebookRole  # noqa: E402

@@ -1,0 +1,96 @@
+#!/usr/bin/env python
+"""Synthesis time: this project's main.py (every environment) against a plain one-stack app.
+
+Runs both alternately, each as a fresh process, and prints medians, peak memory
+and, last, `synth: ratio X.XX (app A s / plain B s)`. With --cli it also times
+both through `npx cdktf synth`. Usage: pipenv run python bench/synth.py [--runs N] [--cli]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+# Runs a script as __main__, then reports the Python process's own peak RSS on stderr.
+_MEASURED = (
+    "import resource, runpy, sys; script = sys.argv.pop(1); runpy.run_path(script, run_name='__main__'); "
+    "sys.stderr.write(f'PEAK_KB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')"
+)
+APPS = {
+    "plain": [sys.executable, "-c", _MEASURED, str(REPO / "bench" / "plain_app.py")],
+    "app": [sys.executable, "-c", _MEASURED, str(REPO / "main.py")],
+}
+
+
+def run_once(argv: list[str], outdir: str) -> tuple[float, float, float]:
+    """Wall seconds, Python's peak RSS and the process tree's (Python or the jsii Node kernel) in MB."""
+    env = {**os.environ, "CDKTF_OUTDIR": outdir, "CHECKPOINT_DISABLE": "1"}
+    argv = [arg.replace("{outdir}", outdir) for arg in argv]
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = process.stderr.read().decode()
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(argv)} failed: {stderr[-2000:]}")
+    python_kb = [int(line[8:]) for line in stderr.splitlines() if line.startswith("PEAK_KB=")]
+    return elapsed, (python_kb[0] if python_kb else float("nan")) / 1024, usage.ru_maxrss / 1024
+
+
+def measure(commands: dict[str, list[str]], runs: int) -> dict[str, tuple[float, float, float]]:
+    samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(runs):
+            for name, argv in commands.items():  # alternate, so drift hits both alike
+                seconds, python_mb, tree_mb = run_once(argv, str(Path(tmp) / f"{name}-{i}"))
+                samples[name].append((seconds, python_mb, tree_mb))
+                print(
+                    f"  run {i + 1}/{runs} {name:5s} {seconds:6.2f} s  python peak {python_mb:5.0f} MB"
+                    f"  process-tree peak {tree_mb:5.0f} MB",
+                    flush=True,
+                )
+    return {
+        name: (statistics.median(v[0] for v in values), max(v[1] for v in values), max(v[2] for v in values))
+        for name, values in samples.items()
+    }
+
+
+def report(label: str, results: dict[str, tuple[float, float, float]]) -> str:
+    for name, title in (("plain", "plain one-stack app"), ("app", "main.py, all environments")):
+        seconds, python_mb, tree_mb = results[name]
+        print(f"{label} {title}: median {seconds:.2f} s, python peak {python_mb:.0f} MB, process-tree peak {tree_mb:.0f} MB")
+    app_s, plain_s = results["app"][0], results["plain"][0]
+    return f"{label}: ratio {app_s / plain_s:.2f} (app {app_s:.2f} s / plain {plain_s:.2f} s)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs of each (default 3)")
+    parser.add_argument("--cli", action="store_true", help="also time `npx cdktf synth` for both")
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error(f"--runs must be at least 1, got {args.runs}")
+
+    lines = []
+    if args.cli:
+        # The CLI runs the app itself (as cdktf.json's `app` would), so only the tree peak is known.
+        cli = {
+            name: ["npx", "--no-install", "cdktf", "synth", "--app", f"{sys.executable} {script}", "--output", "{outdir}"]
+            for name, script in (("plain", "bench/plain_app.py"), ("app", "main.py"))
+        }
+        print("npx cdktf synth:")
+        lines.append(report("cdktf synth", measure(cli, args.runs)))
+    print("python:")
+    lines.append(report("synth", measure(APPS, args.runs)))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
