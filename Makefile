@@ -17,7 +17,9 @@ export CHECKPOINT_DISABLE := 1
 
 .PHONY: run test setup synth cdktf-synth deploy bench snapshot-update clean
 
+# The main job: synthesize every stack, then a Bell circuit on the local simulator against dev's outputs.
 run: setup synth
+	$(PIPENV) run python -m jobs run --env dev --circuit bell
 
 test: setup
 	$(PIPENV) run pytest
@@ -31,7 +33,7 @@ cdktf-synth: setup
 	npx cdktf synth
 
 deploy: setup
-	npx cdktf deploy $(ENV)
+	npx cdktf deploy $(ENV) --outputs-file outputs/$(ENV).json
 
 setup: .venv/.synced node_modules/.synced
 

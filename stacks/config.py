@@ -14,6 +14,18 @@ from typing import Mapping, Optional
 
 PROJECT = "quantum-cloud"
 
+# The contract with `jobs`: every stack declares these outputs, with these exact names.
+OUTPUT_NAMES = (
+    "environment",
+    "region",
+    "results_bucket_name",
+    "results_bucket_arn",
+    "results_prefix",
+    "notebook_role_arn",
+    "notebook_name",
+    "allowed_devices",
+)
+
 # Braket device ARNs (checked against the Braket SDK's `braket.devices.Devices` by the tests).
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 DM1 = "arn:aws:braket:::device/quantum-simulator/amazon/dm1"

@@ -7,20 +7,7 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from constructs import Construct
 from quantum_constructs import BraketNotebookRole, BucketEncryption, QuantumDevNotebook, QuantumResultsBucket
 
-from .config import EnvironmentConfig
-
-# The contract with `jobs`: stack-level outputs with these exact names.
-OUTPUT_NAMES = (
-    "environment",
-    "region",
-    "results_bucket_name",
-    "results_bucket_arn",
-    "results_prefix",
-    "notebook_role_arn",
-    "notebook_name",
-    "allowed_devices",
-)
-
+from .config import OUTPUT_NAMES, EnvironmentConfig
 
 class QuantumStack(TerraformStack):
     """Results bucket, notebook role and dev notebook for one environment."""

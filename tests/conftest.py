@@ -48,3 +48,24 @@ def new_stack():
         return stack
 
     return make
+
+
+@pytest.fixture(scope="session")
+def project_root(tmp_path_factory, synthesized) -> "Path":
+    """A directory laid out like the repository after `main.py`: cdktf.out/stacks/<env>/cdk.tf.json."""
+    root = tmp_path_factory.mktemp("project")
+    for env, text in synthesized.items():
+        path = root / "cdktf.out" / "stacks" / env / "cdk.tf.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(text)
+    return root
+
+
+@pytest.fixture
+def workdir(project_root, tmp_path, monkeypatch):
+    """A fresh working directory with the synthesized stacks and no results yet; cwd while the test runs."""
+    import shutil
+
+    shutil.copytree(project_root / "cdktf.out", tmp_path / "cdktf.out")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

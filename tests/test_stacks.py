@@ -7,7 +7,7 @@ from braket.devices import Devices
 import cdktf
 
 from stacks import ENVIRONMENTS, get_environment
-from stacks.quantum_stack import OUTPUT_NAMES
+from stacks.config import OUTPUT_NAMES
 from tests.synth_helpers import data_sources, only, policy_statements, resources
 
 QPU = ":device/qpu/"

@@ -1,0 +1,165 @@
+"""Where tasks run: the SDK's LocalSimulator, or Amazon Braket through the real SDK.
+
+Both backends take an OpenQASM program and give back a `TaskOutcome`; the
+runner above them owns batching, the journal and money checks.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .circuits import CircuitSpec
+from .errors import ServiceError, UsageError
+
+TERMINAL_STATES = ("COMPLETED", "FAILED", "CANCELLED")
+
+# Idempotency: the runner sets a token per (job, task index) so that a task
+# re-submitted after a crash (or a retried call) is the same task at Braket.
+_client_token: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("braket_client_token", default=None)
+
+
+@dataclass
+class TaskOutcome:
+    """What became of one task."""
+
+    task_id: str
+    state: str
+    counts: Optional[dict[str, int]] = None
+    failure_reason: Optional[str] = None
+    raw_result: Optional[dict] = field(default=None, repr=False)
+
+
+def _counts(result) -> dict[str, int]:
+    return {bits: int(n) for bits, n in sorted(result.measurement_counts.items())}
+
+
+class LocalBackend:
+    """The Braket SDK's LocalSimulator: offline, free, synchronous."""
+
+    is_local = True
+
+    def __init__(self) -> None:
+        from braket.devices import LocalSimulator
+
+        self._simulator = LocalSimulator()
+        self._outcomes: dict[str, TaskOutcome] = {}
+
+    def submit(self, circuit: CircuitSpec, shots: int, tags: dict[str, str], client_token: str) -> str:
+        task = self._simulator.run(circuit.program(), shots=shots)
+        result = task.result()
+        raw = {
+            "taskMetadata": {"id": task.id, "deviceId": "local", "shots": shots, "tags": tags},
+            "measurementCounts": _counts(result),
+            "measuredQubits": list(result.measured_qubits),
+        }
+        self._outcomes[task.id] = TaskOutcome(task.id, "COMPLETED", _counts(result), raw_result=raw)
+        return task.id
+
+    def wait(self, task_id: str, timeout_seconds: float) -> TaskOutcome:
+        if task_id not in self._outcomes:
+            raise ServiceError(f"local task {task_id} ran in another process; its results are in the job's folder")
+        return self._outcomes[task_id]
+
+
+class AwsBackend:
+    """Amazon Braket via the SDK, results in the stack's bucket under ``key_prefix``.
+
+    The SDK honours BRAKET_ENDPOINT and AWS_ENDPOINT_URL_S3 (used by the tests'
+    emulators); nothing here is test-specific.
+    """
+
+    is_local = False
+
+    def __init__(
+        self, *, device_arn: str, region: str, bucket: Optional[str], key_prefix: str, poll_interval: float = 1.0
+    ):
+        import boto3
+        from braket.aws import AwsSession
+
+        self._session = AwsSession(boto_session=boto3.Session(region_name=region))
+        self._session.braket_client.meta.events.register(
+            "before-parameter-build.braket.CreateQuantumTask", _set_client_token
+        )
+        self._device_arn = device_arn
+        self._device = None
+        self._bucket = bucket
+        self._destination = (bucket, key_prefix)
+        self._poll_interval = poll_interval
+
+    def _aws_device(self):
+        if self._device is None:  # GetDevice: the first API call, made only after every local check passed
+            from braket.aws import AwsDevice
+
+            self._device = AwsDevice(self._device_arn, aws_session=self._session)
+        return self._device
+
+    def submit(self, circuit: CircuitSpec, shots: int, tags: dict[str, str], client_token: str) -> str:
+        _client_token.set(client_token)
+        try:
+            task = self._aws_device().run(
+                circuit.program(), s3_destination_folder=self._destination, shots=shots, tags=tags, quiet=True
+            )
+        except Exception as error:
+            raise ServiceError(f"creating a task on {self._device_arn} failed: {_describe(error)}") from error
+        finally:
+            _client_token.set(None)
+        return task.id
+
+    def state(self, task_id: str) -> tuple[str, Optional[str]]:
+        metadata = self._metadata(task_id)
+        return metadata["status"], metadata.get("failureReason")
+
+    def wait(self, task_id: str, timeout_seconds: float) -> TaskOutcome:
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            metadata = self._metadata(task_id)
+            if metadata["status"] in TERMINAL_STATES:
+                break
+            if time.monotonic() > deadline:
+                return TaskOutcome(task_id, metadata["status"], failure_reason="still running; collect later with `resume`")
+            time.sleep(self._poll_interval)
+        if metadata["status"] != "COMPLETED":
+            return TaskOutcome(task_id, metadata["status"], failure_reason=metadata.get("failureReason"))
+        return self._read_result(task_id, metadata)
+
+    def cancel(self, task_id: str) -> str:
+        try:
+            self._session.cancel_quantum_task(task_id)
+        except Exception as error:
+            raise ServiceError(f"cancelling {task_id} failed: {_describe(error)}") from error
+        return self.state(task_id)[0]
+
+    def _metadata(self, task_id: str) -> dict:
+        try:
+            return self._session.get_quantum_task(task_id)
+        except Exception as error:
+            if "ResourceNotFoundException" in type(error).__name__ + str(error):
+                raise UsageError(f"no quantum task {task_id} in this account and region") from None
+            raise ServiceError(f"reading task {task_id} failed: {_describe(error)}") from error
+
+    def _read_result(self, task_id: str, metadata: dict) -> TaskOutcome:
+        from braket.tasks import GateModelQuantumTaskResult
+
+        bucket, directory = metadata["outputS3Bucket"], metadata["outputS3Directory"]
+        if self._bucket is not None and bucket != self._bucket:
+            raise ServiceError(f"task {task_id} wrote its results to {bucket!r}, not the stack's bucket {self._bucket!r}")
+        try:
+            body = self._session.retrieve_s3_object_body(bucket, f"{directory}/results.json")
+        except Exception as error:
+            raise ServiceError(f"downloading s3://{bucket}/{directory}/results.json failed: {_describe(error)}") from error
+        result = GateModelQuantumTaskResult.from_string(body)
+        return TaskOutcome(task_id, "COMPLETED", _counts(result), raw_result=json.loads(body))
+
+
+def _set_client_token(params, **_):
+    token = _client_token.get()
+    if token:
+        params["clientToken"] = token
+
+
+def _describe(error: Exception) -> str:
+    return " ".join(str(error).split()) or type(error).__name__

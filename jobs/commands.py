@@ -1,0 +1,242 @@
+"""The subcommands of `python -m jobs`. Each returns (JSON document, success) and prints for people unless --json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .backends import TERMINAL_STATES
+from .devices import LOCAL, allowed_devices
+from .errors import UsageError
+from .journal import JobRecord, find_jobs
+from .pricing import estimate as estimate_cost
+from .runner import backend_for, environment_config, load_job, plan_job, resume_job, run_job
+from .stack_outputs import resolve_outputs
+
+TASK_ARN_MARK = ":quantum-task/"
+
+
+def _say(args, text: str = "") -> None:
+    if not args.json:
+        print(text)
+
+
+def _plan(args):
+    return plan_job(
+        args.env,
+        device=args.device,
+        circuits=args.circuit,
+        shots=args.shots,
+        max_cost_usd=args.max_cost,
+        outputs_file=args.outputs,
+    )
+
+
+def _plan_document(plan) -> dict:
+    outputs = plan.outputs
+    return {
+        "environment": plan.environment,
+        "stack": {
+            "results_bucket_name": outputs.results_bucket_name,
+            "results_prefix": outputs.results_prefix,
+            "region": outputs.region,
+            "allowed_devices": list(outputs.allowed_devices),
+        },
+        "device": {"alias": plan.device.alias, "arn": plan.device.arn},
+        "shots": plan.shots,
+        "estimated_cost_usd": round(plan.estimate.usd, 4),
+        "estimate": plan.estimate.breakdown,
+        "max_cost_usd": plan.max_cost_usd,
+    }
+
+
+def _print_plan(args, plan) -> None:
+    stack = plan.outputs
+    _say(args, f"Stack {plan.environment}: s3://{stack.results_bucket_name}/{stack.results_prefix}/ in {stack.region}")
+    _say(
+        args,
+        f"Device {plan.device.alias} ({'LocalSimulator, offline' if plan.device is LOCAL else plan.device.arn}): "
+        f"{len(plan.circuits)} task(s) x {plan.shots} shots, "
+        f"estimated {plan.estimate.format()} [{plan.estimate.breakdown}], cap ${plan.max_cost_usd:.2f}",
+    )
+
+
+def estimate(args, results_root: Path, progress):
+    plan = _plan(args)
+    _print_plan(args, plan)
+    _say(args, "Nothing submitted (estimate only).")
+    return {**_plan_document(plan), "tasks": [], "results_dir": None, "submitted": False}, True
+
+
+def run(args, results_root: Path, progress):
+    plan = _plan(args)
+    _print_plan(args, plan)
+    report = run_job(plan, results_root=results_root, progress=progress)
+    return _finish(args, {**_plan_document(plan), **report})
+
+
+def resume(args, results_root: Path, progress):
+    environment_config(args.env)
+    if args.job_id:
+        record = load_job(results_root, args.env, args.job_id)
+    else:
+        pending = [job for job in find_jobs(results_root, args.env) if not job.complete]
+        if not pending:
+            raise UsageError(f"no interrupted job under {results_root / args.env}: every journaled job has its results")
+        record = pending[-1]
+    created = len(record.task_ids)
+    _say(args, f"Resuming job {record.job_id}: {created} of {len(record.header['circuits'])} task(s) were created")
+    report = resume_job(record, progress=progress)
+    return _finish(args, report)
+
+
+def _finish(args, report: dict):
+    failed = [t for t in report["tasks"] if t["state"] != "COMPLETED"]
+    if not args.json:
+        _print_tasks(report["tasks"])
+        print(f"Results: {report['results_dir']}/ (histogram: {report['files']['histogram_png']})")
+        for task in failed:
+            print(f"Task {task['index']} ({task['id']}) {task['state']}: {task['failure_reason'] or 'no reason given'}")
+    return report, not failed
+
+
+def _print_tasks(tasks: list[dict], limit: int = 20) -> None:
+    print(f"{'#':>4}  {'circuit':12s} {'state':10s} counts")
+    for task in tasks[:limit]:
+        counts = ", ".join(f"{bits}: {n}" for bits, n in sorted((task.get("counts") or {}).items(), key=lambda kv: -kv[1])[:6])
+        print(f"{task['index']:>4}  {task['circuit'][:12]:12s} {task['state']:10s} {counts or '-'}")
+    if len(tasks) > limit:
+        print(f"      ... {len(tasks) - limit} more in counts.csv")
+
+
+def devices(args, results_root: Path, progress):
+    environment_config(args.env)
+    outputs = resolve_outputs(args.env, outputs_file=args.outputs)
+    rows = []
+    for device in allowed_devices(outputs.allowed_devices):
+        price = estimate_cost(device, 1, 1000)
+        rows.append(
+            {
+                "alias": device.alias,
+                "arn": device.arn,
+                "region": device.region or (outputs.region if device is not LOCAL else "local"),
+                "price": price.breakdown,
+                "estimate_1000_shots_usd": round(price.usd, 4),
+                "status": _live_status(device, outputs.region),
+            }
+        )
+    if not args.json:
+        print(f"{'alias':20s} {'region':10s} {'status':8s} {'1000 shots':>10s}  arn / price")
+        for r in rows:
+            cost = f"${r['estimate_1000_shots_usd']:.2f}"
+            print(f"{r['alias']:20s} {r['region']:10s} {r['status']:8s} {cost:>10s}  {r['arn']}  [{r['price']}]")
+    return {"environment": args.env, "devices": rows}, True
+
+
+def _live_status(device, region: str) -> str:
+    """ONLINE/OFFLINE/RETIRED from Braket when credentials exist and the API answers; else 'unknown'."""
+    if device is LOCAL:
+        return "ONLINE"
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.Session(region_name=device.region or region)
+    if session.get_credentials() is None:
+        return "unknown"
+    try:
+        client = session.client("braket", config=Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 1}))
+        return client.get_device(deviceArn=device.arn)["deviceStatus"]
+    except Exception:  # offline, no permission, throttled: status is informational only
+        return "unknown"
+
+
+# -- task or job ids --------------------------------------------------------------
+
+
+def _job_records(ids: list[str], env, results_root: Path) -> dict[str, JobRecord]:
+    """Job ids (not task ARNs) mapped to their journals, searched in every environment unless --env."""
+    records = {}
+    envs = [env] if env else sorted(p.name for p in results_root.iterdir()) if results_root.is_dir() else []
+    for job_id in (i for i in ids if TASK_ARN_MARK not in i):
+        found = [load_job(results_root, e, job_id) for e in envs if (results_root / e / job_id).is_dir()]
+        if not found:
+            raise UsageError(f"{job_id!r} is neither a quantum task ARN nor a job id under {results_root}/")
+        records[job_id] = found[0]
+    return records
+
+
+def _backend_for_arn(arn: str):
+    """A backend for a task given by ARN alone (its region is in the ARN)."""
+    from .backends import AwsBackend
+
+    return AwsBackend(device_arn="", region=arn.split(":")[3], bucket=None, key_prefix="")
+
+
+def _job_tasks(record: JobRecord) -> list[dict]:
+    summary = record.directory / "summary.json"
+    if summary.is_file():
+        return json.loads(summary.read_text())["tasks"]
+    return [{"index": i, "id": t, "state": None} for i, t in sorted(record.task_ids.items())]
+
+
+def status(args, results_root: Path, progress):
+    records = _job_records(args.ids, args.env, results_root)
+    rows = []
+    for item in args.ids:
+        if item in records:
+            record = records[item]
+            for task in _job_tasks(record):
+                state = task["state"] or _aws_state(record.header, task["id"])
+                rows.append({"id": task["id"], "job_id": item, "state": state, "failure_reason": task.get("failure_reason")})
+        else:
+            state, reason = _backend_for_arn(item).state(item)
+            rows.append({"id": item, "job_id": None, "state": state, "failure_reason": reason})
+    if not args.json:
+        for r in rows:
+            print(f"{r['id']}  {r['state']}" + (f"  ({r['failure_reason']})" if r["failure_reason"] else ""))
+    return {"tasks": rows}, True
+
+
+def _aws_state(header: dict, task_id: str) -> str:
+    if header["device"]["arn"] == LOCAL.arn:
+        return "UNKNOWN"  # a local job that never finished: `resume` re-runs it
+    return backend_for(header).state(task_id)[0]
+
+
+def results(args, results_root: Path, progress):
+    [item] = args.ids
+    records = _job_records([item], args.env, results_root)
+    if item in records:
+        summary = records[item].directory / "summary.json"
+        if not summary.is_file():
+            raise UsageError(f"job {item} has no results yet: `python -m jobs resume --env ENV {item}` collects them")
+        document = json.loads(summary.read_text())
+    else:
+        outcome = _backend_for_arn(item).wait(item, timeout_seconds=0)
+        if outcome.state != "COMPLETED":
+            raise UsageError(f"task {item} is {outcome.state}: results exist only for COMPLETED tasks")
+        document = {"tasks": [{"id": item, "state": outcome.state, "counts": outcome.counts}]}
+    if not args.json:
+        for task in document["tasks"]:
+            print(f"{task['id']}  {task['state']}  {json.dumps(task.get('counts'), sort_keys=True)}")
+    return document, True
+
+
+def cancel(args, results_root: Path, progress):
+    [item] = args.ids
+    records = _job_records([item], args.env, results_root)
+    if item in records:
+        header = records[item].header
+        if header["device"]["arn"] == LOCAL.arn:
+            raise UsageError(f"job {item} ran on the local simulator: there is nothing to cancel")
+        backend = backend_for(header)
+        targets = [t for t in records[item].task_ids.values() if backend.state(t)[0] not in TERMINAL_STATES]
+    else:
+        backend, targets = _backend_for_arn(item), [item]
+    rows = [{"id": t, "state": backend.cancel(t)} for t in targets]
+    if not args.json:
+        for r in rows:
+            print(f"{r['id']}  {r['state']}")
+        if not rows:
+            print("Nothing to cancel: every task has finished.")
+    return {"tasks": rows}, True
