@@ -15,7 +15,7 @@ export PATH := $(shell $(PYTHON) -m site --user-base)/bin:$(PATH)
 # No telemetry call from the cdktf CLI or Terraform (nothing to reach offline).
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: run test setup synth cdktf-synth deploy bench snapshot-update clean
+.PHONY: run test setup synth cdktf-synth deploy bench bench-jobs snapshot-update clean
 
 # The main job: synthesize every stack, then a Bell circuit on the local simulator against dev's outputs.
 run: setup synth
@@ -55,6 +55,9 @@ node_modules/.synced: package-lock.json
 
 bench: setup
 	$(PIPENV) run python bench/synth.py --cli
+
+bench-jobs: setup
+	$(PIPENV) run python bench/jobs_batch.py
 
 snapshot-update: setup
 	$(PIPENV) run pytest tests/test_snapshots.py --snapshot-update

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Optional
@@ -75,26 +76,39 @@ class AwsBackend:
     is_local = False
 
     def __init__(
-        self, *, device_arn: str, region: str, bucket: Optional[str], key_prefix: str, poll_interval: float = 1.0
+        self, *, device_arn: str, region: str, bucket: Optional[str], key_prefix: str, poll_interval: Optional[float] = None
     ):
         import boto3
+        from botocore.config import Config
         from braket.aws import AwsSession
 
-        self._session = AwsSession(boto_session=boto3.Session(region_name=region))
+        # Throttling is normal under a batch: retry with backoff, well past botocore's default 3 attempts.
+        retries = Config(retries={"mode": "standard", "max_attempts": 10})
+        self._session = AwsSession(boto_session=boto3.Session(region_name=region), config=retries)
         self._session.braket_client.meta.events.register(
             "before-parameter-build.braket.CreateQuantumTask", _set_client_token
         )
         self._device_arn = device_arn
         self._device = None
+        self._device_lock = threading.Lock()
         self._bucket = bucket
         self._destination = (bucket, key_prefix)
         self._poll_interval = poll_interval
 
-    def _aws_device(self):
-        if self._device is None:  # GetDevice: the first API call, made only after every local check passed
-            from braket.aws import AwsDevice
+    def _interval(self) -> float:
+        """The poll interval the device advertises (as the SDK uses), else 1 s."""
+        if self._poll_interval is None:
+            service = getattr(getattr(self._device, "properties", None), "service", None)
+            millis = getattr(service, "getTaskPollIntervalMillis", None)
+            self._poll_interval = millis / 1000 if millis else 1.0
+        return self._poll_interval
 
-            self._device = AwsDevice(self._device_arn, aws_session=self._session)
+    def _aws_device(self):
+        with self._device_lock:
+            if self._device is None:  # GetDevice: the first API call, made only after every local check passed
+                from braket.aws import AwsDevice
+
+                self._device = AwsDevice(self._device_arn, aws_session=self._session)
         return self._device
 
     def submit(self, circuit: CircuitSpec, shots: int, tags: dict[str, str], client_token: str) -> str:
@@ -121,7 +135,7 @@ class AwsBackend:
                 break
             if time.monotonic() > deadline:
                 return TaskOutcome(task_id, metadata["status"], failure_reason="still running; collect later with `resume`")
-            time.sleep(self._poll_interval)
+            time.sleep(self._interval())
         if metadata["status"] != "COMPLETED":
             return TaskOutcome(task_id, metadata["status"], failure_reason=metadata.get("failureReason"))
         return self._read_result(task_id, metadata)

@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--max-cost", type=float, help="refuse above this estimate in USD (default: per environment)")
         command.add_argument("--outputs", type=Path, help="deployed outputs file (default: found automatically)")
         command.add_argument("--json", action="store_true", help="print exactly one JSON document")
+        command.add_argument("--parallel", type=int, default=16, help="tasks submitted and collected at once (default 16)")
 
     job_options(commands.add_parser("run", help="estimate, then submit and collect a batch"))
     job_options(commands.add_parser("estimate", help="print the cost estimate; submit nothing"))
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--json", action="store_true")
         if name == "resume":
             command.add_argument("job_id", nargs="?")
+            command.add_argument("--parallel", type=int, default=16)
     for name, help_text, many in (
         ("status", "state of quantum tasks (ARNs) or of jobs (job ids)", True),
         ("results", "counts of a completed task (ARN) or job (job id)", False),

@@ -61,6 +61,12 @@ def _print_plan(args, plan) -> None:
     )
 
 
+def _parallel(args) -> int:
+    if not 1 <= args.parallel <= 64:
+        raise UsageError(f"--parallel {args.parallel}: expected 1 to 64 tasks at once")
+    return args.parallel
+
+
 def estimate(args, results_root: Path, progress):
     plan = _plan(args)
     _print_plan(args, plan)
@@ -71,7 +77,7 @@ def estimate(args, results_root: Path, progress):
 def run(args, results_root: Path, progress):
     plan = _plan(args)
     _print_plan(args, plan)
-    report = run_job(plan, results_root=results_root, progress=progress)
+    report = run_job(plan, results_root=results_root, progress=progress, parallel=_parallel(args))
     return _finish(args, {**_plan_document(plan), **report})
 
 
@@ -86,7 +92,7 @@ def resume(args, results_root: Path, progress):
         record = pending[-1]
     created = len(record.task_ids)
     _say(args, f"Resuming job {record.job_id}: {created} of {len(record.header['circuits'])} task(s) were created")
-    report = resume_job(record, progress=progress)
+    report = resume_job(record, progress=progress, parallel=_parallel(args))
     return _finish(args, report)
 
 

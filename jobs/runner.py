@@ -124,7 +124,7 @@ def job_header(plan: JobPlan, job_id: str) -> dict:
     }
 
 
-def backend_for(header: dict, poll_interval: float = 1.0):
+def backend_for(header: dict, poll_interval: Optional[float] = None):
     if header["device"]["arn"] == LOCAL.arn:
         return LocalBackend()
     stack = header["stack"]
@@ -143,7 +143,7 @@ def run_job(
     results_root: Path,
     parallel: int = DEFAULT_PARALLEL,
     progress: Optional[Progress] = None,
-    poll_interval: float = 1.0,
+    poll_interval: Optional[float] = None,
 ) -> dict:
     if plan.device is not LOCAL:
         require_credentials(plan.outputs.region)
@@ -154,13 +154,13 @@ def run_job(
     return execute(JobRecord(directory, header), parallel=parallel, progress=progress, poll_interval=poll_interval)
 
 
-def resume_job(record: JobRecord, *, parallel: int = DEFAULT_PARALLEL, progress: Optional[Progress] = None, poll_interval: float = 1.0) -> dict:
+def resume_job(record: JobRecord, *, parallel: int = DEFAULT_PARALLEL, progress: Optional[Progress] = None, poll_interval: Optional[float] = None) -> dict:
     if not record.header:
         raise UsageError(f"{record.directory}: the journal has no job header; nothing to resume")
     return execute(record, parallel=parallel, progress=progress, poll_interval=poll_interval)
 
 
-def execute(record: JobRecord, *, parallel: int, progress: Optional[Progress], poll_interval: float) -> dict:
+def execute(record: JobRecord, *, parallel: int, progress: Optional[Progress], poll_interval: Optional[float]) -> dict:
     """Create the tasks the journal lacks, wait for all, write the results; the report as a dict."""
     header, journal = record.header, Journal(record.directory)
     circuits = [CircuitSpec(c["name"], c["source"]) for c in header["circuits"]]

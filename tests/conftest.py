@@ -69,3 +69,32 @@ def workdir(project_root, tmp_path, monkeypatch):
     shutil.copytree(project_root / "cdktf.out", tmp_path / "cdktf.out")
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """Fresh moto S3 and Braket emulator on loopback, the SDK pointed at them, the dev stack's bucket created."""
+    import urllib.request
+
+    import boto3
+
+    from tests.braket_emulator import BraketEmulator, moto_s3_server, point_sdk_at
+
+    with moto_s3_server() as s3_url, BraketEmulator(s3_endpoint=s3_url, max_workers=16) as emulator:
+        point_sdk_at(monkeypatch, emulator.url, s3_url)
+        # moto keeps its state per process, across server instances: start every test empty.
+        urllib.request.urlopen(urllib.request.Request(f"{s3_url}/moto-api/reset", method="POST")).close()
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=DEV_BUCKET)
+        yield AwsDoubles(emulator, s3)
+
+
+DEV_BUCKET = "amazon-braket-quantum-cloud-results-dev"
+
+
+class AwsDoubles:
+    def __init__(self, emulator, s3) -> None:
+        self.emulator, self.s3 = emulator, s3
+
+    def keys(self, bucket: str = DEV_BUCKET) -> list[str]:
+        return [o["Key"] for o in self.s3.list_objects_v2(Bucket=bucket).get("Contents", [])]

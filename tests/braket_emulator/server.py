@@ -1,0 +1,541 @@
+"""In-process emulator of the Amazon Braket control plane (rest-json, API version 2019-09-01).
+
+Wire format, as botocore's ``braket`` service model describes it:
+
+* Requests and responses are JSON bodies; ARNs in the path are single URI labels,
+  so botocore percent-encodes ``:`` and ``/`` (``/quantum-task/arn%3Aaws%3Abraket...``).
+* ``action``, ``deviceParameters`` and ``deviceCapabilities`` are ``jsonvalue`` strings:
+  a JSON document serialized *inside* a JSON string.
+* Timestamps (``createdAt``/``endedAt``) are ISO-8601 strings (``2025-01-15T12:00:00.123Z``),
+  the ``timestampFormat`` the model declares; botocore would also accept epoch numbers.
+* Errors carry the status code, the code in the ``x-amzn-ErrorType`` header, and a body
+  ``{"message": ...}``; botocore's rest-json parser reads the code from that header.
+* The region of a call is read from the SigV4 credential scope of the ``Authorization``
+  header (``Credential=AKID/20250101/us-west-1/braket/aws4_request``), then from a
+  ``braket.<region>.amazonaws.com`` Host, else the constructor default. Signatures are
+  never verified; every ARN uses account ``123456789012``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import socket
+import threading
+import warnings
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.metadata import entry_points
+from ipaddress import ip_address
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import boto3
+from botocore.exceptions import ClientError
+
+from braket.default_simulator.openqasm.parser.openqasm_parser import parse as parse_openqasm
+from braket.ir.openqasm import Program as OpenQASMProgram
+
+from .devices import DEVICES, OPENQASM, Device
+
+ACCOUNT_ID = "123456789012"
+TERMINAL = {"COMPLETED", "FAILED", "CANCELLED"}
+DEVICE_STATUSES = {"ONLINE", "OFFLINE", "RETIRED"}
+DEVICE_FILTERS = {"deviceArn", "deviceName", "providerName", "deviceType", "deviceStatus"}
+Response = tuple[int, dict[str, Any]]
+
+
+_SIMULATION_LOCK = threading.Lock()
+# DM1 runs whatever it is sent, as the service does; the simulator's advice is noise here.
+warnings.filterwarnings("ignore", message="You are running a noise-free circuit", category=UserWarning)
+
+
+class ApiError(Exception):
+    """A modeled Braket error: HTTP status + error code (``x-amzn-ErrorType``) + message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _validation(message: str) -> ApiError:
+    return ApiError(400, "ValidationException", message)
+
+
+def _iso(ts: float | None) -> str | None:
+    """ISO-8601 UTC with milliseconds, the format Braket uses for timestamps."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+@dataclass
+class Knobs:
+    """Fault-injection settings; every field can be changed at runtime with ``configure``."""
+
+    api_latency: float = 0.0  # seconds slept before answering each API call
+    queue_delay: float = 0.0  # seconds a task stays QUEUED before RUNNING
+    failure_rate: float = 0.0  # fraction of tasks that end FAILED (seeded)
+    throttle_rate: float = 0.0  # fraction of API calls answered 429 ThrottlingException (seeded)
+    seed: int = 0
+    device_status: dict[str, str] = field(default_factory=dict)  # ARN -> ONLINE|OFFLINE|RETIRED
+
+
+@dataclass
+class Task:
+    arn: str
+    client_token: str
+    device: Device
+    region: str
+    shots: int
+    bucket: str
+    directory: str
+    action: str
+    device_parameters: str
+    tags: dict[str, str]
+    inject_failure: bool
+    queue_delay: float
+    created_at: float = field(default_factory=time.time)
+    ended_at: float | None = None
+    status: str = "QUEUED"
+    failure_reason: str | None = None
+    wake: threading.Event = field(default_factory=threading.Event)
+
+    def summary(self) -> dict[str, Any]:
+        """QuantumTaskSummary (SearchQuantumTasks) shape."""
+        out = {"quantumTaskArn": self.arn, "status": self.status, "deviceArn": self.device.arn,
+               "shots": self.shots, "outputS3Bucket": self.bucket,
+               "outputS3Directory": self.directory, "createdAt": _iso(self.created_at),
+               "endedAt": _iso(self.ended_at), "tags": self.tags}
+        return {k: v for k, v in out.items() if v is not None}
+
+    def finish(self, status: str, reason: str | None = None) -> None:
+        self.status, self.failure_reason, self.ended_at = status, reason, time.time()
+        self.wake.set()
+
+
+class BraketEmulator:
+    """Braket REST-JSON test double backed by the local simulators and an S3 endpoint (moto).
+
+    ``BraketEmulator(s3_endpoint=url).start()`` serves on a loopback ThreadingHTTPServer in
+    a daemon thread; point the SDK at it with ``BRAKET_ENDPOINT=emulator.url``.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, s3_endpoint: str | None = None,
+                 region: str = "us-east-1", api_latency: float = 0.0, queue_delay: float = 0.0,
+                 failure_rate: float = 0.0, throttle_rate: float = 0.0, seed: int = 0,
+                 device_status: dict[str, str] | None = None, max_workers: int = 4) -> None:
+        if host != "localhost" and not ip_address(host).is_loopback:
+            raise ValueError(f"refusing to bind non-loopback host {host!r}")
+        s3_endpoint = s3_endpoint or os.environ.get("AWS_ENDPOINT_URL_S3")
+        if not s3_endpoint:
+            raise ValueError("s3_endpoint (or AWS_ENDPOINT_URL_S3) is required: "
+                             "the emulator never talks to real AWS")
+        self.host, self.port, self.region, self.s3_endpoint = host, port, region, s3_endpoint
+        self.knobs = Knobs()
+        self._lock = threading.RLock()
+        self._tasks: dict[str, Task] = {}
+        self._tokens: dict[tuple[str, str], str] = {}
+        self._calls: dict[str, int] = {}
+        self._throttled: dict[str, int] = {}
+        self._max_workers = max_workers
+        self._pool: ThreadPoolExecutor | None = None
+        self._server: ThreadingHTTPServer | None = None
+        self._s3 = boto3.session.Session().client(
+            "s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+            aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.configure(api_latency=api_latency, queue_delay=queue_delay, seed=seed,
+                       failure_rate=failure_rate, throttle_rate=throttle_rate,
+                       device_status=device_status or {})
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> BraketEmulator:
+        handler = type("Handler", (_Handler,), {"emulator": self})
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        server_cls = type("Server", (ThreadingHTTPServer,), {"address_family": family})
+        self._server = server_cls((self.host, self.port), handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix="braket-task")
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="braket-emulator",
+                         daemon=True).start()
+        return self
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._pool:
+            for task in self._tasks.values():
+                task.wake.set()  # wake sleepers; they see the emulator is stopping
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> BraketEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ test controls
+    def configure(self, **knobs: Any) -> dict[str, Any]:
+        """Update fault knobs (see ``Knobs``); ``seed`` re-seeds both random streams.
+        ``device_status`` entries are merged; a None/"" status drops the override."""
+        unknown = set(knobs) - {f.name for f in fields(Knobs)}
+        if unknown:
+            raise ValueError(f"unknown knobs: {sorted(unknown)}")
+        for name in ("failure_rate", "throttle_rate"):
+            if name in knobs and not 0.0 <= float(knobs[name]) <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1]")
+        for arn, status in (knobs.get("device_status") or {}).items():
+            if arn not in DEVICES or (status and status not in DEVICE_STATUSES):
+                raise ValueError(f"bad device status override {arn}={status}")
+        with self._lock:
+            for name, value in knobs.items():
+                if name == "device_status":
+                    merged = self.knobs.device_status | value
+                    self.knobs.device_status = {arn: s for arn, s in merged.items() if s}
+                else:
+                    setattr(self.knobs, name, int(value) if name == "seed" else float(value))
+            if "seed" in knobs:
+                self._throttle_rng = random.Random(f"throttle-{self.knobs.seed}")
+                self._failure_rng = random.Random(f"failure-{self.knobs.seed}")
+            return self.config()
+
+    def config(self) -> dict[str, Any]:
+        with self._lock:
+            return {f.name: getattr(self.knobs, f.name) for f in fields(Knobs)} | {
+                "device_status": dict(self.knobs.device_status)}
+
+    def tasks(self) -> list[dict[str, Any]]:
+        """Every task ever created, oldest first."""
+        with self._lock:
+            return [{"arn": t.arn, "clientToken": t.client_token, "status": t.status,
+                     "deviceArn": t.device.arn, "region": t.region, "shots": t.shots,
+                     "createdAt": _iso(t.created_at), "endedAt": _iso(t.ended_at),
+                     "failureReason": t.failure_reason} for t in self._tasks.values()]
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {"create_quantum_task_calls": self._calls.get("CreateQuantumTask", 0),
+                    "throttled_calls": sum(self._throttled.values()),
+                    "tasks_created": len(self._tasks),
+                    "calls": dict(self._calls), "throttled": dict(self._throttled)}
+
+    # ------------------------------------------------------------------ dispatch
+    def dispatch(self, method: str, raw_path: str, headers: dict[str, str],
+                 body: bytes) -> tuple[int, dict[str, Any], str | None]:
+        """Route one HTTP request; returns (status, JSON body, error code or None)."""
+        parts = urlsplit(raw_path)
+        query = parse_qs(parts.query)
+        for verb, pattern, op, func in _ROUTES:
+            match = re.fullmatch(pattern, parts.path)
+            if verb != method or not match:
+                continue
+            args = [unquote(g) for g in match.groups()]
+            try:
+                payload = json.loads(body or b"{}")
+                if not isinstance(payload, dict):
+                    raise ValueError("body must be a JSON object")
+            except ValueError as exc:
+                return 400, {"message": f"Invalid JSON body: {exc}"}, "ValidationException"
+            try:
+                if op.startswith("_"):  # control endpoint: no latency, throttling or stats
+                    return 200, func(self, payload, *args), None
+                self._before_api_call(op)
+                status, out = func(self, self._region_of(headers), payload, query, *args)
+                return status, out, None
+            except ApiError as err:
+                return err.status, {"message": err.message}, err.code
+            except ValueError as exc:
+                return 400, {"message": str(exc)}, "ValidationException"
+            except Exception as exc:  # noqa: BLE001 - surfaced as the service's 500
+                return 500, {"message": f"{type(exc).__name__}: {exc}"}, "InternalServiceException"
+        return 404, {"message": f"No route for {method} {parts.path}"}, "UnknownOperationException"
+
+    def _before_api_call(self, op: str) -> None:
+        with self._lock:
+            self._calls[op] = self._calls.get(op, 0) + 1
+            latency = self.knobs.api_latency
+            throttle = self._throttle_rng.random() < self.knobs.throttle_rate
+            if throttle:
+                self._throttled[op] = self._throttled.get(op, 0) + 1
+        if latency:
+            time.sleep(latency)
+        if throttle:
+            raise ApiError(429, "ThrottlingException", "Rate exceeded")
+
+    def _region_of(self, headers: dict[str, str]) -> str:
+        found = re.search(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/braket/",
+                          headers.get("authorization", "")) or re.match(
+            r"braket\.([a-z0-9-]+)\.amazonaws\.com", headers.get("host", ""))
+        return found.group(1) if found else self.region
+
+    def _device(self, arn: str, region: str) -> tuple[Device, str]:
+        """A device visible in ``region`` (simulators everywhere, QPUs in their own region)."""
+        device = DEVICES.get(arn)
+        if device is None or device.region not in (None, region):
+            raise ApiError(404, "ResourceNotFoundException", f"Braket device '{arn}' not found")
+        return device, self.knobs.device_status.get(arn, device.status)
+
+    def _task(self, arn: str) -> Task:
+        task = self._tasks.get(arn)
+        if task is None:
+            raise ApiError(404, "ResourceNotFoundException", f"Quantum task '{arn}' not found")
+        return task
+
+    # ------------------------------------------------------------------ operations
+    def create_quantum_task(self, region: str, req: dict[str, Any], _q: Any) -> Response:
+        """CreateQuantumTask. Idempotent on (account, clientToken): a repeated token returns
+        the first task's ARN, which is also what makes botocore's retries safe."""
+        missing = [k for k in ("clientToken", "deviceArn", "shots", "outputS3Bucket",
+                               "outputS3KeyPrefix", "action") if req.get(k) in (None, "")]
+        if missing:
+            raise _validation(f"Missing required parameters: {', '.join(missing)}")
+        with self._lock:
+            if existing := self._tokens.get((ACCOUNT_ID, req["clientToken"])):
+                return 201, {"quantumTaskArn": existing}
+        device, status = self._device(req["deviceArn"], region)
+        if status == "RETIRED":
+            raise ApiError(410, "DeviceRetiredException", f"Device {device.arn} is retired")
+        if status == "OFFLINE":
+            raise ApiError(424, "DeviceOfflineException", f"Device {device.arn} is offline")
+        shots = self._validate_program(device, req["action"], req["shots"])
+        params = req.get("deviceParameters") or "{}"
+        try:
+            json.loads(params)
+        except ValueError:
+            raise _validation("deviceParameters is not valid JSON") from None
+        try:
+            self._s3.head_bucket(Bucket=req["outputS3Bucket"])
+        except ClientError:
+            raise _validation(f"Caller doesn't have access to {req['outputS3Bucket']} "
+                              "or it doesn't exist") from None
+        task_id = str(uuid.uuid4())
+        with self._lock:
+            if existing := self._tokens.get((ACCOUNT_ID, req["clientToken"])):
+                return 201, {"quantumTaskArn": existing}
+            task = Task(arn=f"arn:aws:braket:{region}:{ACCOUNT_ID}:quantum-task/{task_id}",
+                        client_token=req["clientToken"], device=device, region=region,
+                        shots=shots, bucket=req["outputS3Bucket"],
+                        directory=f"{req['outputS3KeyPrefix']}/{task_id}", action=req["action"],
+                        device_parameters=params, tags=req.get("tags") or {},
+                        inject_failure=self._failure_rng.random() < self.knobs.failure_rate,
+                        queue_delay=self.knobs.queue_delay)
+            self._tasks[task.arn] = task
+            self._tokens[(ACCOUNT_ID, task.client_token)] = task.arn
+            assert self._pool is not None, "emulator not started"
+            self._pool.submit(self._execute, task)
+        return 201, {"quantumTaskArn": task.arn}
+
+    def _validate_program(self, device: Device, action: str, shots: Any) -> int:
+        """Reject what the service rejects at creation: unsupported action types, programs
+        the OpenQASM 3 parser refuses, shots outside the device's ``shotsRange``, and
+        shots=0 without a result type pragma."""
+        try:
+            name = json.loads(action)["braketSchemaHeader"]["name"]
+        except (ValueError, KeyError, TypeError):
+            raise _validation("action is not a valid Braket IR document") from None
+        if name not in device.actions:
+            raise _validation(f"Device {device.arn} does not support action type {name}")
+        if name != OPENQASM or device.backend is None:
+            raise _validation(f"The emulator cannot execute {name} on {device.arn}")
+        try:
+            program = OpenQASMProgram.parse_raw(action)
+            parse_openqasm(program.source)
+        except Exception as exc:  # pydantic.ValidationError or QASM3ParsingError
+            raise _validation(f"Invalid OpenQASM program: {exc or type(exc).__name__}") from None
+        low, high = device.shots_range
+        if not isinstance(shots, int) or not low <= shots <= high:
+            raise _validation(f"Shots {shots} out of range [{low}, {high}] for {device.arn}")
+        if shots == 0 and "#pragma braket result" not in program.source:
+            raise _validation("shots=0 requires at least one result type")
+        return shots
+
+    def get_quantum_task(self, _region: str, _req: Any, query: dict[str, list[str]],
+                         arn: str) -> Response:
+        """GetQuantumTask; ``queueInfo`` only when ``additionalAttributeNames=QueueInfo``."""
+        with self._lock:
+            task = self._task(arn)
+            out = task.summary() | {
+                "deviceParameters": task.device_parameters, "associations": [],
+                "actionMetadata": {"actionType": OPENQASM, "programCount": 1}}
+            if task.failure_reason:
+                out["failureReason"] = task.failure_reason
+            if task.status == "COMPLETED":
+                out["numSuccessfulShots"] = task.shots
+            if "QueueInfo" in query.get("additionalAttributeNames", []):
+                queued = [t.arn for t in self._tasks.values()
+                          if t.device is task.device and t.status == "QUEUED"]
+                position = str(queued.index(arn) + 1) if arn in queued else "None"
+                out["queueInfo"] = {"queue": "QUANTUM_TASKS_QUEUE", "position": position,
+                                    "queuePriority": "Normal"}
+            return 200, out
+
+    def cancel_quantum_task(self, _region: str, _req: Any, _q: Any, arn: str) -> Response:
+        """CancelQuantumTask: QUEUED -> CANCELLED at once (it never runs); RUNNING ->
+        CANCELLING (CANCELLED when the run ends, results discarded); cancelling a COMPLETED or
+        FAILED task is a ConflictException (409), the modeled error for state conflicts."""
+        with self._lock:
+            task = self._task(arn)
+            if task.status in ("CREATED", "QUEUED"):
+                task.finish("CANCELLED")
+            elif task.status == "RUNNING":
+                task.status = "CANCELLING"
+            elif task.status not in ("CANCELLING", "CANCELLED"):
+                raise ApiError(409, "ConflictException", f"Quantum task is {task.status}")
+            return 200, {"quantumTaskArn": arn, "cancellationStatus": task.status}
+
+    def search_quantum_tasks(self, region: str, req: dict[str, Any], _q: Any) -> Response:
+        """SearchQuantumTasks: EQUAL on status/deviceArn/quantumTaskArn; LT/LTE/EQUAL/GT/GTE/
+        BETWEEN on createdAt (ISO-8601 values); tasks of the caller's region only."""
+        with self._lock:
+            rows = [t.summary() for t in self._tasks.values() if t.region == region]
+        for flt in req.get("filters") or []:
+            rows = [r for r in rows if _matches(r, flt)]
+        return _page(rows, req, "quantumTasks")
+
+    def get_device(self, region: str, _req: Any, _q: Any, arn: str) -> Response:
+        device, status = self._device(arn, region)
+        with self._lock:
+            queued = sum(t.device is device and t.status == "QUEUED" for t in self._tasks.values())
+        queue = "QUANTUM_TASKS_QUEUE"
+        return 200, device.summary(status) | {
+            "deviceCapabilities": json.dumps(device.capabilities),
+            "deviceQueueInfo": [
+                {"queue": queue, "queueSize": str(queued), "queuePriority": "Normal"},
+                {"queue": queue, "queueSize": "0", "queuePriority": "Priority"},
+                {"queue": "JOBS_QUEUE", "queueSize": "0"}]}
+
+    def search_devices(self, region: str, req: dict[str, Any], _q: Any) -> Response:
+        """SearchDevices: filters are ``{name, values}`` on any DeviceSummary field."""
+        rows = [d.summary(self.knobs.device_status.get(d.arn)) for d in DEVICES.values()
+                if d.region in (None, region)]
+        for flt in req.get("filters") or []:
+            if flt.get("name") not in DEVICE_FILTERS:
+                raise _validation(f"Unsupported filter name {flt.get('name')}")
+            rows = [r for r in rows if r[flt["name"]] in flt.get("values", [])]
+        return _page(rows, req, "devices")
+
+    # ------------------------------------------------------------------ execution
+    def _execute(self, task: Task) -> None:
+        """Worker: QUEUED for ``queue_delay``, RUNNING, simulate, write results.json, COMPLETED."""
+        task.wake.wait(task.queue_delay)  # set early by cancel or stop
+        with self._lock:
+            if task.status != "QUEUED" or self._server is None:
+                return
+            task.status = "RUNNING"
+        try:
+            if task.inject_failure:
+                raise RuntimeError("Injected device failure (emulator failure_rate)")
+            # The simulator LocalSimulator(name) delegates to, resolved through the same
+            # "braket.simulators" entry point (braket_sv/braket_dm); run() returns the
+            # GateModelTaskResult that Braket stores as results.json.
+            backend_name = task.device.backend or "braket_sv"
+            backend = entry_points(group="braket.simulators")[backend_name].load()()
+            with _SIMULATION_LOCK:  # numba's JIT (used by the simulators) crashes when compiling in two threads
+                result = backend.run(OpenQASMProgram.parse_raw(task.action), shots=task.shots)
+            with self._lock:
+                if task.status == "CANCELLING":
+                    task.finish("CANCELLED")
+                    return
+            ended = time.time()
+            meta = result.taskMetadata
+            meta.id, meta.deviceId, meta.status = task.arn, task.device.arn, "COMPLETED"
+            meta.createdAt, meta.endedAt = _iso(task.created_at), _iso(ended)
+            self._s3.put_object(Bucket=task.bucket, Key=f"{task.directory}/results.json",
+                                Body=result.json().encode(), ContentType="application/json")
+        except Exception as exc:  # noqa: BLE001 - any failure ends the task FAILED
+            with self._lock:
+                if task.status == "CANCELLING":
+                    task.finish("CANCELLED")
+                else:
+                    task.finish("FAILED", str(exc) or type(exc).__name__)
+            return
+        with self._lock:
+            task.finish("COMPLETED")
+            task.ended_at = ended
+
+
+def _matches(row: dict[str, Any], flt: dict[str, Any]) -> bool:
+    name, values, op = flt.get("name"), flt.get("values") or [], flt.get("operator", "EQUAL")
+    if name in ("status", "deviceArn", "quantumTaskArn"):
+        if op != "EQUAL":
+            raise _validation(f"Operator {op} is not supported for {name}")
+        return row[name] in values
+    if name != "createdAt":
+        raise _validation(f"Unsupported filter name {name}")
+    try:
+        at, (low, *rest) = datetime.fromisoformat(row[name]), map(datetime.fromisoformat, values)
+        return {"LT": at < low, "LTE": at <= low, "EQUAL": at == low, "GT": at > low,
+                "GTE": at >= low, "BETWEEN": bool(rest) and low <= at <= rest[0]}[op]
+    except (KeyError, ValueError, TypeError):
+        raise _validation(f"Invalid createdAt filter {flt}") from None
+
+
+def _page(rows: list[dict[str, Any]], req: dict[str, Any], key: str) -> Response:
+    """Offset pagination; ``nextToken`` is the decimal offset of the next page."""
+    try:
+        start, size = int(req.get("nextToken") or 0), int(req.get("maxResults") or 100)
+    except ValueError:
+        raise _validation("Invalid nextToken") from None
+    if not 1 <= size <= 100:
+        raise _validation("maxResults must be between 1 and 100")
+    out: dict[str, Any] = {key: rows[start:start + size]}
+    if start + size < len(rows):
+        out["nextToken"] = str(start + size)
+    return 200, out
+
+
+_ROUTES: list[tuple[str, str, str, Callable[..., Any]]] = [
+    ("POST", r"/quantum-task", "CreateQuantumTask", BraketEmulator.create_quantum_task),
+    ("GET", r"/quantum-task/([^/]+)", "GetQuantumTask", BraketEmulator.get_quantum_task),
+    ("PUT", r"/quantum-task/([^/]+)/cancel", "CancelQuantumTask",
+     BraketEmulator.cancel_quantum_task),
+    ("POST", r"/quantum-tasks", "SearchQuantumTasks", BraketEmulator.search_quantum_tasks),
+    ("GET", r"/device/([^/]+)", "GetDevice", BraketEmulator.get_device),
+    ("POST", r"/devices", "SearchDevices", BraketEmulator.search_devices),
+    ("GET", r"/_emulator/tasks", "_tasks", lambda em, _b: {"tasks": em.tasks()}),
+    ("GET", r"/_emulator/stats", "_stats", lambda em, _b: em.stats()),
+    ("GET", r"/_emulator/config", "_config", lambda em, _b: em.config()),
+    ("POST", r"/_emulator/config", "_configure", lambda em, body: em.configure(**body)),
+]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive handler; every response carries Content-Length."""
+
+    protocol_version = "HTTP/1.1"
+    emulator: BraketEmulator
+
+    def _serve(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        status, out, error = self.emulator.dispatch(self.command, self.path, headers, body)
+        data = json.dumps(out).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        if error:
+            self.send_header("x-amzn-ErrorType", error)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
