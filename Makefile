@@ -35,7 +35,7 @@ cdktf-synth: setup
 deploy: setup
 	npx cdktf deploy $(ENV) --outputs-file outputs/$(ENV).json
 
-setup: .venv/.synced node_modules/.synced
+setup: .venv/.synced node_modules/.synced .venv-checkov/.synced
 
 # pipenv itself, then exactly the versions in Pipfile.lock (plus dev packages).
 .venv/.synced: Pipfile.lock constructs/pyproject.toml
@@ -58,6 +58,13 @@ bench: setup
 
 bench-jobs: setup
 	$(PIPENV) run python bench/jobs_batch.py
+
+# checkov and parliament in their own environment: their pins never fight the app's.
+.venv-checkov/.synced: security/requirements.txt
+	@echo "Installing checkov and parliament into .venv-checkov"
+	@$(PYTHON) -m venv .venv-checkov
+	@.venv-checkov/bin/pip install --quiet -r security/requirements.txt >>$(SETUP_LOG) 2>&1 || { cat $(SETUP_LOG); exit 1; }
+	@touch $@
 
 snapshot-update: setup
 	$(PIPENV) run pytest tests/test_snapshots.py --snapshot-update

@@ -70,6 +70,10 @@ class EnvironmentConfig:
     """Device ARNs the notebook role may create tasks and jobs on (enforced by IAM)."""
     max_cost_usd: float
     """Default cost cap of one `python -m jobs run` in this environment."""
+    monthly_budget_usd: float
+    """Monthly Amazon Braket budget: alerts at 50/80/100 % actual and 100 % forecast; at 100 % actual
+    the notebook role loses braket:CreateQuantumTask and braket:CreateJob (the kill switch)."""
+    budget_alert_emails: tuple[str, ...] = ()
     results_prefix: str = "results"
     instance_type: str = "ml.t3.medium"
     volume_size_gb: int = 10
@@ -95,6 +99,8 @@ class EnvironmentConfig:
             _fail("allowed_devices", self.allowed_devices, "at least one Braket device ARN")
         if not self.max_cost_usd > 0:
             _fail("max_cost_usd", self.max_cost_usd, "a positive amount in USD")
+        if not self.monthly_budget_usd >= self.max_cost_usd:
+            _fail("monthly_budget_usd", self.monthly_budget_usd, f"at least max_cost_usd ({self.max_cost_usd})")
         if self.name != "dev" and self.backend is None:
             _fail("backend", None, f"an S3StateBackend for {self.name!r}: only dev keeps local state")
         if self.name == "prod" and self.force_destroy:
@@ -102,6 +108,11 @@ class EnvironmentConfig:
         reserved = {"Project", "Environment", "ManagedBy"} & set(self.tags)
         if reserved:
             _fail("tags", sorted(reserved), "tags other than Project, Environment and ManagedBy (set by the stack)")
+
+    @property
+    def production(self) -> bool:
+        """Production stacks get the strictest guardrails (no force_destroy)."""
+        return self.name == "prod"
 
     @property
     def default_tags(self) -> dict[str, str]:
@@ -124,6 +135,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             notebook_name="amazon-braket-quantum-cloud-dev",
             allowed_devices=(SV1, DM1),
             max_cost_usd=5.0,
+            monthly_budget_usd=50.0,
             results_retention_days=30,
             idle_stop_minutes=30,
             force_destroy=True,
@@ -136,8 +148,11 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             notebook_name="amazon-braket-quantum-cloud-staging",
             allowed_devices=(SV1, DM1, IONQ_FORTE_1),
             max_cost_usd=50.0,
+            monthly_budget_usd=500.0,
+            budget_alert_emails=("quantum-platform@example.com",),
             transition_to_ia_days=30,
             results_retention_days=180,
+            access_log_bucket="quantum-cloud-access-logs-staging",
             backend=_STATE,
             tags={"CostCenter": "quantum-research"},
         ),
@@ -148,6 +163,8 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             notebook_name="amazon-braket-quantum-cloud-prod",
             allowed_devices=(SV1, DM1, IONQ_FORTE_1, IONQ_FORTE_ENTERPRISE_1, QUERA_AQUILA),
             max_cost_usd=500.0,
+            monthly_budget_usd=5000.0,
+            budget_alert_emails=("quantum-platform@example.com", "quantum-finance@example.com"),
             instance_type="ml.m5.xlarge",
             volume_size_gb=50,
             transition_to_ia_days=90,

@@ -5,9 +5,16 @@ from __future__ import annotations
 from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
-from quantum_constructs import BraketNotebookRole, BucketEncryption, QuantumDevNotebook, QuantumResultsBucket
+from quantum_constructs import (
+    BraketBudget,
+    BraketNotebookRole,
+    BucketEncryption,
+    QuantumDevNotebook,
+    QuantumResultsBucket,
+    add_guardrails,
+)
 
-from .config import OUTPUT_NAMES, EnvironmentConfig
+from .config import OUTPUT_NAMES, PROJECT, EnvironmentConfig
 
 class QuantumStack(TerraformStack):
     """Results bucket, notebook role and dev notebook for one environment."""
@@ -59,6 +66,16 @@ class QuantumStack(TerraformStack):
             volume_size_gb=config.volume_size_gb,
             idle_stop_minutes=config.idle_stop_minutes,
         )
+
+        self.budget = BraketBudget(
+            self,
+            "BraketBudget",
+            budget_name=f"{PROJECT}-braket-{config.name}",
+            monthly_limit_usd=config.monthly_budget_usd,
+            role=self.role,
+            alert_emails=config.budget_alert_emails,
+        )
+        add_guardrails(self, production=config.production)
 
         outputs = {
             "environment": config.name,

@@ -98,3 +98,21 @@ class AwsDoubles:
 
     def keys(self, bucket: str = DEV_BUCKET) -> list[str]:
         return [o["Key"] for o in self.s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+
+@pytest.fixture(scope="session")
+def main_synth(tmp_path_factory):
+    """`python main.py` run once, as a user runs it: (completed process, output directory)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    outdir = tmp_path_factory.mktemp("main") / "cdktf.out"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # Credentials that would fail any AWS call: synthesis must not make one.
+    env.update(CDKTF_OUTDIR=str(outdir), AWS_ACCESS_KEY_ID="invalid", AWS_SECRET_ACCESS_KEY="invalid")
+    env.pop("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", None)
+    repo = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, "main.py"], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    return run, outdir

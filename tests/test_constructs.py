@@ -43,6 +43,8 @@ def test_bucket_defaults_kms_versioning_no_logging_no_force_destroy(new_stack):
     assert bucket == {**bucket, "bucket": "amazon-braket-unit-test", "force_destroy": False}
     assert only(resources(doc, "aws_kms_key"))["enable_key_rotation"] is True
     assert "aws_s3_bucket_logging" not in doc["resource"]
+    notification = only(resources(doc, "aws_s3_bucket_notification"))
+    assert notification["eventbridge"] is True and notification["bucket"] == ref(doc, "aws_s3_bucket", "id")
     assert results.results_prefix == "results"
     assert results.kms_key_arn is not None
     rules = only(resources(doc, "aws_s3_bucket_lifecycle_configuration"))["rule"]
@@ -98,7 +100,8 @@ def test_role_allows_creation_only_on_given_devices_and_exposes_arn(new_stack):
     assert role.allowed_device_arns == (SV1, FORTE)
     assert role.role_arn.startswith("${") and role.role_name.startswith("${")
     statements = {s["sid"]: s for s in role_policies(doc)["braket-least-privilege"]["statement"]}
-    assert statements["CreateOnAllowedDevicesOnly"]["resources"] == [SV1, FORTE]
+    assert statements["CreateOnAllowedDevices"]["resources"][:2] == [SV1, FORTE]
+    assert statements["DenyCreateOnOtherDevices"]["not_resources"] == statements["CreateOnAllowedDevices"]["resources"]
     assert "aws_iam_role_policy_attachment" not in doc["resource"]
     name = only(resources(doc, "aws_iam_role"))["name"]
     assert name == "AmazonBraketServiceSageMakerNotebookRole-test-Role"

@@ -34,7 +34,8 @@ def test_results_bucket_is_braket_named_private_encrypted_versioned(env_name, st
     sse = only(resources(doc, "aws_s3_bucket_server_side_encryption_configuration"))
     default = sse["rule"][0]["apply_server_side_encryption_by_default"]
     assert default["sse_algorithm"] == "aws:kms" and "aws_kms_key" in default["kms_master_key_id"]
-    assert only(resources(doc, "aws_kms_key"))["enable_key_rotation"] is True
+    key_name = default["kms_master_key_id"].split(".")[1]
+    assert resources(doc, "aws_kms_key")[key_name]["enable_key_rotation"] is True
     versioning = only(resources(doc, "aws_s3_bucket_versioning"))
     assert versioning["versioning_configuration"]["status"] == "Enabled"
     assert cdktf.Testing.to_have_resource_with_properties(
@@ -54,7 +55,7 @@ def test_bucket_policy_denies_requests_without_tls(env_name, stack_json):
 
 def test_notebook_role_is_a_sagemaker_service_role(env_name, stack_json):
     doc = stack_json[env_name]
-    role = only(resources(doc, "aws_iam_role"))
+    role = next(r for name, r in resources(doc, "aws_iam_role").items() if name.startswith("NotebookRole"))
     assert role["path"] == "/service-role/"
     assert role["name"].startswith("AmazonBraketServiceSageMakerNotebookRole")
     trust_name = role["assume_role_policy"].split(".")[2]
@@ -78,8 +79,14 @@ def test_braket_create_actions_only_on_configured_devices(env_name, stack_json):
         for s in policy_statements(stack_json[env_name])
         if {"braket:CreateQuantumTask", "braket:CreateJob"} & set(s["actions"])
     ]
-    assert len(creates) == 1
-    assert sorted(creates[0]["resources"]) == sorted(config.allowed_devices)
+    [allow] = [s for s in creates if s.get("effect", "Allow") == "Allow"]
+    [deny] = [s for s in creates if s.get("effect") == "Deny" and "not_resources" in s]  # (the budget's kill switch denies all)
+    devices = [r for r in allow["resources"] if ":device/" in r]
+    assert sorted(devices) == sorted(config.allowed_devices)
+    # The only other resources are this account's own tasks and jobs (IAM's resource types for these actions).
+    assert all(r.endswith(("quantum-task/*", "job/*")) for r in allow["resources"] if ":device/" not in r)
+    # Every device not listed is denied explicitly.
+    assert deny["not_resources"] == allow["resources"] and "resources" not in deny
 
 
 def test_dev_allows_no_qpu_and_prod_only_its_listed_qpus(stack_json):
@@ -136,10 +143,38 @@ def test_shared_environments_use_locked_encrypted_s3_state(env, stack_json):
     assert only(resources(stack_json[env], "aws_s3_bucket"))["force_destroy"] is False
 
 
-def test_prod_logs_access_and_keeps_results_longest(stack_json):
-    assert only(resources(stack_json["prod"], "aws_s3_bucket_logging"))["target_bucket"]
+def test_shared_environments_log_access_and_prod_keeps_results_longest(stack_json):
+    for env in ("staging", "prod"):
+        assert only(resources(stack_json[env], "aws_s3_bucket_logging"))["target_bucket"] == f"quantum-cloud-access-logs-{env}"
     retention = {env: get_environment(env).results_retention_days for env in ENVIRONMENTS}
     assert retention["prod"] == max(retention.values())
     rules = only(resources(stack_json["prod"], "aws_s3_bucket_lifecycle_configuration"))["rule"]
     expiry = [r["expiration"][0]["days"] for r in rules if r.get("expiration")]
     assert expiry == [retention["prod"]]
+
+
+def test_every_stack_has_the_braket_budget_and_its_kill_switch(env_name, stack_json):
+    doc = stack_json[env_name]
+    config = get_environment(env_name)
+    budget = only(resources(doc, "aws_budgets_budget"))
+    assert budget["cost_filter"] == [{"name": "Service", "values": ["Amazon Braket"]}]
+    assert float(budget["limit_amount"]) == config.monthly_budget_usd and budget["limit_unit"] == "USD"
+    notifications = sorted((n["notification_type"], n["threshold"]) for n in budget["notification"])
+    assert notifications == [("ACTUAL", 50), ("ACTUAL", 80), ("ACTUAL", 100), ("FORECASTED", 100)]
+    topic = only(resources(doc, "aws_sns_topic"))
+    assert topic["kms_master_key_id"].startswith("${aws_kms_key.")
+    topic_ref = "${aws_sns_topic." + next(iter(resources(doc, "aws_sns_topic"))) + ".arn}"
+    assert all(n["subscriber_sns_topic_arns"] == [topic_ref] for n in budget["notification"])
+    assert only(resources(doc, "aws_sns_topic_policy"))
+    emails = sorted(s["endpoint"] for s in resources(doc, "aws_sns_topic_subscription").values())
+    assert emails == sorted(config.budget_alert_emails)
+    action = only(resources(doc, "aws_budgets_budget_action"))
+    assert action["action_type"] == "APPLY_IAM_POLICY" and action["approval_model"] == "AUTOMATIC"
+    assert action["action_threshold"] == {"action_threshold_type": "PERCENTAGE", "action_threshold_value": 100}
+    role_name = "${aws_iam_role." + next(n for n in resources(doc, "aws_iam_role") if n.startswith("NotebookRole")) + ".name}"
+    assert action["definition"]["iam_action_definition"]["roles"] == [role_name]
+    deny_doc = data_sources(doc, "aws_iam_policy_document")[
+        only(resources(doc, "aws_iam_policy"))["policy"].split(".")[2]
+    ]
+    [deny] = deny_doc["statement"]
+    assert deny["effect"] == "Deny" and sorted(deny["actions"]) == ["braket:CreateJob", "braket:CreateQuantumTask"]

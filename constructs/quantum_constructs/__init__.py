@@ -15,13 +15,18 @@ from . import lazy_provider  # noqa: E402
 lazy_provider.install()
 
 from .bucket import BucketEncryption, QuantumResultsBucket  # noqa: E402
+from .budget import BraketBudget  # noqa: E402
+from .guardrails import StackGuardrails, add_guardrails  # noqa: E402
 from .notebook import NOTEBOOK_INSTANCE_TYPES, QuantumDevNotebook  # noqa: E402
 from .role import BraketNotebookRole  # noqa: E402
 
 __all__ = [
+    "BraketBudget",
     "BraketNotebookRole",
     "BucketEncryption",
     "NOTEBOOK_INSTANCE_TYPES",
     "QuantumDevNotebook",
     "QuantumResultsBucket",
+    "StackGuardrails",
+    "add_guardrails",
 ]

@@ -27,6 +27,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfigurationRuleTransition,
 )
 from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
+from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
 from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
     S3BucketOwnershipControls,
     S3BucketOwnershipControlsRule,
@@ -107,6 +108,8 @@ class QuantumResultsBucket(Construct):
     - lifecycle: incomplete multipart uploads aborted after 7 days; results
       transitioned to STANDARD_IA and expired only when asked;
     - access logging: default off, on when ``access_log_bucket`` is given;
+    - event notifications to Amazon EventBridge: default on, so anyone can react
+      when results land (an EventBridge rule on "Object Created" under the prefix);
     - force_destroy: default off, so ``terraform destroy`` never deletes results.
 
     :param bucket_name: must start with ``amazon-braket-``: the AWS managed Braket
@@ -123,6 +126,7 @@ class QuantumResultsBucket(Construct):
     :param access_log_prefix: key prefix for access logs. Default: ``s3-access/<bucket_name>/``.
     :param force_destroy: allow ``terraform destroy`` to delete a non-empty bucket.
         Default: False.
+    :param eventbridge_notifications: send the bucket's events to EventBridge. Default: True.
     """
 
     def __init__(
@@ -139,6 +143,7 @@ class QuantumResultsBucket(Construct):
         access_log_bucket: Optional[str] = None,
         access_log_prefix: Optional[str] = None,
         force_destroy: bool = False,
+        eventbridge_notifications: bool = True,
     ) -> None:
         super().__init__(scope, id)
         _validate_bucket_name(bucket_name)
@@ -242,6 +247,8 @@ class QuantumResultsBucket(Construct):
             bucket=bucket_id,
             rule=self._lifecycle_rules(transition_to_ia_days, expire_after_days),
         )
+        if eventbridge_notifications:
+            S3BucketNotification(self, "Notifications", bucket=bucket_id, eventbridge=True)
         if access_log_bucket is not None:
             S3BucketLoggingA(
                 self,

@@ -24,6 +24,7 @@ from ._validation import require
 # Braket's managed PassRole statements expect notebook roles under this path and name.
 NOTEBOOK_ROLE_PATH = "/service-role/"
 NOTEBOOK_ROLE_NAME_PREFIX = "AmazonBraketServiceSageMakerNotebookRole"
+_CREATE_ACTIONS = ["braket:CreateQuantumTask", "braket:CreateJob"]
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 # arn:aws:braket:<region or empty>::device/<qpu|quantum-simulator>/<provider>/<device>
 DEVICE_ARN = re.compile(r"^arn:aws[a-z-]*:braket:[a-z0-9-]*::device/(qpu|quantum-simulator)/[A-Za-z0-9_-]+/[A-Za-z0-9_.-]+$")
@@ -36,7 +37,7 @@ class BraketNotebookRole(Construct):
       starting ``AmazonBraketServiceSageMakerNotebookRole`` (what Braket's managed
       PassRole statements expect).
     - An inline least-privilege policy: create quantum tasks and hybrid jobs only
-      on ``allowed_device_arns``; read, cancel and search tasks and jobs of this
+      on ``allowed_device_arns`` (an explicit Deny covers every other device); read, cancel and search tasks and jobs of this
       account; describe devices; write the notebook's CloudWatch logs. S3 access
       comes only from ``QuantumResultsBucket.grant_read_write``.
 
@@ -129,14 +130,23 @@ class BraketNotebookRole(Construct):
         partition = DataAwsPartition(self, "PolicyPartition").partition
         braket = f"arn:{partition}:braket"
         logs = f"arn:{partition}:logs:{region}:{account}:log-group"
+        own_tasks_and_jobs = [f"{braket}:*:{account}:quantum-task/*", f"{braket}:*:{account}:job/*"]
         return DataAwsIamPolicyDocument(
             self,
             "PolicyDocument",
             statement=[
+                # IAM's reference lists quantum-task/job as these actions' resource types, while
+                # Braket documents device-ARN policies: allow both, and deny every device not listed.
                 DataAwsIamPolicyDocumentStatement(
-                    sid="CreateOnAllowedDevicesOnly",
-                    actions=["braket:CreateQuantumTask", "braket:CreateJob"],
-                    resources=list(self.allowed_device_arns),
+                    sid="CreateOnAllowedDevices",
+                    actions=_CREATE_ACTIONS,
+                    resources=[*self.allowed_device_arns, *own_tasks_and_jobs],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="DenyCreateOnOtherDevices",
+                    effect="Deny",
+                    actions=_CREATE_ACTIONS,
+                    not_resources=[*self.allowed_device_arns, *own_tasks_and_jobs],
                 ),
                 DataAwsIamPolicyDocumentStatement(
                     sid="ManageOwnTasksAndJobs",
@@ -148,7 +158,7 @@ class BraketNotebookRole(Construct):
                         "braket:ListTagsForResource",
                         "braket:TagResource",
                     ],
-                    resources=[f"{braket}:*:{account}:quantum-task/*", f"{braket}:*:{account}:job/*"],
+                    resources=own_tasks_and_jobs,
                 ),
                 DataAwsIamPolicyDocumentStatement(
                     sid="DescribeDevices",

@@ -1,0 +1,394 @@
+"""BraketBudget: a monthly Amazon Braket cost budget that alerts and, at the limit, stops new spend."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from typing import Optional, Protocol, Sequence
+
+from cdktf_cdktf_provider_aws.budgets_budget import BudgetsBudget, BudgetsBudgetCostFilter, BudgetsBudgetNotification
+from cdktf_cdktf_provider_aws.budgets_budget_action import (
+    BudgetsBudgetAction,
+    BudgetsBudgetActionActionThreshold,
+    BudgetsBudgetActionDefinition,
+    BudgetsBudgetActionDefinitionIamActionDefinition,
+    BudgetsBudgetActionSubscriber,
+)
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.kms_key import KmsKey
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
+from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+from constructs import Construct
+
+from ._validation import require
+from .bucket import _KEY_POLICY_ACTIONS
+
+# Cost Explorer's SERVICE dimension value for Braket charges.
+BRAKET_COST_SERVICE = "Amazon Braket"
+BUDGETS_SERVICE = "budgets.amazonaws.com"
+SNS_SERVICE = "sns.amazonaws.com"
+# What the kill switch denies: the two calls that start Braket spend.
+KILL_SWITCH_ACTIONS = ["braket:CreateQuantumTask", "braket:CreateJob"]
+
+# Conservative: valid as a budget name (no ':' or '\'), an SNS topic name (which
+# refuses '.') and inside IAM role and policy names.
+_BUDGET_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_THRESHOLD_RANGE = (1, 1000)  # percent of the limit
+_MAX_NOTIFICATIONS = 5  # AWS Budgets' limit per budget (actual thresholds + the forecast)
+_IAM_ROLE_NAME_LIMIT = 64
+
+
+class RoleLike(Protocol):
+    """Anything with an IAM role name and ARN, such as a ``BraketNotebookRole``."""
+
+    @property
+    def role_name(self) -> str: ...
+
+    @property
+    def role_arn(self) -> str: ...
+
+
+class BraketBudget(Construct):
+    """A monthly cost budget for Amazon Braket that alerts, and stops new spend at the limit.
+
+    - A monthly ``COST`` budget in USD filtered to the ``Amazon Braket`` service.
+    - Notifications to an SNS topic: one ``ACTUAL`` notification per entry of
+      ``actual_thresholds`` and one ``FORECASTED`` at ``forecast_threshold`` (percent
+      of the limit, all ``GREATER_THAN``); each address in ``alert_emails`` is
+      subscribed to the topic (SNS emails a confirmation link first; an unconfirmed
+      subscription is not deleted by ``terraform destroy`` but expires after 3 days).
+    - The topic is encrypted with a customer-managed KMS key with rotation. The key
+      policy and topic policy let only ``budgets.amazonaws.com`` (and SNS, for the
+      key) in, and only on behalf of this account.
+    - The kill switch (default on): when actual Braket spend passes 100% of the
+      limit, AWS Budgets attaches, without approval, a customer-managed policy that
+      denies ``braket:CreateQuantumTask`` and ``braket:CreateJob`` to ``role``.
+      Tasks and jobs already running are not cancelled. To resume, raise the limit
+      or detach the policy (reset the action in the Budgets console).
+
+    :param budget_name: the budget's and the topic's name: 1-100 letters, digits,
+        ``-`` and ``_``; unique in the account.
+    :param monthly_limit_usd: the monthly limit in USD, more than 0 (kept to cents).
+    :param role: the role whose Braket spend the kill switch stops, e.g. a
+        ``BraketNotebookRole`` (anything with ``role_name`` and ``role_arn``).
+    :param alert_emails: addresses subscribed to the alerts topic. Default: none
+        (subscribe other endpoints to ``topic_arn`` yourself).
+    :param actual_thresholds: percents of the limit (1-1000, unique, at most 4) at
+        which actual spend alerts. Default: 50, 80, 100.
+    :param forecast_threshold: percent of the limit (1-1000) the forecast must pass
+        to alert. Default: 100.
+    :param kill_switch: create the deny policy, the Budgets execution role and the
+        automatic budget action. Default: True.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        budget_name: str,
+        monthly_limit_usd: float,
+        role: RoleLike,
+        alert_emails: Sequence[str] = (),
+        actual_thresholds: Sequence[int] = (50, 80, 100),
+        forecast_threshold: int = 100,
+        kill_switch: bool = True,
+    ) -> None:
+        super().__init__(scope, id)
+        require(
+            isinstance(budget_name, str) and bool(_BUDGET_NAME.match(budget_name)),
+            "budget_name",
+            budget_name,
+            "1-100 letters, digits, '-' and '_' (valid as a budget and an SNS topic name)",
+        )
+        require(
+            isinstance(monthly_limit_usd, (int, float))
+            and not isinstance(monthly_limit_usd, bool)
+            and math.isfinite(monthly_limit_usd)
+            and round(monthly_limit_usd, 2) > 0,
+            "monthly_limit_usd",
+            monthly_limit_usd,
+            "a finite amount of USD greater than 0 (at least 0.01)",
+        )
+        require(
+            all(hasattr(role, attribute) for attribute in ("role_name", "role_arn")),
+            "role",
+            role,
+            "a BraketNotebookRole or another object with role_name and role_arn",
+        )
+        require(
+            not isinstance(alert_emails, str),
+            "alert_emails",
+            alert_emails,
+            "a list of email addresses, e.g. ['team@example.com'], not one string",
+        )
+        emails = list(alert_emails or [])
+        for email in emails:
+            require(
+                isinstance(email, str) and bool(_EMAIL.match(email)),
+                "alert_emails",
+                email,
+                "email addresses like 'team@example.com'",
+            )
+        thresholds = list(actual_thresholds or [])
+        percents = f"whole percents of the limit from {_THRESHOLD_RANGE[0]} to {_THRESHOLD_RANGE[1]}"
+        for threshold in thresholds:
+            require(_is_percent(threshold), "actual_thresholds", threshold, percents)
+        require(_is_percent(forecast_threshold), "forecast_threshold", forecast_threshold, percents)
+        require(
+            len(set(thresholds)) == len(thresholds),
+            "actual_thresholds",
+            thresholds,
+            "unique percents (one notification each)",
+        )
+        require(
+            len(thresholds) + 1 <= _MAX_NOTIFICATIONS,
+            "actual_thresholds",
+            thresholds,
+            f"at most {_MAX_NOTIFICATIONS - 1} thresholds (AWS Budgets allows {_MAX_NOTIFICATIONS} notifications "
+            "per budget, one of them the forecast)",
+        )
+
+        self._budget_name = budget_name
+        partition = DataAwsPartition(self, "Partition").partition
+        account = DataAwsCallerIdentity(self, "Account").account_id
+        # Confused-deputy protection: a service principal acts for every AWS account,
+        # so each grant to one is limited to requests made on behalf of this account
+        # (and, for Budgets, from this account's budgets).
+        self._from_this_account = DataAwsIamPolicyDocumentStatementCondition(
+            test="StringEquals", variable="aws:SourceAccount", values=[account]
+        )
+        self._from_this_accounts_budgets = DataAwsIamPolicyDocumentStatementCondition(
+            test="ArnLike", variable="aws:SourceArn", values=[f"arn:{partition}:budgets::{account}:budget/*"]
+        )
+
+        self.kms_key = KmsKey(
+            self,
+            "Key",
+            description=f"Encrypts the Amazon Braket budget alerts of {budget_name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=self._key_policy(partition, account).json,
+        )
+        self.topic = SnsTopic(self, "Topic", name=budget_name, kms_master_key_id=self.kms_key.arn)
+        topic_policy = SnsTopicPolicy(self, "TopicPolicy", arn=self.topic.arn, policy=self._topic_policy().json)
+        # Construct ids from the address, not the position, so reordering the list
+        # never replaces (and un-confirms) a subscription. Addresses are deduplicated
+        # case-insensitively.
+        unique = {}
+        for email in emails:
+            unique.setdefault(email.lower(), email)
+        for key, email in unique.items():
+            SnsTopicSubscription(
+                self,
+                f"Email{hashlib.sha256(key.encode()).hexdigest()[:12]}",
+                topic_arn=self.topic.arn,
+                protocol="email",
+                endpoint=email,
+            )
+
+        notify = [self.topic.arn]
+        self.budget = BudgetsBudget(
+            self,
+            "Budget",
+            name=budget_name,
+            budget_type="COST",
+            limit_amount=f"{monthly_limit_usd:.2f}",
+            limit_unit="USD",
+            time_unit="MONTHLY",
+            cost_filter=[BudgetsBudgetCostFilter(name="Service", values=[BRAKET_COST_SERVICE])],
+            notification=[
+                *(_notification("ACTUAL", threshold, notify) for threshold in sorted(thresholds)),
+                _notification("FORECASTED", forecast_threshold, notify),
+            ],
+            # Budgets may publish to the topic before its first alert can be sent.
+            depends_on=[topic_policy],
+        )
+
+        self.deny_policy: Optional[IamPolicy] = None
+        if kill_switch:
+            self._add_kill_switch(role, partition, account)
+
+    # -- attributes ---------------------------------------------------------
+    @property
+    def budget_name(self) -> str:
+        return self.budget.name
+
+    @property
+    def literal_budget_name(self) -> str:
+        """The budget name as given (a plain string, never a Terraform reference)."""
+        return self._budget_name
+
+    @property
+    def topic_arn(self) -> str:
+        return self.topic.arn
+
+    @property
+    def kms_key_arn(self) -> str:
+        return self.kms_key.arn
+
+    @property
+    def deny_policy_arn(self) -> Optional[str]:
+        """ARN of the policy the kill switch attaches, or None without the kill switch."""
+        return self.deny_policy.arn if self.deny_policy else None
+
+    # -- internals ----------------------------------------------------------
+    def _add_kill_switch(self, role: RoleLike, partition: str, account: str) -> None:
+        deny = DataAwsIamPolicyDocument(
+            self,
+            "DenyBraketSpendDocument",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="DenyNewBraketSpend", effect="Deny", actions=KILL_SWITCH_ACTIONS, resources=["*"]
+                )
+            ],
+        )
+        self.deny_policy = IamPolicy(
+            self,
+            "DenyBraketSpend",
+            name=f"{self._budget_name}-deny-braket-spend",
+            description=f"Attached by the {self._budget_name} budget action when Braket spend passes the limit",
+            policy=deny.json,
+        )
+
+        trust = DataAwsIamPolicyDocument(
+            self,
+            "ActionTrust",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    actions=["sts:AssumeRole"],
+                    principals=[_service(BUDGETS_SERVICE)],
+                    condition=[self._from_this_account, self._from_this_accounts_budgets],
+                )
+            ],
+        )
+        self.action_role = IamRole(
+            self,
+            "ActionRole",
+            name=_bounded_name(f"{self._budget_name}-budget-action", _IAM_ROLE_NAME_LIMIT),
+            path="/service-role/",
+            assume_role_policy=trust.json,
+            description=f"Lets AWS Budgets attach and detach the {self._budget_name} Braket deny policy",
+        )
+        # Budgets can attach this one policy to this one role, and nothing else.
+        attach = DataAwsIamPolicyDocument(
+            self,
+            "ActionPolicyDocument",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="AttachOnlyTheDenyPolicyToTheRole",
+                    actions=["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+                    resources=[role.role_arn],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="ArnEquals", variable="iam:PolicyARN", values=[self.deny_policy.arn]
+                        )
+                    ],
+                )
+            ],
+        )
+        action_policy = IamRolePolicy(
+            self, "ActionPolicy", name="attach-braket-deny-policy", role=self.action_role.name, policy=attach.json
+        )
+
+        self.action = BudgetsBudgetAction(
+            self,
+            "KillSwitch",
+            budget_name=self.budget.name,
+            action_type="APPLY_IAM_POLICY",
+            approval_model="AUTOMATIC",
+            notification_type="ACTUAL",
+            action_threshold=BudgetsBudgetActionActionThreshold(
+                action_threshold_type="PERCENTAGE", action_threshold_value=100
+            ),
+            definition=BudgetsBudgetActionDefinition(
+                iam_action_definition=BudgetsBudgetActionDefinitionIamActionDefinition(
+                    policy_arn=self.deny_policy.arn, roles=[role.role_name]
+                )
+            ),
+            execution_role_arn=self.action_role.arn,
+            subscriber=[BudgetsBudgetActionSubscriber(subscription_type="SNS", address=self.topic.arn)],
+            # The role's permissions must exist before Budgets validates the action.
+            depends_on=[action_policy],
+        )
+
+    def _key_policy(self, partition: str, account: str) -> DataAwsIamPolicyDocument:
+        return DataAwsIamPolicyDocument(
+            self,
+            "KeyPolicy",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="AccountAdministersAndDelegatesUse",
+                    actions=_KEY_POLICY_ACTIONS,
+                    resources=["*"],  # in a key policy, "*" is this key
+                    principals=[
+                        DataAwsIamPolicyDocumentStatementPrincipals(
+                            type="AWS", identifiers=[f"arn:{partition}:iam::{account}:root"]
+                        )
+                    ],
+                ),
+                # Budgets encrypts what it publishes to the topic; SNS decrypts it to deliver.
+                DataAwsIamPolicyDocumentStatement(
+                    sid="BudgetsAndSnsUseTheKey",
+                    actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                    resources=["*"],
+                    principals=[_service(BUDGETS_SERVICE, SNS_SERVICE)],
+                    condition=[self._from_this_account],
+                ),
+            ],
+        )
+
+    def _topic_policy(self) -> DataAwsIamPolicyDocument:
+        return DataAwsIamPolicyDocument(
+            self,
+            "TopicPolicyDocument",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="BudgetsPublishes",
+                    actions=["SNS:Publish"],
+                    resources=[self.topic.arn],
+                    principals=[_service(BUDGETS_SERVICE)],
+                    condition=[self._from_this_account, self._from_this_accounts_budgets],
+                )
+            ],
+        )
+
+
+def _notification(kind: str, threshold: int, topic_arns: list[str]) -> BudgetsBudgetNotification:
+    return BudgetsBudgetNotification(
+        comparison_operator="GREATER_THAN",
+        notification_type=kind,
+        threshold=threshold,
+        threshold_type="PERCENTAGE",
+        subscriber_sns_topic_arns=topic_arns,
+    )
+
+
+def _service(*principals: str) -> DataAwsIamPolicyDocumentStatementPrincipals:
+    return DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=list(principals))
+
+
+def _is_percent(value: object) -> bool:
+    low, high = _THRESHOLD_RANGE
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _bounded_name(name: str, limit: int) -> str:
+    """``name``, or when too long its start and a hash of the whole, so distinct names stay distinct."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - 9]}-{digest}"
