@@ -10,7 +10,7 @@ from .devices import LOCAL, allowed_devices
 from .errors import UsageError
 from .journal import JobRecord, find_jobs
 from .pricing import estimate as estimate_cost
-from .runner import backend_for, environment_config, load_job, plan_job, resume_job, run_job
+from .runner import backend_for, environment_config, load_job, plan_document, plan_job, resume_job, run_job
 from .stack_outputs import resolve_outputs
 
 TASK_ARN_MARK = ":quantum-task/"
@@ -30,24 +30,6 @@ def _plan(args):
         max_cost_usd=args.max_cost,
         outputs_file=args.outputs,
     )
-
-
-def _plan_document(plan) -> dict:
-    outputs = plan.outputs
-    return {
-        "environment": plan.environment,
-        "stack": {
-            "results_bucket_name": outputs.results_bucket_name,
-            "results_prefix": outputs.results_prefix,
-            "region": outputs.region,
-            "allowed_devices": list(outputs.allowed_devices),
-        },
-        "device": {"alias": plan.device.alias, "arn": plan.device.arn},
-        "shots": plan.shots,
-        "estimated_cost_usd": round(plan.estimate.usd, 4),
-        "estimate": plan.estimate.breakdown,
-        "max_cost_usd": plan.max_cost_usd,
-    }
 
 
 def _print_plan(args, plan) -> None:
@@ -71,14 +53,14 @@ def estimate(args, results_root: Path, progress):
     plan = _plan(args)
     _print_plan(args, plan)
     _say(args, "Nothing submitted (estimate only).")
-    return {**_plan_document(plan), "tasks": [], "results_dir": None, "submitted": False}, True
+    return {**plan_document(plan), "tasks": [], "results_dir": None, "submitted": False}, True
 
 
 def run(args, results_root: Path, progress):
     plan = _plan(args)
     _print_plan(args, plan)
     report = run_job(plan, results_root=results_root, progress=progress, parallel=_parallel(args))
-    return _finish(args, {**_plan_document(plan), **report})
+    return _finish(args, {**plan_document(plan), **report})
 
 
 def resume(args, results_root: Path, progress):

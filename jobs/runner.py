@@ -102,10 +102,10 @@ def new_job_id(now: Optional[datetime] = None) -> str:
     return f"{stamp}-{secrets.token_hex(3)}"
 
 
-def job_header(plan: JobPlan, job_id: str) -> dict:
+def plan_document(plan: JobPlan) -> dict:
+    """What a plan resolved to: the JSON contract's environment, stack, device and estimate."""
     outputs = plan.outputs
     return {
-        "job_id": job_id,
         "environment": plan.environment,
         "stack": {
             "results_bucket_name": outputs.results_bucket_name,
@@ -115,11 +115,18 @@ def job_header(plan: JobPlan, job_id: str) -> dict:
         },
         "device": {"alias": plan.device.alias, "arn": plan.device.arn},
         "shots": plan.shots,
-        "circuits": [{"name": c.name, "source": c.source} for c in plan.circuits],
         "estimated_cost_usd": round(plan.estimate.usd, 4),
         "estimate": plan.estimate.breakdown,
         "max_cost_usd": plan.max_cost_usd,
-        "key_prefix": f"{outputs.results_prefix}/{job_id}",
+    }
+
+
+def job_header(plan: JobPlan, job_id: str) -> dict:
+    return {
+        "job_id": job_id,
+        **plan_document(plan),
+        "circuits": [{"name": c.name, "source": c.source} for c in plan.circuits],
+        "key_prefix": f"{plan.outputs.results_prefix}/{job_id}",
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
