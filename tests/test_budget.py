@@ -5,7 +5,7 @@ import math
 import pytest
 from cdktf import TerraformOutput
 
-from quantum_constructs.bucket import _KEY_POLICY_ACTIONS
+from quantum_constructs._kms import KEY_POLICY_ACTIONS
 from quantum_constructs.budget import BraketBudget
 from quantum_constructs.role import BraketNotebookRole
 from tests.synth_helpers import data_sources, only, ref, resources, synth_json
@@ -122,7 +122,7 @@ def test_key_policy_root_administers_and_budgets_and_sns_use_it_for_this_account
     _, _, doc = budget_stack
     statements = by_sid(document(doc, only(resources(doc, "aws_kms_key"))["policy"]))
     admin = statements.pop("AccountAdministersAndDelegatesUse")
-    assert admin["actions"] == _KEY_POLICY_ACTIONS
+    assert admin["actions"] == KEY_POLICY_ACTIONS
     [root] = admin["principals"]
     assert root["type"] == "AWS" and root["identifiers"][0].endswith(":root")
     [use] = statements.values()

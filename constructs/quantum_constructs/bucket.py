@@ -45,38 +45,13 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
+from ._kms import account_administers_key
 from ._validation import require
 
 BRAKET_BUCKET_PREFIX = "amazon-braket-"
 # S3 bucket naming rules: 3-63 chars, lowercase letters, digits, dots and hyphens.
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
-
-
-# The account root administers the key and delegates its use to IAM policies
-# (such as grant_read_write). Listed explicitly rather than "kms:*" so that no
-# policy in the stack allows a whole service.
-_KEY_POLICY_ACTIONS = [
-    "kms:CancelKeyDeletion",
-    "kms:Create*",
-    "kms:Decrypt",
-    "kms:Delete*",
-    "kms:Describe*",
-    "kms:Disable*",
-    "kms:Enable*",
-    "kms:Encrypt",
-    "kms:GenerateDataKey*",
-    "kms:Get*",
-    "kms:List*",
-    "kms:Put*",
-    "kms:ReEncrypt*",
-    "kms:Revoke*",
-    "kms:RotateKeyOnDemand",
-    "kms:ScheduleKeyDeletion",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:Update*",
-]
 
 
 class BucketEncryption(enum.Enum):
@@ -185,7 +160,6 @@ class QuantumResultsBucket(Construct):
 
         self._results_prefix = results_prefix
         self._bucket_name = bucket_name
-        self._partition = DataAwsPartition(self, "Partition")
 
         self.kms_key: Optional[KmsKey] = None
         if encryption is BucketEncryption.KMS:
@@ -327,24 +301,9 @@ class QuantumResultsBucket(Construct):
 
     # -- internals ----------------------------------------------------------
     def _key_policy(self) -> DataAwsIamPolicyDocument:
-        account = DataAwsCallerIdentity(self, "Account")
-        return DataAwsIamPolicyDocument(
-            self,
-            "KeyPolicy",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    sid="AccountAdministersAndDelegatesUse",
-                    actions=_KEY_POLICY_ACTIONS,
-                    resources=["*"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="AWS",
-                            identifiers=[f"arn:{self._partition.partition}:iam::{account.account_id}:root"],
-                        )
-                    ],
-                )
-            ],
-        )
+        partition = DataAwsPartition(self, "Partition").partition
+        account = DataAwsCallerIdentity(self, "Account").account_id
+        return DataAwsIamPolicyDocument(self, "KeyPolicy", statement=[account_administers_key(partition, account)])
 
     def _tls_only_policy(self) -> DataAwsIamPolicyDocument:
         return DataAwsIamPolicyDocument(

@@ -32,8 +32,8 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
+from ._kms import account_administers_key
 from ._validation import require
-from .bucket import _KEY_POLICY_ACTIONS
 
 # Cost Explorer's SERVICE dimension value for Braket charges.
 BRAKET_COST_SERVICE = "Amazon Braket"
@@ -330,16 +330,7 @@ class BraketBudget(Construct):
             self,
             "KeyPolicy",
             statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    sid="AccountAdministersAndDelegatesUse",
-                    actions=_KEY_POLICY_ACTIONS,
-                    resources=["*"],  # in a key policy, "*" is this key
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="AWS", identifiers=[f"arn:{partition}:iam::{account}:root"]
-                        )
-                    ],
-                ),
+                account_administers_key(partition, account),
                 # Budgets encrypts what it publishes to the topic; SNS decrypts it to deliver.
                 DataAwsIamPolicyDocumentStatement(
                     sid="BudgetsAndSnsUseTheKey",

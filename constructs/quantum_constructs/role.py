@@ -104,16 +104,16 @@ class BraketNotebookRole(Construct):
             assume_role_policy=trust.json,
             description="Amazon Braket notebook: create tasks only on the allowed devices",
         )
+        partition = DataAwsPartition(self, "PolicyPartition").partition
         IamRolePolicy(
-            self, "Policy", name="braket-least-privilege", role=self.role.name, policy=self._policy().json
+            self, "Policy", name="braket-least-privilege", role=self.role.name, policy=self._policy(partition).json
         )
         if attach_braket_full_access:
-            partition = DataAwsPartition(self, "Partition")
             IamRolePolicyAttachment(
                 self,
                 "BraketFullAccess",
                 role=self.role.name,
-                policy_arn=f"arn:{partition.partition}:iam::aws:policy/AmazonBraketFullAccess",
+                policy_arn=f"arn:{partition}:iam::aws:policy/AmazonBraketFullAccess",
             )
 
     @property
@@ -124,10 +124,9 @@ class BraketNotebookRole(Construct):
     def role_name(self) -> str:
         return self.role.name
 
-    def _policy(self) -> DataAwsIamPolicyDocument:
+    def _policy(self, partition: str) -> DataAwsIamPolicyDocument:
         account = DataAwsCallerIdentity(self, "Account").account_id
         region = DataAwsRegion(self, "Region").region
-        partition = DataAwsPartition(self, "PolicyPartition").partition
         braket = f"arn:{partition}:braket"
         logs = f"arn:{partition}:logs:{region}:{account}:log-group"
         own_tasks_and_jobs = [f"{braket}:*:{account}:quantum-task/*", f"{braket}:*:{account}:job/*"]

@@ -1,0 +1,43 @@
+"""What every customer-managed key of this library grants its account."""
+
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
+
+# The account root administers the key and delegates its use to IAM policies
+# (such as grant_read_write). Listed explicitly rather than "kms:*" so that no
+# policy in the stack allows a whole service.
+KEY_POLICY_ACTIONS = [
+    "kms:CancelKeyDeletion",
+    "kms:Create*",
+    "kms:Decrypt",
+    "kms:Delete*",
+    "kms:Describe*",
+    "kms:Disable*",
+    "kms:Enable*",
+    "kms:Encrypt",
+    "kms:GenerateDataKey*",
+    "kms:Get*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:ReEncrypt*",
+    "kms:Revoke*",
+    "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:Update*",
+]
+
+
+def account_administers_key(partition: str, account: str) -> DataAwsIamPolicyDocumentStatement:
+    """The key-policy statement giving the account root the key, so IAM policies decide its use."""
+    return DataAwsIamPolicyDocumentStatement(
+        sid="AccountAdministersAndDelegatesUse",
+        actions=KEY_POLICY_ACTIONS,
+        resources=["*"],  # in a key policy, "*" is this key
+        principals=[
+            DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[f"arn:{partition}:iam::{account}:root"])
+        ],
+    )
