@@ -160,11 +160,20 @@ def _backend_for_arn(arn: str):
     return AwsBackend(device_arn="", region=arn.split(":")[3], bucket=None, key_prefix="")
 
 
-def _job_tasks(record: JobRecord) -> list[dict]:
+def _job_task_states(record: JobRecord) -> list[dict]:
+    """Each task of a job with its state: from the summary once collected, else asked of Braket."""
     summary = record.directory / "summary.json"
     if summary.is_file():
         return json.loads(summary.read_text())["tasks"]
-    return [{"index": i, "id": t, "state": None} for i, t in sorted(record.task_ids.items())]
+    if record.header["device"]["arn"] == LOCAL.arn:
+        # A local job that never finished: `resume` re-runs it.
+        return [{"id": t, "state": "UNKNOWN"} for _, t in sorted(record.task_ids.items())]
+    backend = backend_for(record.header)  # one session for the whole job
+    tasks = []
+    for _, task_id in sorted(record.task_ids.items()):
+        state, reason = backend.state(task_id)
+        tasks.append({"id": task_id, "state": state, "failure_reason": reason})
+    return tasks
 
 
 def status(args, results_root: Path, progress):
@@ -172,10 +181,8 @@ def status(args, results_root: Path, progress):
     rows = []
     for item in args.ids:
         if item in records:
-            record = records[item]
-            for task in _job_tasks(record):
-                state = task["state"] or _aws_state(record.header, task["id"])
-                rows.append({"id": task["id"], "job_id": item, "state": state, "failure_reason": task.get("failure_reason")})
+            for task in _job_task_states(records[item]):
+                rows.append({"id": task["id"], "job_id": item, "state": task["state"], "failure_reason": task.get("failure_reason")})
         else:
             state, reason = _backend_for_arn(item).state(item)
             rows.append({"id": item, "job_id": None, "state": state, "failure_reason": reason})
@@ -183,12 +190,6 @@ def status(args, results_root: Path, progress):
         for r in rows:
             print(f"{r['id']}  {r['state']}" + (f"  ({r['failure_reason']})" if r["failure_reason"] else ""))
     return {"tasks": rows}, True
-
-
-def _aws_state(header: dict, task_id: str) -> str:
-    if header["device"]["arn"] == LOCAL.arn:
-        return "UNKNOWN"  # a local job that never finished: `resume` re-runs it
-    return backend_for(header).state(task_id)[0]
 
 
 def results(args, results_root: Path, progress):

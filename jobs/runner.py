@@ -9,6 +9,7 @@ resumed job re-finds, never re-creates, a task whose journal line was lost.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from .backends import AwsBackend, LocalBackend, TaskOutcome
 from .circuits import CircuitSpec, parse_circuit
 from .devices import LOCAL, Device, resolve_device
 from .errors import UsageError
-from .journal import Journal, JobRecord, read_job
+from .journal import JOURNAL_NAME, Journal, JobRecord, read_job
 from .pricing import Estimate, check_cap, estimate
 from .results import write_results
 from .stack_outputs import StackOutputs, resolve_outputs
@@ -177,13 +178,15 @@ def execute(record: JobRecord, *, parallel: int, progress: Optional[Progress], p
     # Local tasks live only in the process that ran them: a resumed local job re-runs (free, offline).
     task_ids = {} if backend.is_local else dict(record.task_ids)
     done = 0
+    done_lock = threading.Lock()  # collect() runs in the pool's threads
     started = time.monotonic()
 
     def tick() -> None:
         nonlocal done
-        done += 1
-        if progress:
-            progress(done, total)
+        with done_lock:
+            done += 1
+            if progress:
+                progress(done, total)
 
     def submit(index: int) -> None:
         task_id = backend.submit(circuits[index], header["shots"], tags, f"{header['job_id']}-{index}")
@@ -227,6 +230,6 @@ def execute(record: JobRecord, *, parallel: int, progress: Optional[Progress], p
 
 def load_job(results_root: Path, env: str, job_id: str) -> JobRecord:
     directory = results_root / env / job_id
-    if not (directory / "journal.jsonl").is_file():
+    if not (directory / JOURNAL_NAME).is_file():
         raise UsageError(f"no job {job_id!r} under {results_root / env}; `ls {results_root / env}` lists the jobs")
     return read_job(directory)
