@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +11,6 @@ from jobs.errors import UsageError
 from jobs.stack_outputs import StackOutputs, resolve_outputs
 from stacks.config import DM1, ENVIRONMENTS, OUTPUT_NAMES, SV1
 
-REPO = Path(__file__).resolve().parents[1]
 
 BUCKET = "fake-results-dev"
 NOTEBOOK = "fake-notebook-dev"
@@ -320,13 +316,11 @@ def test_root_defaults_to_the_current_directory(root, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def real_root(tmp_path_factory) -> Path:
+def real_root(main_synth) -> Path:
     """A root holding only main.py's real synthesis (no deployed outputs files)."""
-    root = tmp_path_factory.mktemp("real")
-    env = {**os.environ, "CDKTF_OUTDIR": str(root / "cdktf.out")}
-    run = subprocess.run([sys.executable, "main.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    run, outdir = main_synth
     assert run.returncode == 0, run.stderr
-    return root
+    return outdir.parent
 
 
 def test_real_synthesized_dev_stack(real_root):
