@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
 PROJECT = "quantum-cloud"
+# Terraform (or OpenTofu) that every stack requires: S3-native state locking needs 1.10.
+TERRAFORM_REQUIRED_VERSION = ">= 1.10"
 
 # The contract with `jobs`: every stack declares these outputs, with these exact names.
 OUTPUT_NAMES = (
@@ -74,6 +76,7 @@ class EnvironmentConfig:
     """Monthly Amazon Braket budget: alerts at 50/80/100 % actual and 100 % forecast; at 100 % actual
     the notebook role loses braket:CreateQuantumTask and braket:CreateJob (the kill switch)."""
     budget_alert_emails: tuple[str, ...] = ()
+    """Addresses subscribed to the budget alerts (at least one)."""
     results_prefix: str = "results"
     instance_type: str = "ml.t3.medium"
     volume_size_gb: int = 10
@@ -101,6 +104,8 @@ class EnvironmentConfig:
             _fail("max_cost_usd", self.max_cost_usd, "a positive amount in USD")
         if not self.monthly_budget_usd >= self.max_cost_usd:
             _fail("monthly_budget_usd", self.monthly_budget_usd, f"at least max_cost_usd ({self.max_cost_usd})")
+        if not self.budget_alert_emails:
+            _fail("budget_alert_emails", self.budget_alert_emails, "at least one address: alerts that reach nobody are no alerts")
         if self.name != "dev" and self.backend is None:
             _fail("backend", None, f"an S3StateBackend for {self.name!r}: only dev keeps local state")
         if self.name == "prod" and self.force_destroy:
@@ -136,6 +141,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             allowed_devices=(SV1, DM1),
             max_cost_usd=5.0,
             monthly_budget_usd=50.0,
+            budget_alert_emails=("quantum-platform@example.com",),
             results_retention_days=30,
             idle_stop_minutes=30,
             force_destroy=True,

@@ -14,7 +14,8 @@ from quantum_constructs import (
     add_guardrails,
 )
 
-from .config import OUTPUT_NAMES, PROJECT, EnvironmentConfig
+from .config import OUTPUT_NAMES, PROJECT, TERRAFORM_REQUIRED_VERSION, EnvironmentConfig
+
 
 class QuantumStack(TerraformStack):
     """Results bucket, notebook role and dev notebook for one environment."""
@@ -22,6 +23,8 @@ class QuantumStack(TerraformStack):
     def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
         super().__init__(scope, config.name)
         self.config = config
+        # S3-native state locking (use_lockfile) needs Terraform 1.10; say so before an obscure error does.
+        self.add_override("terraform.required_version", TERRAFORM_REQUIRED_VERSION)
         AwsProvider(
             self,
             "aws",

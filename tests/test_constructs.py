@@ -5,7 +5,13 @@ import json
 
 import pytest
 
-from quantum_constructs import BraketNotebookRole, BucketEncryption, QuantumDevNotebook, QuantumResultsBucket
+from quantum_constructs import (
+    BraketNotebookRole,
+    BucketEncryption,
+    QuantumDevNotebook,
+    QuantumResultsBucket,
+    device_policy_arn,
+)
 from tests.synth_helpers import data_sources, only, ref, resources, synth_json
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
@@ -86,7 +92,9 @@ def test_grant_read_write_is_scoped_to_the_results_prefix_and_key(new_stack):
     assert statements["ResultsObjects"]["resources"] == [ref(doc, "aws_s3_bucket", "arn") + "/results/*"]
     assert "s3:PutObject" in statements["ResultsObjects"]["actions"]
     assert statements["ResultsListing"]["condition"][0]["values"] == ["results", "results/*"]
-    assert statements["ResultsKey"]["actions"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert statements["ResultsKeyViaS3"]["actions"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    [via] = statements["ResultsKeyViaS3"]["condition"]
+    assert via["variable"] == "kms:ViaService" and via["values"][0].startswith("s3.${data.aws_region.")
     grant = [p for p in resources(doc, "aws_iam_role_policy").values() if p["name"] == "quantum-results-read-write"]
     assert grant[0]["role"] == ref(doc, "aws_iam_role", "name")
 
@@ -100,11 +108,36 @@ def test_role_allows_creation_only_on_given_devices_and_exposes_arn(new_stack):
     assert role.allowed_device_arns == (SV1, FORTE)
     assert role.role_arn.startswith("${") and role.role_name.startswith("${")
     statements = {s["sid"]: s for s in role_policies(doc)["braket-least-privilege"]["statement"]}
-    assert statements["CreateOnAllowedDevices"]["resources"][:2] == [SV1, FORTE]
+    # IAM evaluates device ARNs with the account: '*' for it, and for a simulator's region.
+    assert statements["CreateOnAllowedDevices"]["resources"][:2] == [
+        "arn:aws:braket:*:*:device/quantum-simulator/amazon/sv1",
+        "arn:aws:braket:us-east-1:*:device/qpu/ionq/Forte-1",
+    ]
+    [describe] = statements["DescribeDevices"]["resources"]
+    assert describe.startswith("arn:${data.aws_partition.") and describe.endswith("}:braket:*:*:device/*")
+    assert only(resources(doc, "aws_iam_role"))["force_detach_policies"] is True
     assert statements["DenyCreateOnOtherDevices"]["not_resources"] == statements["CreateOnAllowedDevices"]["resources"]
     assert "aws_iam_role_policy_attachment" not in doc["resource"]
     name = only(resources(doc, "aws_iam_role"))["name"]
     assert name == "AmazonBraketServiceSageMakerNotebookRole-test-Role"
+
+
+@pytest.mark.parametrize(
+    "sdk_arn, policy_arn",
+    [
+        ("arn:aws:braket:::device/quantum-simulator/amazon/sv1", "arn:aws:braket:*:*:device/quantum-simulator/amazon/sv1"),
+        ("arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1", "arn:aws:braket:us-east-1:*:device/qpu/ionq/Forte-1"),
+        ("arn:aws-cn:braket:cn-north-1::device/qpu/x/y", "arn:aws-cn:braket:cn-north-1:*:device/qpu/x/y"),
+    ],
+)
+def test_device_policy_arn_puts_a_wildcard_where_iam_sees_the_account(sdk_arn, policy_arn):
+    assert device_policy_arn(sdk_arn) == policy_arn
+
+
+@pytest.mark.parametrize("bad", ["sv1", "arn:aws:braket::123456789012:device/qpu/ionq/Forte-1", None])
+def test_device_policy_arn_refuses_what_is_not_an_sdk_device_arn(bad):
+    with pytest.raises(ValueError, match=r"device_arn=.* is not allowed: expected a Braket device ARN"):
+        device_policy_arn(bad)
 
 
 def test_role_can_opt_into_the_managed_full_access_policy(new_stack):

@@ -1,8 +1,11 @@
 """Tests for the notebook lifecycle scripts in constructs/quantum_constructs/scripts."""
 import base64
+import configparser
+import gzip
 import importlib.util
 import json
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -45,7 +48,7 @@ def test_script_exists_and_has_no_terraform_interpolation(path):
     "path, placeholders",
     [
         (ON_CREATE, {"__BRAKET_SDK_VERSION__"}),
-        (ON_START, {"__QUANTUM_CONFIG_JSON__", "__IDLE_STOP_MINUTES__", "__AUTOSTOP_PY_BASE64__", RUNTIME_REGION}),
+        (ON_START, {"__QUANTUM_CONFIG_JSON__", "__IDLE_STOP_MINUTES__", "__AUTOSTOP_PY_GZIP_BASE64__", RUNTIME_REGION}),
     ],
     ids=lambda v: v.name if isinstance(v, Path) else "",
 )
@@ -79,15 +82,21 @@ CONFIG = {
 }
 
 
-def render_on_start(minutes):
-    return render(
-        ON_START,
-        {
-            "__QUANTUM_CONFIG_JSON__": json.dumps(CONFIG),
-            "__IDLE_STOP_MINUTES__": minutes,
-            "__AUTOSTOP_PY_BASE64__": base64.b64encode(AUTOSTOP.read_bytes()).decode("ascii"),
-        },
+def autostop_payload():
+    # As quantum_constructs.notebook embeds it: gzip without a timestamp (byte-stable synth), then base64.
+    return base64.b64encode(gzip.compress(AUTOSTOP.read_bytes(), mtime=0)).decode("ascii")
+
+
+def fill_on_start(text, minutes, payload=None):
+    return (
+        text.replace("__QUANTUM_CONFIG_JSON__", json.dumps(CONFIG))
+        .replace("__IDLE_STOP_MINUTES__", minutes)
+        .replace("__AUTOSTOP_PY_GZIP_BASE64__", autostop_payload() if payload is None else payload)
     )
+
+
+def render_on_start(minutes):
+    return fill_on_start(ON_START.read_text(), minutes)
 
 
 @pytest.mark.parametrize("minutes", ["0", "60"])
@@ -98,6 +107,13 @@ def test_rendered_on_start_has_no_placeholders_and_parses(minutes):
     assert result.returncode == 0, result.stderr
 
 
+def test_rendered_on_start_fits_sagemaker_limit():
+    # SageMaker takes at most 16384 base64 characters per lifecycle script; leave room for a few devices.
+    assert len(base64.b64encode(render_on_start("60").encode())) <= 16384 - 1000
+
+
+# --- on_start.sh in a sandbox ----------------------------------------------------------------------
+
 FAKE_SUDO = """#!/bin/bash
 # Drops sudo's options and runs the command as the current user.
 while true; do
@@ -106,43 +122,348 @@ done
 exec "$@"
 """
 
+# Every path on_start.sh writes, reads or probes, and where it lives under the sandbox root.
+SANDBOX_PATHS = {
+    "/home/ec2-user": "home/ec2-user",
+    "/usr/local/bin/quantum-autostop.py": "usr/local/bin/quantum-autostop.py",
+    "/var/log": "var/log",
+    "/etc/systemd/system": "etc/systemd/system",
+    "/etc/cron.d": "etc/cron.d",
+    "/run/systemd/system": "run/systemd/system",
+    "/usr/sbin/crond": "usr/sbin/crond",
+    "/opt/ml/metadata": "opt/ml/metadata",
+}
+# Real absolute paths the sandboxed script may still name: run (bash, python3), /dev/null, or the cron PATH line.
+REAL_PATHS_ALLOWED = {"/bin/bash", "/usr/bin/python3", "/dev/null", "/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
+                      "/usr/bin", "/sbin", "/bin"}
+ABSOLUTE_PATH = re.compile(r"(?<![\w.$*/-])/[\w.-]+(?:/[\w.-]+)*")
+# What the real script would write; none of it may change while a sandbox runs (the tests may run as root).
+REAL_TARGETS = [Path(p) for p in (
+    "/etc/systemd/system/quantum-autostop.service", "/etc/systemd/system/quantum-autostop.timer",
+    "/etc/systemd/system/timers.target.wants/quantum-autostop.timer", "/etc/cron.d/quantum-autostop",
+    "/usr/local/bin/quantum-autostop.py", "/usr/local/bin/quantum-autostop.py.tmp", "/var/log/quantum-autostop.log",
+    "/home/ec2-user/SageMaker/.quantum/stack-outputs.json",
+)]
+# The only programs on the sandbox's PATH besides the fakes: no systemctl, crond or cron.
+TOOLS = ("bash", "base64", "gunzip", "gzip", "cat", "chmod", "mkdir", "mv", "rm", "sed", "timeout")
 
-def test_rendered_on_start_runs_with_redirected_paths(tmp_path, metadata_file):
-    """Run on_start.sh as the current user with root and ec2-user paths moved under tmp_path."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "sudo").write_text(FAKE_SUDO)
-    (bin_dir / "sudo").chmod(0o755)
-    for part in ("home", "usr-local-bin", "cron.d", "log"):
-        (tmp_path / part).mkdir()
-    moves = {"/home/ec2-user": "home", "/usr/local/bin": "usr-local-bin", "/etc/cron.d": "cron.d",
-             "/var/log": "log"}
 
-    def run(minutes):
-        script = render_on_start(minutes).replace("/opt/ml/metadata/resource-metadata.json", str(metadata_file))
-        for real, fake in moves.items():
-            script = script.replace(real, str(tmp_path / fake))
-        env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path / "home")}
-        return subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=30)
+def executable(path, text):
+    path.write_text(text)
+    path.chmod(0o755)
 
-    result = run("45")
+
+def real_targets_state():
+    return {str(p): (p.stat().st_mtime_ns if p.exists() else None) for p in REAL_TARGETS}
+
+
+def parse_unit(path):
+    parser = configparser.ConfigParser(interpolation=None, delimiters=("=",), strict=True)
+    parser.optionxform = str  # systemd keys are case-sensitive
+    parser.read_string(path.read_text())
+    return {section: dict(parser[section]) for section in parser.sections()}
+
+
+class Sandbox:
+    """on_start.sh as the current user: every root path moved under `root`, fakes and a few tools on PATH."""
+
+    def __init__(self, base, *, systemd=False, cron=False, systemctl_exit=0):
+        self.root, self.bin, self.tools = base / "root", base / "fake-bin", base / "tools"
+        self.record = base / "systemctl-calls"
+        for part in ("home/ec2-user", "usr/local/bin", "var/log", "opt/ml/metadata", "etc"):
+            (self.root / part).mkdir(parents=True)
+        arn = f"arn:aws:sagemaker:{REGION}:123456789012:notebook-instance/{NOTEBOOK}"
+        metadata = {"ResourceName": NOTEBOOK, "ResourceArn": arn}
+        (self.root / "opt/ml/metadata/resource-metadata.json").write_text(json.dumps(metadata))
+        self.bin.mkdir()
+        self.tools.mkdir()
+        executable(self.bin / "sudo", FAKE_SUDO)
+        for tool in TOOLS:
+            (self.tools / tool).symlink_to(shutil.which(tool))
+        if systemd:
+            (self.root / "run/systemd/system").mkdir(parents=True)
+            (self.root / "etc/systemd/system").mkdir(parents=True)
+            self.set_systemctl_exit(systemctl_exit)
+        if cron:
+            (self.root / "etc/cron.d").mkdir(parents=True)
+            executable(self.bin / "crond", "#!/bin/sh\nexit 0\n")
+        self.path = f"{self.bin}:{self.tools}"
+        assert shutil.which("systemctl", path=self.path) in (None, str(self.bin / "systemctl"))
+        assert not any(shutil.which(name, path=str(self.tools)) for name in ("systemctl", "crond", "cron"))
+
+        self.checker = self.root / "usr/local/bin/quantum-autostop.py"
+        self.log = self.root / "var/log/quantum-autostop.log"
+        self.service = self.root / "etc/systemd/system/quantum-autostop.service"
+        self.timer = self.root / "etc/systemd/system/quantum-autostop.timer"
+        self.cron_file = self.root / "etc/cron.d/quantum-autostop"
+        self.outputs = self.root / "home/ec2-user/SageMaker/.quantum/stack-outputs.json"
+
+    def set_systemctl_exit(self, status):
+        # Records each call's arguments, one line per call.
+        executable(self.bin / "systemctl", f'#!/bin/bash\nprintf "%s\\n" "$*" >>{self.record}\nexit {status}\n')
+
+    def script(self, minutes, payload=None, template=None):
+        template = ON_START.read_text() if template is None else template
+        assert all(real in template for real in SANDBOX_PATHS), "SANDBOX_PATHS names a path on_start.sh lost"
+        moves = re.compile("|".join(re.escape(real) for real in sorted(SANDBOX_PATHS, key=len, reverse=True)))
+        moved = moves.sub(lambda m: str(self.root / SANDBOX_PATHS[m.group(0)]), template)
+        # Checked before the payloads go in: base64 text may contain anything that looks like a path.
+        real = {p for p in ABSOLUTE_PATH.findall(moved) if not p.startswith(f"{self.root}/")}
+        assert real <= REAL_PATHS_ALLOWED, f"on_start.sh would touch the real {sorted(real - REAL_PATHS_ALLOWED)}"
+        return fill_on_start(moved, minutes, payload)
+
+    def run(self, minutes, payload=None):
+        before = real_targets_state()
+        env = {"PATH": self.path, "HOME": str(self.root / "home/ec2-user"), "LC_ALL": "C"}
+        result = subprocess.run([shutil.which("bash"), "-c", self.script(minutes, payload)], env=env,
+                                capture_output=True, text=True, timeout=30)
+        assert real_targets_state() == before, "the sandboxed on_start.sh changed the real system"
+        return result
+
+    def systemctl_calls(self):
+        """The calls since the last look."""
+        if not self.record.exists():
+            return []
+        calls = self.record.read_text().splitlines()
+        self.record.unlink()
+        return calls
+
+    def files(self):
+        return {str(p.relative_to(self.root)): (p.stat().st_mode, p.read_bytes())
+                for p in sorted(self.root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    boxes = []
+
+    def make(**options):
+        boxes.append(Sandbox(tmp_path / f"box{len(boxes)}", **options))
+        return boxes[-1]
+
+    return make
+
+
+def assert_started(result):
     assert result.returncode == 0, result.stderr
-    outputs = tmp_path / "home" / "SageMaker" / ".quantum" / "stack-outputs.json"
-    assert json.loads(outputs.read_text()) == {**CONFIG, "region": REGION}
-    assert outputs.stat().st_mode & 0o777 == 0o644
-    installed = tmp_path / "usr-local-bin" / "quantum-autostop.py"
-    assert installed.read_bytes() == AUTOSTOP.read_bytes()
-    assert installed.stat().st_mode & 0o777 == 0o755
-    cron = (tmp_path / "cron.d" / "quantum-autostop").read_text()
-    assert f"*/5 * * * * root /usr/bin/python3 {installed} --idle-minutes 45 >>" in cron
+    assert "on_start: wrote " in result.stdout
 
-    result = run("0")
-    assert result.returncode == 0, result.stderr
-    assert not (tmp_path / "cron.d" / "quantum-autostop").exists()
 
-    result = run("soon")
+def test_sandbox_refuses_a_script_that_names_other_real_paths(sandbox):
+    box = sandbox(systemd=True, cron=True)
+    assert str(box.root / "etc/systemd/system/quantum-autostop.timer") in box.script("45")
+    for leak in ("/etc/passwd", "/run/systemd/private", "/usr/local/bin/other", "/root/.profile"):
+        with pytest.raises(AssertionError, match=re.escape(leak)):
+            box.script("45", template=ON_START.read_text() + f"echo x >{leak}\n")
+
+
+def test_on_start_writes_stack_outputs_and_rejects_bad_minutes(sandbox):
+    box = sandbox(systemd=True)
+    assert_started(box.run("45"))
+    assert json.loads(box.outputs.read_text()) == {**CONFIG, "region": REGION}
+    assert box.outputs.stat().st_mode & 0o777 == 0o644
+
+    result = box.run("soon")
     assert result.returncode == 1
     assert "non-negative integer" in result.stderr
+
+
+def expected_service(box, minutes):
+    return {
+        "Unit": {"Description": f"Stop this notebook instance after {minutes} idle minutes"},
+        "Service": {
+            "Type": "oneshot",
+            "ExecStart": f"/usr/bin/python3 {box.checker} --idle-minutes {minutes}",
+            "StandardOutput": f"append:{box.log}",
+            "StandardError": f"append:{box.log}",
+        },
+    }
+
+
+EXPECTED_TIMER = {
+    "Unit": {"Description": "Check every 5 minutes whether this notebook instance is idle"},
+    "Timer": {"OnBootSec": "5min", "OnUnitActiveSec": "5min"},
+    "Install": {"WantedBy": "timers.target"},
+}
+# enable + start rather than enable --now, which systemd 219 (AL2) lacks.
+ENABLE = ["daemon-reload", "enable quantum-autostop.timer", "start --no-block quantum-autostop.timer"]
+
+
+def test_on_start_with_systemd_installs_a_timer(sandbox):
+    box = sandbox(systemd=True)
+
+    result = box.run("45")
+
+    assert_started(result)
+    assert box.checker.read_bytes() == AUTOSTOP.read_bytes()
+    assert box.checker.stat().st_mode & 0o777 == 0o755
+    assert parse_unit(box.service) == expected_service(box, 45)
+    assert parse_unit(box.timer) == EXPECTED_TIMER
+    assert {p.stat().st_mode & 0o777 for p in (box.service, box.timer)} == {0o644}
+    assert box.systemctl_calls() == ENABLE
+    assert not box.cron_file.exists()
+    assert f"auto-stop after 45 idle minutes, log: {box.log}, via systemd quantum-autostop.timer" in result.stdout
+    assert result.stderr == ""
+
+
+def test_on_start_prefers_systemd_and_drops_an_old_cron_file(sandbox):
+    box = sandbox(systemd=True, cron=True)
+    box.cron_file.write_text("*/5 * * * * root /usr/bin/python3 old\n")
+
+    result = box.run("30")
+
+    assert_started(result)
+    assert parse_unit(box.service) == expected_service(box, 30)
+    assert box.systemctl_calls() == ENABLE
+    assert not box.cron_file.exists()
+
+
+def test_systemd_analyze_verifies_the_units(sandbox):
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed here; the unit files are checked by parse_unit only")
+    box = sandbox(systemd=True)
+    assert_started(box.run("45"))
+
+    # verify reports unknown keys and bad values as warnings with exit 0, so its output must not name our units.
+    result = subprocess.run([analyze, "verify", "--man=no", str(box.timer), str(box.service)],
+                            capture_output=True, text=True, timeout=30)
+
+    assert result.returncode == 0, result.stderr
+    assert str(box.root) not in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_on_start_with_cron_only_writes_the_cron_file(sandbox):
+    box = sandbox(cron=True)
+
+    result = box.run("45")
+
+    assert_started(result)
+    assert box.checker.read_bytes() == AUTOSTOP.read_bytes()
+    assert box.cron_file.read_text() == (
+        "# Managed by the notebook on-start script: stop this instance after 45 idle minutes.\n"
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+        f"*/5 * * * * root /usr/bin/python3 {box.checker} --idle-minutes 45 >>{box.log} 2>&1\n"
+    )
+    assert box.cron_file.stat().st_mode & 0o777 == 0o644
+    assert not (box.root / "etc/systemd").exists()
+    assert box.systemctl_calls() == []
+    assert "via cron" in result.stdout
+    assert result.stderr == ""
+
+
+def test_on_start_without_systemd_or_cron_starts_and_says_so(sandbox):
+    box = sandbox()
+    box.set_systemctl_exit(0)  # systemctl alone, without /run/systemd/system, is not systemd
+
+    result = box.run("45")
+
+    assert_started(result)
+    assert "on_start: auto-stop not scheduled: neither systemd nor cron found" in result.stderr
+    assert set(box.files()) == {"opt/ml/metadata/resource-metadata.json",
+                                "home/ec2-user/SageMaker/.quantum/stack-outputs.json"}
+    assert box.systemctl_calls() == []
+
+
+def test_on_start_starts_when_systemctl_fails(sandbox):
+    box = sandbox(systemd=True, systemctl_exit=1)
+
+    result = box.run("45")
+
+    assert_started(result)
+    assert "on_start: auto-stop setup failed (exit 1)" in result.stderr
+    # -e holds inside the auto-stop part: nothing runs after the failed daemon-reload.
+    assert box.systemctl_calls() == ["daemon-reload"]
+    assert "auto-stop after" not in result.stdout
+    assert json.loads(box.outputs.read_text())["region"] == REGION
+
+
+def test_on_start_starts_when_the_unit_directory_is_missing(sandbox):
+    box = sandbox(systemd=True)
+    (box.root / "etc/systemd/system").rmdir()
+
+    result = box.run("45")
+
+    assert_started(result)
+    assert "on_start: auto-stop setup failed" in result.stderr
+    assert box.systemctl_calls() == []
+
+
+def test_on_start_starts_when_the_checker_payload_is_corrupt(sandbox):
+    box = sandbox(systemd=True)
+
+    result = box.run("45", payload="not base64 at all!")
+
+    assert_started(result)
+    assert "on_start: auto-stop setup failed" in result.stderr
+    assert not box.checker.exists()
+    assert not box.checker.with_name(box.checker.name + ".tmp").exists()
+    assert not box.service.exists()
+    assert box.systemctl_calls() == []
+
+
+def test_zero_minutes_removes_the_systemd_timer(sandbox):
+    box = sandbox(systemd=True)
+    box.cron_file.parent.mkdir()
+    assert_started(box.run("45"))
+    box.systemctl_calls()
+    box.cron_file.write_text("left by an older on_start\n")
+
+    result = box.run("0")
+
+    assert_started(result)
+    assert "on_start: auto-stop disabled" in result.stdout
+    assert box.systemctl_calls() == ["stop quantum-autostop.timer", "disable quantum-autostop.timer", "daemon-reload"]
+    assert not box.service.exists() and not box.timer.exists() and not box.cron_file.exists()
+
+    # Already disabled: nothing to ask systemd.
+    assert_started(box.run("0"))
+    assert box.systemctl_calls() == []
+
+
+def test_zero_minutes_ignores_a_failing_systemctl(sandbox):
+    box = sandbox(systemd=True)
+    assert_started(box.run("45"))
+    box.set_systemctl_exit(1)
+
+    result = box.run("0")
+
+    assert_started(result)
+    assert "failed" not in result.stderr
+    assert not box.service.exists() and not box.timer.exists()
+
+
+def test_zero_minutes_removes_the_cron_file(sandbox):
+    box = sandbox(cron=True)
+    assert_started(box.run("45"))
+    assert box.cron_file.exists()
+
+    result = box.run("0")
+
+    assert_started(result)
+    assert not box.cron_file.exists()
+    assert "on_start: auto-stop disabled" in result.stdout
+
+
+@pytest.mark.parametrize("machine", [{"systemd": True}, {"cron": True}, {}], ids=["systemd", "cron", "neither"])
+def test_on_start_twice_gives_the_same_result(sandbox, machine):
+    box = sandbox(**machine)
+    first = box.run("45")
+    first_calls, first_files = box.systemctl_calls(), box.files()
+
+    second = box.run("45")
+
+    assert_started(second)
+    assert (second.stdout, second.stderr) == (first.stdout, first.stderr)
+    assert box.systemctl_calls() == first_calls
+    assert box.files() == first_files
+
+
+def test_changed_minutes_rewrite_the_service(sandbox):
+    box = sandbox(systemd=True)
+    assert_started(box.run("45"))
+    assert_started(box.run("90"))
+    assert parse_unit(box.service) == expected_service(box, 90)
 
 
 def test_rendered_on_create_has_no_placeholders_and_parses():

@@ -5,6 +5,7 @@ import json
 import pytest
 from braket.devices import Devices
 import cdktf
+from quantum_constructs import device_policy_arn
 
 from stacks import ENVIRONMENTS, get_environment
 from stacks.config import OUTPUT_NAMES
@@ -82,7 +83,8 @@ def test_braket_create_actions_only_on_configured_devices(env_name, stack_json):
     [allow] = [s for s in creates if s.get("effect", "Allow") == "Allow"]
     [deny] = [s for s in creates if s.get("effect") == "Deny" and "not_resources" in s]  # (the budget's kill switch denies all)
     devices = [r for r in allow["resources"] if ":device/" in r]
-    assert sorted(devices) == sorted(config.allowed_devices)
+    assert sorted(devices) == sorted(device_policy_arn(arn) for arn in config.allowed_devices)
+    assert all(":*:device/" in arn for arn in devices)  # IAM sees the account: never the SDK's empty one
     # The only other resources are this account's own tasks and jobs (IAM's resource types for these actions).
     assert all(r.endswith(("quantum-task/*", "job/*")) for r in allow["resources"] if ":device/" not in r)
     # Every device not listed is denied explicitly.

@@ -101,6 +101,7 @@ def test_unknown_environment():
         ({"max_cost_usd": 0}, r"max_cost_usd=0 .* positive amount"),
         ({"region": "mars-1"}, r"region='mars-1' .* AWS region"),
         ({"tags": {"Environment": "x"}}, r"tags=\['Environment'\] .* other than Project, Environment and ManagedBy"),
+        ({"budget_alert_emails": ()}, r"budget_alert_emails=\(\) .* at least one address"),
     ],
 )
 def test_bad_environment_config(changes, expected):

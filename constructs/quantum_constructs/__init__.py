@@ -18,7 +18,7 @@ from .bucket import BucketEncryption, QuantumResultsBucket  # noqa: E402
 from .budget import BraketBudget  # noqa: E402
 from .guardrails import StackGuardrails, add_guardrails  # noqa: E402
 from .notebook import NOTEBOOK_INSTANCE_TYPES, QuantumDevNotebook  # noqa: E402
-from .role import BraketNotebookRole  # noqa: E402
+from .role import BraketNotebookRole, device_policy_arn  # noqa: E402
 
 __all__ = [
     "BraketBudget",
@@ -29,4 +29,5 @@ __all__ = [
     "QuantumResultsBucket",
     "StackGuardrails",
     "add_guardrails",
+    "device_policy_arn",
 ]

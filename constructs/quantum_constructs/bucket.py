@@ -14,6 +14,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
@@ -49,6 +50,8 @@ from ._kms import account_administers_key
 from ._validation import require
 
 BRAKET_BUCKET_PREFIX = "amazon-braket-"
+# Braket writes results.json as this service-linked role (path and name fixed by IAM).
+BRAKET_SERVICE_LINKED_ROLE = "role/aws-service-role/braket.amazonaws.com/AWSServiceRoleForAmazonBraket"
 # S3 bucket naming rules: 3-63 chars, lowercase letters, digits, dots and hyphens.
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
@@ -163,6 +166,11 @@ class QuantumResultsBucket(Construct):
 
         self.kms_key: Optional[KmsKey] = None
         if encryption is BucketEncryption.KMS:
+            self._via_s3 = DataAwsIamPolicyDocumentStatementCondition(
+                test="StringEquals",
+                variable="kms:ViaService",
+                values=[f"s3.{DataAwsRegion(self, 'Region').region}.amazonaws.com"],
+            )
             self.kms_key = KmsKey(
                 self,
                 "Key",
@@ -288,9 +296,11 @@ class QuantumResultsBucket(Construct):
         if self.kms_key is not None:
             statements.append(
                 DataAwsIamPolicyDocumentStatement(
-                    sid="ResultsKey",
+                    sid="ResultsKeyViaS3",
                     actions=["kms:Decrypt", "kms:GenerateDataKey"],
                     resources=[self.kms_key.arn],
+                    # The key serves the bucket: it encrypts and decrypts through S3 only.
+                    condition=[self._via_s3],
                 )
             )
         grant_id = f"ReadWrite{_construct_id(role)}"
@@ -303,7 +313,35 @@ class QuantumResultsBucket(Construct):
     def _key_policy(self) -> DataAwsIamPolicyDocument:
         partition = DataAwsPartition(self, "Partition").partition
         account = DataAwsCallerIdentity(self, "Account").account_id
-        return DataAwsIamPolicyDocument(self, "KeyPolicy", statement=[account_administers_key(partition, account)])
+        return DataAwsIamPolicyDocument(
+            self,
+            "KeyPolicy",
+            statement=[
+                account_administers_key(partition, account),
+                # Braket writes results.json as its service-linked role, whose managed policy
+                # (AmazonBraketServiceRolePolicy) has S3 on amazon-braket-* and no KMS action:
+                # only the key policy can let it encrypt, and only through S3. The role is named
+                # in a condition, not as the principal, because KMS refuses a key policy naming
+                # a role that does not exist yet (an account that never opened Braket's console).
+                DataAwsIamPolicyDocumentStatement(
+                    sid="BraketServiceLinkedRoleWritesResultsViaS3",
+                    actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                    resources=["*"],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=["*"])],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="ArnEquals",
+                            variable="aws:PrincipalArn",
+                            values=[f"arn:{partition}:iam::{account}:{BRAKET_SERVICE_LINKED_ROLE}"],
+                        ),
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals", variable="kms:CallerAccount", values=[account]
+                        ),
+                        self._via_s3,
+                    ],
+                ),
+            ],
+        )
 
     def _tls_only_policy(self) -> DataAwsIamPolicyDocument:
         return DataAwsIamPolicyDocument(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import re
 from importlib import resources
@@ -179,7 +180,11 @@ class QuantumDevNotebook(Construct):
             _script("on_start.sh")
             .replace("__QUANTUM_CONFIG_JSON__", json.dumps(stack_outputs, sort_keys=True))
             .replace("__IDLE_STOP_MINUTES__", str(idle_stop_minutes))
-            .replace("__AUTOSTOP_PY_BASE64__", base64.b64encode(_script("autostop.py").encode()).decode())
+            # gzip keeps the script under SageMaker's 16 KiB; mtime=0 keeps synthesis byte-stable.
+            .replace(
+                "__AUTOSTOP_PY_GZIP_BASE64__",
+                base64.b64encode(gzip.compress(_script("autostop.py").encode(), mtime=0)).decode(),
+            )
         )
         on_create_b64, on_start_b64 = (base64.b64encode(s.encode()).decode() for s in (on_create, on_start))
         require(

@@ -26,8 +26,35 @@ NOTEBOOK_ROLE_PATH = "/service-role/"
 NOTEBOOK_ROLE_NAME_PREFIX = "AmazonBraketServiceSageMakerNotebookRole"
 _CREATE_ACTIONS = ["braket:CreateQuantumTask", "braket:CreateJob"]
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
-# arn:aws:braket:<region or empty>::device/<qpu|quantum-simulator>/<provider>/<device>
-DEVICE_ARN = re.compile(r"^arn:aws[a-z-]*:braket:[a-z0-9-]*::device/(qpu|quantum-simulator)/[A-Za-z0-9_-]+/[A-Za-z0-9_.-]+$")
+# arn:aws:braket:<region or empty>::device/<qpu|quantum-simulator>/<provider>/<device>, as the SDK writes it
+DEVICE_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):braket:(?P<region>[a-z0-9-]*)::"
+    r"(?P<device>device/(qpu|quantum-simulator)/[A-Za-z0-9_-]+/[A-Za-z0-9_.-]+)$"
+)
+
+
+def device_policy_arn(device_arn: str) -> str:
+    """The form of a device ARN that matches in an IAM policy; the only place one is built.
+
+    The SDK writes device ARNs without an account (``arn:aws:braket:::device/...``), but
+    the ARN IAM evaluates carries the caller's account (an AccessDenied in the SDK's
+    tracker, amazon-braket-sdk-python#395, reads ``arn:aws:braket::178363055402:device/
+    qpu/ionq/ionQdevice``), and Braket's guide writes device policies as
+    ``arn:aws:braket:<region>:*:device/...``. So the account becomes ``*``, and so does the
+    region of region-less devices (simulators), which IAM may see with or without one;
+    regional QPUs keep their region.
+    """
+    match = DEVICE_ARN.match(device_arn) if isinstance(device_arn, str) else None
+    if match is None:
+        raise ValueError(
+            f"device_arn={device_arn!r} is not allowed: expected a Braket device ARN like "
+            "'arn:aws:braket:<region>::device/qpu/<provider>/<device>'"
+        )
+    return _device_policy_form(match["partition"], match["region"], match["device"])
+
+
+def _device_policy_form(partition: str, region: str, device: str) -> str:
+    return f"arn:{partition}:braket:{region or '*'}:*:{device}"
 
 
 class BraketNotebookRole(Construct):
@@ -81,6 +108,7 @@ class BraketNotebookRole(Construct):
             f"an IAM role name (1-64 of A-Za-z0-9+=,.@_-) starting with '{NOTEBOOK_ROLE_NAME_PREFIX}'",
         )
         self.allowed_device_arns = tuple(sorted(set(devices)))
+        self.allowed_device_policy_arns = tuple(sorted({device_policy_arn(arn) for arn in devices}))
 
         trust = DataAwsIamPolicyDocument(
             self,
@@ -103,6 +131,9 @@ class BraketNotebookRole(Construct):
             path=NOTEBOOK_ROLE_PATH,
             assume_role_policy=trust.json,
             description="Amazon Braket notebook: create tasks only on the allowed devices",
+            # The budget kill switch attaches its deny policy outside Terraform: without this,
+            # `terraform destroy` fails with DeleteConflict once the switch has fired.
+            force_detach_policies=True,
         )
         partition = DataAwsPartition(self, "PolicyPartition").partition
         IamRolePolicy(
@@ -139,13 +170,13 @@ class BraketNotebookRole(Construct):
                 DataAwsIamPolicyDocumentStatement(
                     sid="CreateOnAllowedDevices",
                     actions=_CREATE_ACTIONS,
-                    resources=[*self.allowed_device_arns, *own_tasks_and_jobs],
+                    resources=[*self.allowed_device_policy_arns, *own_tasks_and_jobs],
                 ),
                 DataAwsIamPolicyDocumentStatement(
                     sid="DenyCreateOnOtherDevices",
                     effect="Deny",
                     actions=_CREATE_ACTIONS,
-                    not_resources=[*self.allowed_device_arns, *own_tasks_and_jobs],
+                    not_resources=[*self.allowed_device_policy_arns, *own_tasks_and_jobs],
                 ),
                 DataAwsIamPolicyDocumentStatement(
                     sid="ManageOwnTasksAndJobs",
@@ -162,7 +193,7 @@ class BraketNotebookRole(Construct):
                 DataAwsIamPolicyDocumentStatement(
                     sid="DescribeDevices",
                     actions=["braket:GetDevice"],
-                    resources=[f"{braket}:*::device/*"],
+                    resources=[_device_policy_form(partition, "", "device/*")],
                 ),
                 DataAwsIamPolicyDocumentStatement(
                     # These list actions support no resource-level permissions.

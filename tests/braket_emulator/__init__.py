@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from .access import CallerIdentity
 from .devices import DEVICES, Device
 from .server import ACCOUNT_ID, BraketEmulator, Knobs
 
-__all__ = ["ACCOUNT_ID", "DEVICES", "BraketEmulator", "Device", "Knobs", "moto_s3_server", "point_sdk_at"]
+__all__ = ["ACCOUNT_ID", "DEVICES", "BraketEmulator", "CallerIdentity", "Device", "Knobs", "moto_s3_server", "point_sdk_at"]
 
 
 def point_sdk_at(monkeypatch, braket_url: str, s3_url: str) -> None:

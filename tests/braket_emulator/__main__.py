@@ -6,6 +6,7 @@ import argparse
 import signal
 import threading
 
+from .access import CallerIdentity
 from .server import BraketEmulator
 
 
@@ -22,14 +23,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device-status", action="append", default=[], metavar="ARN=STATUS",
                         help="override a device's status (ONLINE|OFFLINE|RETIRED); repeatable")
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument("--identity-policy", metavar="FILE",
+                     help="enforce IAM: every call is made by a role with this identity policy (JSON)")
+    who.add_argument("--stack-role", metavar="CDK_TF_JSON",
+                     help="enforce IAM: every call is made by the notebook role of this synthesized stack")
     args = parser.parse_args(argv)
+    try:
+        identity = (CallerIdentity.from_policy_file(args.identity_policy) if args.identity_policy
+                    else CallerIdentity.from_stack(args.stack_role) if args.stack_role else None)
+    except (OSError, ValueError, KeyError) as exc:
+        parser.error(f"cannot read the identity to enforce: {exc}")
     overrides = dict(item.rsplit("=", 1) for item in args.device_status)
     try:
         emulator = BraketEmulator(
             host=args.host, port=args.port, s3_endpoint=args.s3_endpoint, region=args.region,
             api_latency=args.api_latency, queue_delay=args.queue_delay,
             failure_rate=args.failure_rate, throttle_rate=args.throttle_rate, seed=args.seed,
-            device_status=overrides).start()
+            device_status=overrides, identity=identity).start()
     except ValueError as exc:  # non-loopback host, bad knob values
         parser.error(str(exc))
     stop = threading.Event()

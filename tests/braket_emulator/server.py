@@ -43,9 +43,9 @@ from botocore.exceptions import ClientError
 from braket.default_simulator.openqasm.parser.openqasm_parser import parse as parse_openqasm
 from braket.ir.openqasm import Program as OpenQASMProgram
 
+from .access import ACCOUNT_ID, CallerIdentity, iam_device_arn
 from .devices import DEVICES, OPENQASM, Device
 
-ACCOUNT_ID = "123456789012"
 TERMINAL = {"COMPLETED", "FAILED", "CANCELLED"}
 DEVICE_STATUSES = {"ONLINE", "OFFLINE", "RETIRED"}
 DEVICE_FILTERS = {"deviceArn", "deviceName", "providerName", "deviceType", "deviceStatus"}
@@ -131,7 +131,8 @@ class BraketEmulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, s3_endpoint: str | None = None,
                  region: str = "us-east-1", api_latency: float = 0.0, queue_delay: float = 0.0,
                  failure_rate: float = 0.0, throttle_rate: float = 0.0, seed: int = 0,
-                 device_status: dict[str, str] | None = None, max_workers: int = 4) -> None:
+                 device_status: dict[str, str] | None = None, max_workers: int = 4,
+                 identity: CallerIdentity | None = None) -> None:
         if host != "localhost" and not ip_address(host).is_loopback:
             raise ValueError(f"refusing to bind non-loopback host {host!r}")
         s3_endpoint = s3_endpoint or os.environ.get("AWS_ENDPOINT_URL_S3")
@@ -139,6 +140,8 @@ class BraketEmulator:
             raise ValueError("s3_endpoint (or AWS_ENDPOINT_URL_S3) is required: "
                              "the emulator never talks to real AWS")
         self.host, self.port, self.region, self.s3_endpoint = host, port, region, s3_endpoint
+        # None: every call is allowed; else each call is decided by IAM against this identity.
+        self.identity = identity
         self.knobs = Knobs()
         self._lock = threading.RLock()
         self._tasks: dict[str, Task] = {}
@@ -284,6 +287,11 @@ class BraketEmulator:
             r"braket\.([a-z0-9-]+)\.amazonaws\.com", headers.get("host", ""))
         return found.group(1) if found else self.region
 
+    def _authorize(self, action: str, *resources: str) -> None:
+        """AccessDeniedException (403), as Braket answers, unless IAM allows ``action`` on each resource."""
+        if self.identity is not None and (message := self.identity.denial(action, resources)):
+            raise ApiError(403, "AccessDeniedException", message)
+
     def _device(self, arn: str, region: str) -> tuple[Device, str]:
         """A device visible in ``region`` (simulators everywhere, QPUs in their own region)."""
         device = DEVICES.get(arn)
@@ -309,6 +317,11 @@ class BraketEmulator:
             if existing := self._tokens.get((ACCOUNT_ID, req["clientToken"])):
                 return 201, {"quantumTaskArn": existing}
         device, status = self._device(req["deviceArn"], region)
+        task_id = str(uuid.uuid4())
+        task_arn = f"arn:aws:braket:{region}:{ACCOUNT_ID}:quantum-task/{task_id}"
+        self._authorize("braket:CreateQuantumTask", iam_device_arn(device), task_arn)
+        if req.get("tags"):  # tagging on create needs braket:TagResource too
+            self._authorize("braket:TagResource", task_arn)
         if status == "RETIRED":
             raise ApiError(410, "DeviceRetiredException", f"Device {device.arn} is retired")
         if status == "OFFLINE":
@@ -324,11 +337,10 @@ class BraketEmulator:
         except ClientError:
             raise _validation(f"Caller doesn't have access to {req['outputS3Bucket']} "
                               "or it doesn't exist") from None
-        task_id = str(uuid.uuid4())
         with self._lock:
             if existing := self._tokens.get((ACCOUNT_ID, req["clientToken"])):
                 return 201, {"quantumTaskArn": existing}
-            task = Task(arn=f"arn:aws:braket:{region}:{ACCOUNT_ID}:quantum-task/{task_id}",
+            task = Task(arn=task_arn,
                         client_token=req["clientToken"], device=device, region=region,
                         shots=shots, bucket=req["outputS3Bucket"],
                         directory=f"{req['outputS3KeyPrefix']}/{task_id}", action=req["action"],
@@ -368,6 +380,7 @@ class BraketEmulator:
     def get_quantum_task(self, _region: str, _req: Any, query: dict[str, list[str]],
                          arn: str) -> Response:
         """GetQuantumTask; ``queueInfo`` only when ``additionalAttributeNames=QueueInfo``."""
+        self._authorize("braket:GetQuantumTask", arn)
         with self._lock:
             task = self._task(arn)
             out = task.summary() | {
@@ -389,6 +402,7 @@ class BraketEmulator:
         """CancelQuantumTask: QUEUED -> CANCELLED at once (it never runs); RUNNING ->
         CANCELLING (CANCELLED when the run ends, results discarded); cancelling a COMPLETED or
         FAILED task is a ConflictException (409), the modeled error for state conflicts."""
+        self._authorize("braket:CancelQuantumTask", arn)
         with self._lock:
             task = self._task(arn)
             if task.status in ("CREATED", "QUEUED"):
@@ -402,6 +416,7 @@ class BraketEmulator:
     def search_quantum_tasks(self, region: str, req: dict[str, Any], _q: Any) -> Response:
         """SearchQuantumTasks: EQUAL on status/deviceArn/quantumTaskArn; LT/LTE/EQUAL/GT/GTE/
         BETWEEN on createdAt (ISO-8601 values); tasks of the caller's region only."""
+        self._authorize("braket:SearchQuantumTasks", "*")
         with self._lock:
             rows = [t.summary() for t in self._tasks.values() if t.region == region]
         for flt in req.get("filters") or []:
@@ -410,6 +425,7 @@ class BraketEmulator:
 
     def get_device(self, region: str, _req: Any, _q: Any, arn: str) -> Response:
         device, status = self._device(arn, region)
+        self._authorize("braket:GetDevice", iam_device_arn(device))
         with self._lock:
             queued = sum(t.device is device and t.status == "QUEUED" for t in self._tasks.values())
         queue = "QUANTUM_TASKS_QUEUE"
@@ -422,6 +438,7 @@ class BraketEmulator:
 
     def search_devices(self, region: str, req: dict[str, Any], _q: Any) -> Response:
         """SearchDevices: filters are ``{name, values}`` on any DeviceSummary field."""
+        self._authorize("braket:SearchDevices", "*")
         rows = [d.summary(self.knobs.device_status.get(d.arn)) for d in DEVICES.values()
                 if d.region in (None, region)]
         for flt in req.get("filters") or []:

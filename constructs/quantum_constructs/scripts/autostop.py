@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Stop this SageMaker notebook instance once Jupyter has been idle for --idle-minutes.
 
-Runs from root's cron on the system python, hence standard library only (boto3 if importable).
+Runs as root every 5 minutes (a systemd timer, or cron where there is no systemd) on the system python, hence standard library only (boto3 if importable).
 Exit 0 after a decision, 1 if deciding or stopping failed, 2 for bad arguments.
 """
 import argparse
@@ -149,7 +149,7 @@ def main(argv=None):
                 stop_instance(name, region, command=[args.stop_command])
             elif not stop_with_boto3(name, region):
                 stop_instance(name, region)
-        except Exception as error:  # boto3 or CLI; cron retries in 5 minutes
+        except Exception as error:  # boto3 or CLI; the timer retries in 5 minutes
             print(f"{log} failed to stop notebook instance {name}: {type(error).__name__}: {error}", file=sys.stderr)
             return 1
     return 0
