@@ -1,9 +1,14 @@
 """What every customer-managed key of this library grants its account."""
 
+from typing import Sequence
+
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
+from constructs import Construct
 
 # The account root administers the key and delegates its use to IAM policies
 # (such as grant_read_write). Listed explicitly rather than "kms:*" so that no
@@ -39,5 +44,31 @@ def account_administers_key(partition: str, account: str) -> DataAwsIamPolicyDoc
         resources=["*"],  # in a key policy, "*" is this key
         principals=[
             DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[f"arn:{partition}:iam::{account}:root"])
+        ],
+    )
+
+
+def key_policy(
+    scope: Construct,
+    partition: str,
+    account: str,
+    *,
+    sid: str,
+    principals: DataAwsIamPolicyDocumentStatementPrincipals,
+    conditions: Sequence[DataAwsIamPolicyDocumentStatementCondition],
+) -> DataAwsIamPolicyDocument:
+    """A key's policy: the account administers the key, and ``principals`` encrypt and decrypt with it under ``conditions``."""
+    return DataAwsIamPolicyDocument(
+        scope,
+        "KeyPolicy",
+        statement=[
+            account_administers_key(partition, account),
+            DataAwsIamPolicyDocumentStatement(
+                sid=sid,
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                resources=["*"],
+                principals=[principals],
+                condition=list(conditions),
+            ),
         ],
     )

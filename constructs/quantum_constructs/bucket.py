@@ -46,7 +46,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
-from ._kms import account_administers_key
+from ._kms import key_policy
 from ._validation import require
 
 BRAKET_BUCKET_PREFIX = "amazon-braket-"
@@ -313,33 +313,27 @@ class QuantumResultsBucket(Construct):
     def _key_policy(self) -> DataAwsIamPolicyDocument:
         partition = DataAwsPartition(self, "Partition").partition
         account = DataAwsCallerIdentity(self, "Account").account_id
-        return DataAwsIamPolicyDocument(
+        # Braket writes results.json as its service-linked role, whose managed policy
+        # (AmazonBraketServiceRolePolicy) has S3 on amazon-braket-* and no KMS action: only
+        # the key policy can let it encrypt, and only through S3. The role is named in a
+        # condition, not as the principal, because KMS refuses a key policy naming a role
+        # that does not exist yet (an account that never opened Braket's console).
+        return key_policy(
             self,
-            "KeyPolicy",
-            statement=[
-                account_administers_key(partition, account),
-                # Braket writes results.json as its service-linked role, whose managed policy
-                # (AmazonBraketServiceRolePolicy) has S3 on amazon-braket-* and no KMS action:
-                # only the key policy can let it encrypt, and only through S3. The role is named
-                # in a condition, not as the principal, because KMS refuses a key policy naming
-                # a role that does not exist yet (an account that never opened Braket's console).
-                DataAwsIamPolicyDocumentStatement(
-                    sid="BraketServiceLinkedRoleWritesResultsViaS3",
-                    actions=["kms:GenerateDataKey*", "kms:Decrypt"],
-                    resources=["*"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=["*"])],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="ArnEquals",
-                            variable="aws:PrincipalArn",
-                            values=[f"arn:{partition}:iam::{account}:{BRAKET_SERVICE_LINKED_ROLE}"],
-                        ),
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="StringEquals", variable="kms:CallerAccount", values=[account]
-                        ),
-                        self._via_s3,
-                    ],
+            partition,
+            account,
+            sid="BraketServiceLinkedRoleWritesResultsViaS3",
+            principals=DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=["*"]),
+            conditions=[
+                DataAwsIamPolicyDocumentStatementCondition(
+                    test="ArnEquals",
+                    variable="aws:PrincipalArn",
+                    values=[f"arn:{partition}:iam::{account}:{BRAKET_SERVICE_LINKED_ROLE}"],
                 ),
+                DataAwsIamPolicyDocumentStatementCondition(
+                    test="StringEquals", variable="kms:CallerAccount", values=[account]
+                ),
+                self._via_s3,
             ],
         )
 

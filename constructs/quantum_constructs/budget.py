@@ -32,7 +32,7 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
-from ._kms import account_administers_key
+from ._kms import key_policy
 from ._validation import require
 
 # Cost Explorer's SERVICE dimension value for Braket charges.
@@ -326,20 +326,14 @@ class BraketBudget(Construct):
         )
 
     def _key_policy(self, partition: str, account: str) -> DataAwsIamPolicyDocument:
-        return DataAwsIamPolicyDocument(
+        # Budgets encrypts what it publishes to the topic; SNS decrypts it to deliver.
+        return key_policy(
             self,
-            "KeyPolicy",
-            statement=[
-                account_administers_key(partition, account),
-                # Budgets encrypts what it publishes to the topic; SNS decrypts it to deliver.
-                DataAwsIamPolicyDocumentStatement(
-                    sid="BudgetsAndSnsUseTheKey",
-                    actions=["kms:GenerateDataKey*", "kms:Decrypt"],
-                    resources=["*"],
-                    principals=[_service(BUDGETS_SERVICE, SNS_SERVICE)],
-                    condition=[self._from_this_account],
-                ),
-            ],
+            partition,
+            account,
+            sid="BudgetsAndSnsUseTheKey",
+            principals=_service(BUDGETS_SERVICE, SNS_SERVICE),
+            conditions=[self._from_this_account],
         )
 
     def _topic_policy(self) -> DataAwsIamPolicyDocument:
