@@ -118,7 +118,10 @@ class AwsBackend:
                 circuit.program(), s3_destination_folder=self._destination, shots=shots, tags=tags, quiet=True
             )
         except Exception as error:
-            raise ServiceError(f"creating a task on {self._device_arn} failed: {_describe(error)}") from error
+            message = f"creating a task on {self._device_arn} failed: {_describe(error)}"
+            if "AccessDeniedException" in message and "explicit deny" in message:
+                message += " (if the environment's Braket budget kill switch fired, see README, 'Guardrails', to resume)"
+            raise ServiceError(message) from error
         finally:
             _client_token.set(None)
         return task.id

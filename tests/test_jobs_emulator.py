@@ -179,3 +179,24 @@ def test_results_outside_the_stack_bucket_are_refused(aws):
         assert "not the stack's bucket" in str(error)
     else:
         raise AssertionError("results from another bucket were accepted")
+
+
+def test_after_the_kill_switch_fired_nothing_is_submitted_and_the_user_is_told_why(workdir, aws, stack_json):
+    """The Braket test service enforcing the dev role's IAM: allowed before, denied once Budgets attached the deny policy."""
+    from security.iam_documents import SynthesizedStack
+    from tests.braket_emulator import CallerIdentity
+
+    stack = SynthesizedStack(stack_json["dev"])
+    role = stack.role("NotebookRole")
+    aws.emulator.identity = CallerIdentity(role.arn, tuple(role.identity_policies))
+    run, _ = jobs("run", "--env", "dev", "--device", "sv1", "--shots", "10", cwd=workdir)
+    assert run.returncode == 0, run.stderr
+
+    [deny_policy] = stack.resources("aws_iam_policy")
+    kill_switch = stack.managed_policy(stack.arn("aws_iam_policy", deny_policy))
+    aws.emulator.identity = CallerIdentity(role.arn, (*role.identity_policies, kill_switch))
+    run, _ = jobs("run", "--env", "dev", "--device", "sv1", "--shots", "10", cwd=workdir)
+    assert run.returncode == 1
+    assert "AccessDeniedException" in run.stderr and "explicit deny" in run.stderr
+    assert "budget kill switch" in run.stderr
+    assert len(aws.emulator.tasks()) == 1  # only the task from before the switch fired
