@@ -38,8 +38,17 @@ def _counts(result) -> dict[str, int]:
     return {bits: int(n) for bits, n in sorted(result.measurement_counts.items())}
 
 
+# numba's threading layer (under the local simulators) aborts the process when two threads
+# simulate at once ("Concurrent access has been detected"): one local simulation at a time.
+_LOCAL_SIMULATION = threading.Lock()
+
+
 class LocalBackend:
-    """The Braket SDK's LocalSimulator: offline, free, synchronous."""
+    """The Braket SDK's LocalSimulator: offline and free; one simulation at a time in this process.
+
+    ``submit`` only queues the circuit; ``wait`` simulates it, so a batch reports progress
+    as each circuit finishes and an interrupted batch stops between circuits.
+    """
 
     is_local = True
 
@@ -47,23 +56,38 @@ class LocalBackend:
         from braket.devices import LocalSimulator
 
         self._simulator = LocalSimulator()
-        self._outcomes: dict[str, TaskOutcome] = {}
+        self._queued: dict[str, tuple[CircuitSpec, int, dict[str, str]]] = {}
 
     def submit(self, circuit: CircuitSpec, shots: int, tags: dict[str, str], client_token: str) -> str:
-        task = self._simulator.run(circuit.program(), shots=shots)
-        result = task.result()
+        task_id = f"local-{client_token}"
+        self._queued[task_id] = (circuit, shots, tags)
+        return task_id
+
+    def wait(self, task_id: str, timeout_seconds: float, stop: Optional[threading.Event] = None) -> TaskOutcome:
+        if task_id not in self._queued:
+            raise ServiceError(f"local task {task_id} ran in another process; its results are in the job's folder")
+        circuit, shots, tags = self._queued[task_id]
+        with _LOCAL_SIMULATION:
+            if stop is not None and stop.is_set():
+                return TaskOutcome(task_id, "CREATED", failure_reason="interrupted before it ran")
+            result = self._simulator.run(circuit.program(), shots=shots).result()
         raw = {
-            "taskMetadata": {"id": task.id, "deviceId": "local", "shots": shots, "tags": tags},
+            "taskMetadata": {"id": task_id, "deviceId": "local", "shots": shots, "tags": tags},
             "measurementCounts": _counts(result),
             "measuredQubits": list(result.measured_qubits),
         }
-        self._outcomes[task.id] = TaskOutcome(task.id, "COMPLETED", _counts(result), raw_result=raw)
-        return task.id
+        return TaskOutcome(task_id, "COMPLETED", _counts(result), raw_result=raw)
 
-    def wait(self, task_id: str, timeout_seconds: float) -> TaskOutcome:
-        if task_id not in self._outcomes:
-            raise ServiceError(f"local task {task_id} ran in another process; its results are in the job's folder")
-        return self._outcomes[task_id]
+
+def require_credentials(region: str) -> None:
+    """Refuse (exit 2, nothing created) when boto3 finds no AWS credentials at all."""
+    import boto3
+
+    if boto3.Session(region_name=region).get_credentials() is None:
+        raise UsageError(
+            "no AWS credentials found for a Braket device: set AWS_PROFILE (or run `aws sso login`), "
+            "or use --device local"
+        )
 
 
 class AwsBackend:
@@ -82,6 +106,7 @@ class AwsBackend:
         from botocore.config import Config
         from braket.aws import AwsSession
 
+        require_credentials(region)  # the same refusal (exit 2) for status, results and cancel as for run
         # Throttling is normal under a batch: retry with backoff, well past botocore's default 3 attempts.
         retries = Config(retries={"mode": "standard", "max_attempts": 10})
         self._session = AwsSession(boto_session=boto3.Session(region_name=region), config=retries)
@@ -130,15 +155,16 @@ class AwsBackend:
         metadata = self._metadata(task_id)
         return metadata["status"], metadata.get("failureReason")
 
-    def wait(self, task_id: str, timeout_seconds: float) -> TaskOutcome:
+    def wait(self, task_id: str, timeout_seconds: float, stop: Optional[threading.Event] = None) -> TaskOutcome:
         deadline = time.monotonic() + timeout_seconds
+        stop = stop or threading.Event()
         while True:
             metadata = self._metadata(task_id)
             if metadata["status"] in TERMINAL_STATES:
                 break
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or stop.is_set():
                 return TaskOutcome(task_id, metadata["status"], failure_reason="still running; collect later with `resume`")
-            time.sleep(self._interval())
+            stop.wait(self._interval())
         if metadata["status"] != "COMPLETED":
             return TaskOutcome(task_id, metadata["status"], failure_reason=metadata.get("failureReason"))
         return self._read_result(task_id, metadata)

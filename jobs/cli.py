@@ -1,90 +1,165 @@
 """`python -m jobs`: run Braket circuits against a stack's outputs; offline and free by default.
 
 Exit codes: 0 success; 2 bad input or refused (one line on stderr, nothing
-submitted); 1 a task or the service failed.
+submitted); 1 a task or the service failed; 130 interrupted (what completed is
+saved, and the line says how to resume). With --json, every exit prints exactly
+one JSON document on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .errors import ServiceError, UsageError
+from .errors import Interrupted, ServiceError, UsageError
 
 RESULTS_ROOT = Path("results")
+INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+DEBUG_VARIABLE = "JOBS_DEBUG"  # set to 1 to see the traceback of an unexpected error
+
+_WHOLE = re.compile(r"^[0-9]+$")  # ASCII digits only: int() also takes '１２', '+5' and ' 5 '
+_AMOUNT = re.compile(r"^[0-9]+(\.[0-9]+)?$")  # no nan, inf, -0, exponents or signs
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, allow_abbrev=False, **kwargs)  # `--js` must not pass for `--json`
+
     def error(self, message: str) -> None:  # one line, exit 2, like every other refusal
         raise UsageError(f"{self.prog}: {message}")
 
 
+def whole_number(text: str) -> int:
+    """A count such as shots: ASCII digits only."""
+    if not _WHOLE.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (digits 0-9)")
+    return int(text)
+
+
+def usd_amount(text: str) -> float:
+    """An amount in USD: digits with an optional decimal part; never NaN, infinite or negative."""
+    if not _AMOUNT.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount in USD such as 10 or 2.50")
+    return float(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m jobs", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
-    def job_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--env", required=True, help="environment whose stack outputs to use")
-        command.add_argument("--device", default="local", help="local (default), an alias such as sv1, or a device ARN")
-        command.add_argument(
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=summary, description=summary)
+
+    def env_option(cmd: argparse.ArgumentParser, required: bool = True) -> None:
+        if required:
+            cmd.add_argument("--env", required=True, help="environment whose stack outputs to use (dev, staging, prod)")
+        else:
+            cmd.add_argument("--env", help="environment of a job id (default: searched in every environment)")
+
+    def json_option(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument("--json", action="store_true", help="print exactly one JSON document, whatever the outcome")
+
+    def parallel_option(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument("--parallel", type=whole_number, default=16, help="tasks submitted and collected at once, 1-64 (default 16)")
+
+    def max_cost_option(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument(
+            "--max-cost", type=usd_amount, help="refuse when the estimate is above this many USD (default: the environment's)"
+        )
+
+    for name, summary in (
+        ("run", "estimate, then submit a batch of circuits and collect the results"),
+        ("estimate", "print the cost estimate of a batch; submit nothing"),
+    ):
+        cmd = command(name, summary)
+        env_option(cmd)
+        cmd.add_argument("--device", default="local", help="local (default), an alias such as sv1, or a device ARN")
+        cmd.add_argument(
             "--circuit", action="append", help="bell (default), ghz:N or an OpenQASM 3 file; repeat for a batch"
         )
-        command.add_argument("--shots", type=int, default=1000, help="shots per task (default 1000)")
-        command.add_argument("--max-cost", type=float, help="refuse above this estimate in USD (default: per environment)")
-        command.add_argument("--outputs", type=Path, help="deployed outputs file (default: found automatically)")
-        command.add_argument("--json", action="store_true", help="print exactly one JSON document")
-        command.add_argument("--parallel", type=int, default=16, help="tasks submitted and collected at once (default 16)")
+        cmd.add_argument("--shots", type=whole_number, default=1000, help="shots per task (default 1000)")
+        max_cost_option(cmd)
+        cmd.add_argument("--outputs", type=Path, help="deployed outputs file (default: found automatically)")
+        json_option(cmd)
+        if name == "run":
+            parallel_option(cmd)
 
-    job_options(commands.add_parser("run", help="estimate, then submit and collect a batch"))
-    job_options(commands.add_parser("estimate", help="print the cost estimate; submit nothing"))
-    for name, help_text in (
-        ("devices", "list the devices the stack allows"),
-        ("resume", "collect an interrupted batch (the latest, or JOB_ID)"),
-    ):
-        command = commands.add_parser(name, help=help_text)
-        command.add_argument("--env", required=True)
-        command.add_argument("--outputs", type=Path)
-        command.add_argument("--json", action="store_true")
-        if name == "resume":
-            command.add_argument("job_id", nargs="?")
-            command.add_argument("--parallel", type=int, default=16)
-    for name, help_text, many in (
+    cmd = command("devices", "list the devices the stack allows, with prices and live status")
+    env_option(cmd)
+    cmd.add_argument("--outputs", type=Path, help="deployed outputs file (default: found automatically)")
+    json_option(cmd)
+
+    cmd = command("resume", "collect an interrupted job: create the tasks it lacks (estimated and capped), wait, write results")
+    env_option(cmd)
+    cmd.add_argument("job_id", nargs="?", metavar="JOB_ID", help="the job to resume (default: the only unfinished one)")
+    max_cost_option(cmd)
+    parallel_option(cmd)
+    json_option(cmd)
+
+    for name, summary, many in (
         ("status", "state of quantum tasks (ARNs) or of jobs (job ids)", True),
         ("results", "counts of a completed task (ARN) or job (job id)", False),
         ("cancel", "cancel a quantum task (ARN) or every unfinished task of a job", False),
+        ("discard", "stop tracking an unfinished job: resume passes it by (its files stay)", False),
     ):
-        command = commands.add_parser(name, help=help_text)
-        command.add_argument("ids", nargs="+" if many else 1, metavar="ID")
-        command.add_argument("--env", help="environment of a job id (default: searched)")
-        command.add_argument("--json", action="store_true")
+        cmd = command(name, summary)
+        what = "job id" if name == "discard" else "quantum task ARN or job id"
+        cmd.add_argument("ids", nargs="+" if many else 1, metavar="ID", help=what + ("s" if many else ""))
+        env_option(cmd, required=False)
+        json_option(cmd)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    wants_json = "--json" in (argv if argv is not None else sys.argv[1:])
+    argv = list(sys.argv[1:] if argv is None else argv)
+    wants_json = "--json" in argv
     try:
         args = build_parser().parse_args(argv)
         from . import commands  # after parsing: --help and bad flags stay instant
 
         document, ok = getattr(commands, args.command)(args, RESULTS_ROOT, _progress(args))
+        if args.json:
+            print(json.dumps(document, indent=2, sort_keys=True))
+        return 0 if ok else 1
     except UsageError as error:
         return _fail(2, str(error), wants_json)
     except ServiceError as error:
         return _fail(1, str(error), wants_json)
+    except Interrupted as stopped:
+        report = stopped.report
+        saved = sum(task["state"] == "COMPLETED" for task in report["tasks"])
+        message = (
+            f"interrupted: {saved} of {len(report['tasks'])} task(s) completed, saved in {report['results_dir']}/; "
+            f"collect the rest with `{stopped.resume_command}`"
+        )
+        return _fail(INTERRUPTED, message, wants_json, {**report, "resume_command": stopped.resume_command})
     except KeyboardInterrupt:
-        return _fail(1, "interrupted: created tasks are journaled; `python -m jobs resume --env ENV` collects them", wants_json)
-    if args.json:
-        print(json.dumps(document, indent=2, sort_keys=True))
-    return 0 if ok else 1
+        return _fail(INTERRUPTED, "interrupted before anything was submitted", wants_json)
+    except BrokenPipeError:
+        # The reader went away (`... | head -1`): stop quietly, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except SystemExit:
+        raise  # --help
+    except Exception as error:  # noqa: BLE001 - one line, never a traceback (JOBS_DEBUG=1 shows it)
+        if os.environ.get(DEBUG_VARIABLE) == "1":
+            raise
+        detail = " ".join(str(error).split()) or "no detail"
+        return _fail(1, f"unexpected {type(error).__name__}: {detail} (set {DEBUG_VARIABLE}=1 for the traceback)", wants_json)
 
 
-def _fail(code: int, message: str, wants_json: bool) -> int:
-    print(f"error: {message}", file=sys.stderr)
+_progress_line_open = False  # a progress bar is drawn without its newline yet
+
+
+def _fail(code: int, message: str, wants_json: bool, document: Optional[dict] = None) -> int:
+    print(f"{chr(10) if _progress_line_open else ''}error: {message}", file=sys.stderr)
     if wants_json:
-        print(json.dumps({"error": message, "exit_code": code}))
+        print(json.dumps({**(document or {}), "error": message, "exit_code": code}, indent=2, sort_keys=True))
     return code
 
 
@@ -93,8 +168,10 @@ def _progress(args):
         return None
 
     def show(done: int, total: int) -> None:
+        global _progress_line_open
         if total < 2:
             return
+        _progress_line_open = done != total
         width = 30
         filled = width * done // total
         end = "\n" if done == total else ""

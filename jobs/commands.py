@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from .backends import TERMINAL_STATES
-from .devices import LOCAL, allowed_devices
+from .devices import LOCAL, allowed_devices, device_for_arn
 from .errors import UsageError
-from .journal import JobRecord, find_jobs
+from .journal import Journal, JobRecord, find_jobs
+from .pricing import check_cap
 from .pricing import estimate as estimate_cost
 from .runner import backend_for, environment_config, load_job, plan_document, plan_job, resume_job, run_job
 from .stack_outputs import resolve_outputs
@@ -64,18 +66,56 @@ def run(args, results_root: Path, progress):
 
 
 def resume(args, results_root: Path, progress):
-    environment_config(args.env)
+    config = environment_config(args.env)
     if args.job_id:
         record = load_job(results_root, args.env, args.job_id)
+        if record.complete:
+            raise UsageError(f"job {record.job_id} is complete: nothing to resume (`python -m jobs results {record.job_id}`)")
+        if record.discarded:
+            raise UsageError(f"job {record.job_id} was discarded: nothing to resume")
     else:
-        pending = [job for job in find_jobs(results_root, args.env) if not job.complete]
+        pending = [job for job in find_jobs(results_root, args.env) if not job.complete and not job.discarded]
         if not pending:
-            raise UsageError(f"no interrupted job under {results_root / args.env}: every journaled job has its results")
-        record = pending[-1]
-    created = len(record.task_ids)
-    _say(args, f"Resuming job {record.job_id}: {created} of {len(record.header['circuits'])} task(s) were created")
+            raise UsageError(f"nothing to resume in {args.env}: every job under {results_root / args.env} is complete or discarded")
+        if len(pending) > 1:
+            ids = ", ".join(job.job_id for job in pending)
+            raise UsageError(
+                f"{len(pending)} unfinished jobs in {args.env} ({ids}): name one, "
+                f"`python -m jobs resume --env {args.env} JOB_ID`, or drop one with `python -m jobs discard JOB_ID`"
+            )
+        [record] = pending
+    if not record.header:
+        raise UsageError(f"{record.directory}: the journal has no job header; nothing to resume")
+    # Money first: tasks the journal lacks are created now, so they are estimated and capped like a new run.
+    device = device_for_arn(record.header["device"]["arn"])
+    kept = record.completed_outcomes()
+    created = {} if device is LOCAL else record.task_ids  # local tasks run again in this process
+    to_create = [i for i in range(len(record.header["circuits"])) if i not in created and i not in kept]
+    cost = estimate_cost(device, len(to_create), record.header["shots"])
+    cap = config.max_cost_usd if args.max_cost is None else args.max_cost
+    check_cap(cost, cap)
+    _say(
+        args,
+        f"Resuming job {record.job_id}: {len(kept)} of {len(record.header['circuits'])} task(s) done, "
+        f"{len(to_create)} to create, estimated {cost.format()}, cap ${cap:.2f}",
+    )
     report = resume_job(record, progress=progress, parallel=_parallel(args))
     return _finish(args, report)
+
+
+def discard(args, results_root: Path, progress):
+    """Stop tracking an unfinished job: `resume` passes it by; its files and journal stay."""
+    [job_id] = args.ids
+    record = _job_records([job_id], args.env, results_root)[job_id]
+    if record.complete:
+        raise UsageError(f"job {job_id} is complete: there is nothing to discard")
+    if not record.discarded:
+        Journal(record.directory).discarded()
+    remote = bool(record.task_ids) and record.header.get("device", {}).get("arn") != LOCAL.arn
+    _say(args, f"Discarded job {job_id}: `resume` will pass it by; its files stay in {record.directory}")
+    if remote:
+        _say(args, f"Its {len(record.task_ids)} created task(s) may still run at Braket: `python -m jobs cancel {job_id}` stops them")
+    return {"job_id": job_id, "discarded": True, "created_tasks": sorted(record.task_ids.values())}, True
 
 
 def _finish(args, report: dict):
@@ -153,18 +193,23 @@ def _job_records(ids: list[str], env, results_root: Path) -> dict[str, JobRecord
     return records
 
 
+_TASK_ARN = re.compile(r"^arn:aws[a-z-]*:braket:([a-z0-9-]+):[0-9]{12}:quantum-task/[A-Za-z0-9-]+$")
+
+
 def _backend_for_arn(arn: str):
     """A backend for a task given by ARN alone (its region is in the ARN)."""
     from .backends import AwsBackend
 
-    return AwsBackend(device_arn="", region=arn.split(":")[3], bucket=None, key_prefix="")
+    match = _TASK_ARN.match(arn)
+    if match is None:
+        raise UsageError(f"{arn!r} is not a quantum task ARN: expected arn:aws:braket:REGION:ACCOUNT:quantum-task/ID")
+    return AwsBackend(device_arn="", region=match.group(1), bucket=None, key_prefix="")
 
 
 def _job_task_states(record: JobRecord) -> list[dict]:
     """Each task of a job with its state: from the summary once collected, else asked of Braket."""
-    summary = record.directory / "summary.json"
-    if summary.is_file():
-        return json.loads(summary.read_text())["tasks"]
+    if record.complete:
+        return record.summary["tasks"]
     if record.header["device"]["arn"] == LOCAL.arn:
         # A local job that never finished: `resume` re-runs it.
         return [{"id": t, "state": "UNKNOWN"} for _, t in sorted(record.task_ids.items())]
@@ -196,10 +241,12 @@ def results(args, results_root: Path, progress):
     [item] = args.ids
     records = _job_records([item], args.env, results_root)
     if item in records:
-        summary = records[item].directory / "summary.json"
-        if not summary.is_file():
-            raise UsageError(f"job {item} has no results yet: `python -m jobs resume --env ENV {item}` collects them")
-        document = json.loads(summary.read_text())
+        record = records[item]
+        if not record.complete:
+            raise UsageError(
+                f"job {item} is not complete: `python -m jobs resume --env {record.header.get('environment', 'ENV')} {item}` collects it"
+            )
+        document = record.summary
     else:
         outcome = _backend_for_arn(item).wait(item, timeout_seconds=0)
         if outcome.state != "COMPLETED":
@@ -218,10 +265,11 @@ def cancel(args, results_root: Path, progress):
         header = records[item].header
         if header["device"]["arn"] == LOCAL.arn:
             raise UsageError(f"job {item} ran on the local simulator: there is nothing to cancel")
-        backend = backend_for(header)
-        targets = [t for t in records[item].task_ids.values() if backend.state(t)[0] not in TERMINAL_STATES]
+        backend, candidates = backend_for(header), list(records[item].task_ids.values())
     else:
-        backend, targets = _backend_for_arn(item), [item]
+        backend, candidates = _backend_for_arn(item), [item]
+    # A task that has finished has nothing to cancel, whether named by ARN or through its job.
+    targets = [t for t in candidates if backend.state(t)[0] not in TERMINAL_STATES]
     rows = [{"id": t, "state": backend.cancel(t)} for t in targets]
     if not args.json:
         for r in rows:

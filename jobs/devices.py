@@ -64,6 +64,11 @@ def known_devices() -> dict[str, Device]:
     return found
 
 
+def device_for_arn(arn: str) -> Device:
+    """The Device a journal or outputs file names by ARN ("local" for the local simulator)."""
+    return LOCAL if arn == LOCAL.arn else _known_by_arn().get(arn) or device_from_arn(arn)
+
+
 def _known_by_arn() -> dict[str, Device]:
     return {device.arn: device for device in known_devices().values()}
 

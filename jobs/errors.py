@@ -1,4 +1,4 @@
-"""The two ways a jobs command fails, mapped to exit codes by the CLI."""
+"""The ways a jobs command stops short, mapped to exit codes by the CLI."""
 
 
 class UsageError(Exception):
@@ -7,3 +7,11 @@ class UsageError(Exception):
 
 class ServiceError(Exception):
     """A task or the service failed (exit code 1)."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C (exit code 130): what completed is saved in ``report``; ``resume_command`` collects the rest."""
+
+    def __init__(self, report: dict, resume_command: str) -> None:
+        super().__init__(resume_command)
+        self.report, self.resume_command = report, resume_command

@@ -12,8 +12,15 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+from .errors import UsageError
+
+if TYPE_CHECKING:
+    from .backends import TaskOutcome
 
 JOURNAL_NAME = "journal.jsonl"
+SUMMARY_NAME = "summary.json"
 
 
 @dataclass
@@ -28,9 +35,35 @@ class JobRecord:
     def job_id(self) -> str:
         return self.header["job_id"]
 
+    discarded: bool = False
+
+    @property
+    def summary(self) -> Optional[dict]:
+        """The written summary (complete, or partial after an interruption), if any."""
+        path = self.directory / SUMMARY_NAME
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
     @property
     def complete(self) -> bool:
-        return (self.directory / "summary.json").is_file()
+        """Every task reached a final state and the results are written (summaries without the flag predate it)."""
+        summary = self.summary
+        return summary is not None and summary.get("complete", True)
+
+    def completed_outcomes(self) -> dict[int, "TaskOutcome"]:
+        """Tasks a partial summary already holds as COMPLETED, with their raw results: kept on resume."""
+        from .backends import TaskOutcome
+
+        outcomes = {}
+        for task in (self.summary or {}).get("tasks", []):
+            if task.get("state") != "COMPLETED" or task.get("counts") is None:
+                continue
+            raw_path = self.directory / "raw" / f"task-{task['index']:04d}.json"
+            raw = json.loads(raw_path.read_text(encoding="utf-8")) if raw_path.is_file() else None
+            outcomes[int(task["index"])] = TaskOutcome(task["id"], "COMPLETED", task["counts"], raw_result=raw)
+        return outcomes
 
 
 class Journal:
@@ -39,8 +72,15 @@ class Journal:
         self._lock = threading.Lock()
 
     def start(self, header: dict) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir()  # a new job's own folder: never another job's results
+        except FileExistsError:
+            raise UsageError(f"{self.path.parent} already exists: a new job never writes into another job's folder") from None
         self._append({"event": "job", **header})
+
+    def discarded(self) -> None:
+        self._append({"event": "discarded"})
 
     def task_created(self, index: int, task_id: str) -> None:
         self._append({"event": "task", "index": index, "id": task_id})
@@ -57,6 +97,7 @@ def read_job(directory: Path) -> JobRecord:
     path = directory / JOURNAL_NAME
     header: dict = {}
     task_ids: dict[int, str] = {}
+    discarded = False
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             entry = json.loads(line)
@@ -66,7 +107,9 @@ def read_job(directory: Path) -> JobRecord:
             header = {k: v for k, v in entry.items() if k != "event"}
         elif entry.get("event") == "task":
             task_ids[int(entry["index"])] = entry["id"]
-    return JobRecord(directory, header, task_ids)
+        elif entry.get("event") == "discarded":
+            discarded = True
+    return JobRecord(directory, header, task_ids, discarded)
 
 
 def find_jobs(results_root: Path, environment: str) -> list[JobRecord]:

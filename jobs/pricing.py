@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Mapping, Optional
@@ -76,8 +77,10 @@ def estimate(device: Device, tasks: int, shots: int, table: Optional[PriceTable]
 
 
 def check_cap(estimate: Estimate, max_cost_usd: float) -> None:
-    """UsageError if the estimate is above the cap."""
-    if estimate.usd > max_cost_usd:
+    """UsageError if the estimate is above the cap, or the cap is no amount (NaN compares false with everything)."""
+    if not (isinstance(max_cost_usd, (int, float)) and math.isfinite(max_cost_usd) and math.copysign(1, max_cost_usd) > 0):
+        raise UsageError(f"--max-cost {max_cost_usd!r}: expected an amount in USD of 0 or more, such as 10 or 2.50")
+    if not math.isfinite(estimate.usd) or estimate.usd > max_cost_usd:
         raise UsageError(
             f"estimated cost {_usd(estimate.usd)} exceeds --max-cost {_usd(max_cost_usd)}: {estimate.breakdown}; "
             "raise --max-cost, or use fewer circuits, fewer shots or a cheaper device"

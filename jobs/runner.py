@@ -8,10 +8,10 @@ resumed job re-finds, never re-creates, a task whose journal line was lost.
 
 from __future__ import annotations
 
+import queue
 import secrets
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,10 +19,10 @@ from typing import Callable, Optional
 
 from stacks.config import PROJECT, get_environment
 
-from .backends import AwsBackend, LocalBackend, TaskOutcome
+from .backends import TERMINAL_STATES, AwsBackend, LocalBackend, TaskOutcome, require_credentials
 from .circuits import CircuitSpec, parse_circuit
 from .devices import LOCAL, Device, resolve_device
-from .errors import UsageError
+from .errors import Interrupted, UsageError
 from .journal import JOURNAL_NAME, Journal, JobRecord, read_job
 from .pricing import Estimate, check_cap, estimate
 from .results import write_results
@@ -68,8 +68,6 @@ def plan_job(
     config = environment_config(env)
     if not 1 <= shots <= MAX_SHOTS:
         raise UsageError(f"--shots {shots}: expected a whole number from 1 to {MAX_SHOTS}")
-    if max_cost_usd is not None and max_cost_usd < 0:
-        raise UsageError(f"--max-cost {max_cost_usd}: expected an amount in USD of 0 or more")
     outputs = resolve_outputs(env, root=root, outputs_file=outputs_file)
     chosen = resolve_device(device, outputs.allowed_devices)
     specs = tuple(parse_circuit(spec) for spec in (circuits or ["bell"]))
@@ -85,17 +83,6 @@ def plan_job(
     cap = config.max_cost_usd if max_cost_usd is None else max_cost_usd
     check_cap(cost, cap)
     return JobPlan(env, outputs, chosen, specs, shots, cost, cap)
-
-
-def require_credentials(region: str) -> None:
-    """Refuse (exit 2, nothing created) when boto3 finds no AWS credentials at all."""
-    import boto3
-
-    if boto3.Session(region_name=region).get_credentials() is None:
-        raise UsageError(
-            "no AWS credentials found for a Braket device: set AWS_PROFILE (or run `aws sso login`), "
-            "or use --device local"
-        )
 
 
 def new_job_id(now: Optional[datetime] = None) -> str:
@@ -169,62 +156,132 @@ def resume_job(record: JobRecord, *, parallel: int = DEFAULT_PARALLEL, progress:
 
 
 def execute(record: JobRecord, *, parallel: int, progress: Optional[Progress], poll_interval: Optional[float]) -> dict:
-    """Create the tasks the journal lacks, wait for all, write the results; the report as a dict."""
+    """Create the tasks the journal lacks, wait for all, write the results; the report as a dict.
+
+    Ctrl-C stops it at once: nothing more is submitted, what completed is written (the summary
+    marked incomplete) and ``Interrupted`` says how to resume; tasks already at Braket keep running.
+    """
     header, journal = record.header, Journal(record.directory)
     circuits = [CircuitSpec(c["name"], c["source"]) for c in header["circuits"]]
     total = len(circuits)
     backend = backend_for(header, poll_interval)
     tags = {"environment": header["environment"], "project": PROJECT, "job_id": header["job_id"]}
-    # Local tasks live only in the process that ran them: a resumed local job re-runs (free, offline).
+    # What an interrupted run already collected is kept, not run or downloaded again.
+    outcomes: dict[int, TaskOutcome] = record.completed_outcomes()
+    # Local tasks live only in the process that ran them: the rest of a local job runs again (free, offline).
     task_ids = {} if backend.is_local else dict(record.task_ids)
-    done = 0
-    done_lock = threading.Lock()  # collect() runs in the pool's threads
+    done = len(outcomes)
+    done_lock = threading.Lock()  # collect() runs in worker threads
+    stop = threading.Event()
     started = time.monotonic()
-
-    def tick() -> None:
-        nonlocal done
-        with done_lock:
-            done += 1
-            if progress:
-                progress(done, total)
+    submitted = started
 
     def submit(index: int) -> None:
         task_id = backend.submit(circuits[index], header["shots"], tags, f"{header['job_id']}-{index}")
         journal.task_created(index, task_id)
         task_ids[index] = task_id
 
-    def collect(index: int) -> TaskOutcome:
-        outcome = backend.wait(task_ids[index], WAIT_TIMEOUT_SECONDS)
-        tick()
-        return outcome
+    def collect(index: int) -> None:
+        nonlocal done
+        outcome = backend.wait(task_ids[index], WAIT_TIMEOUT_SECONDS, stop)
+        with done_lock:
+            outcomes[index] = outcome
+            if outcome.state in TERMINAL_STATES:
+                done += 1
+                if progress:
+                    progress(done, total)
 
-    missing = [i for i in range(total) if i not in task_ids]
-    with ThreadPoolExecutor(max_workers=max(1, min(parallel, total))) as pool:
-        list(pool.map(submit, missing))  # raises the first submission error, after the others finished
+    pending = [i for i in range(total) if i not in outcomes]
+    try:
+        in_parallel(submit, [i for i in pending if i not in task_ids], parallel, stop)
         submitted = time.monotonic()
-        outcomes = list(pool.map(collect, range(total)))
+        in_parallel(collect, pending, parallel, stop)
+    except KeyboardInterrupt:
+        stop.set()
+        with done_lock:
+            report = _write_report(record, circuits, task_ids, dict(outcomes), started, submitted)
+        raise Interrupted(report, f"python -m jobs resume --env {header['environment']} {header['job_id']}") from None
+    return _write_report(record, circuits, task_ids, outcomes, started, submitted)
 
-    tasks = [
-        {
-            "index": i,
-            "id": outcome.task_id,
-            "circuit": circuits[i].name,
-            "shots": header["shots"],
-            "state": outcome.state,
-            "counts": outcome.counts,
-            "failure_reason": outcome.failure_reason,
-        }
-        for i, outcome in enumerate(outcomes)
-    ]
+
+def in_parallel(work: Callable[[int], None], items: list[int], parallel: int, stop: threading.Event) -> None:
+    """``work(item)`` for every item, at most ``parallel`` at once; the first error re-raised once all finished.
+
+    Daemon threads and a main thread that waits in short slices: Ctrl-C reaches the main thread
+    at once, and a worker blocked in a network call or a simulation never delays the exit.
+    """
+    if not items:
+        return
+    todo: queue.SimpleQueue = queue.SimpleQueue()
+    for item in items:
+        todo.put(item)
+    finished: queue.SimpleQueue = queue.SimpleQueue()
+
+    def worker() -> None:
+        while not stop.is_set():
+            try:
+                item = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                work(item)
+                finished.put(None)
+            except BaseException as error:  # noqa: BLE001 - handed to the main thread
+                finished.put(error)
+
+    for _ in range(max(1, min(parallel, len(items)))):
+        threading.Thread(target=worker, daemon=True).start()
+    errors = []
+    for _ in items:
+        while True:
+            try:
+                result = finished.get(timeout=0.1)
+                break
+            except queue.Empty:
+                continue
+        if result is not None:
+            errors.append(result)
+    if errors:
+        raise errors[0]
+
+
+def _write_report(
+    record: JobRecord,
+    circuits: list[CircuitSpec],
+    task_ids: dict[int, str],
+    outcomes: dict[int, TaskOutcome],
+    started: float,
+    submitted: float,
+) -> dict:
+    """Write the job's results (complete or not) and return the report."""
+    header = record.header
+    tasks = []
+    for i, circuit in enumerate(circuits):
+        outcome = outcomes.get(i) or TaskOutcome(
+            task_ids.get(i, ""), "PENDING" if i in task_ids else "NOT_CREATED", failure_reason="interrupted"
+        )
+        tasks.append(
+            {
+                "index": i,
+                "id": outcome.task_id,
+                "circuit": circuit.name,
+                "shots": header["shots"],
+                "state": outcome.state,
+                "counts": outcome.counts,
+                "failure_reason": outcome.failure_reason,
+            }
+        )
     summary = {
         key: header[key]
         for key in ("job_id", "environment", "stack", "device", "shots", "estimated_cost_usd", "estimate", "created_at")
     }
+    summary["complete"] = all(task["state"] in TERMINAL_STATES for task in tasks)
     summary["timings"] = {
         "submit_seconds": round(submitted - started, 3),
         "total_seconds": round(time.monotonic() - started, 3),
     }
-    files = write_results(record.directory, summary, tasks, {i: o.raw_result for i, o in enumerate(outcomes) if o.raw_result})
+    raw = {i: o.raw_result for i, o in outcomes.items() if o.raw_result}
+    files = write_results(record.directory, summary, tasks, raw)
     return {**summary, "tasks": tasks, "results_dir": str(record.directory), "files": files}
 
 

@@ -83,6 +83,7 @@ def resolve_outputs(env: str, *, root: Optional[Path] = None, outputs_file: Opti
                 f"{path} holds the outputs of stack {deployed['environment']!r}, not {env!r}: "
                 f"pass the outputs file of {env!r} with --outputs FILE"
             )
+        _check_types(path, deployed)
         for name in OUTPUT_NAMES:
             if deployed.get(name) is not None:
                 values[name] = deployed[name]
@@ -128,10 +129,27 @@ def _is_literal(value: Any) -> bool:
     return value is not None
 
 
+def _check_types(path: Path, deployed: dict[str, Any]) -> None:
+    """Every deployed output has its type: text, and a list of device ARNs for ``allowed_devices``."""
+    for name, value in deployed.items():
+        if value is None:
+            continue
+        devices = name == "allowed_devices"
+        ok = (
+            (isinstance(value, list) and all(isinstance(item, str) for item in value)) or isinstance(value, str)
+            if devices
+            else isinstance(value, str)
+        )
+        if not ok:
+            expected = "a list of device ARNs" if devices else "text"
+            raise UsageError(f"{path}: output {name} is {json.dumps(value)[:60]}: expected {expected}")
+
+
 def _explicit_outputs(env: str, path: Path) -> tuple[Path, dict[str, Any]]:
     if not path.is_file():
+        problem = "is a directory" if path.is_dir() else "does not exist"
         raise UsageError(
-            f"outputs file {path} does not exist: "
+            f"outputs file {path} {problem}: "
             f"pass the file written by `npx cdktf deploy {env} --outputs-file FILE`"
         )
     deployed, stacks = _parse_outputs(_read_json(path, fix=_refresh(env, path)), env)
@@ -189,3 +207,7 @@ def _read_json(path: Path, *, fix: str) -> Any:
         raise UsageError(
             f"{path} is not valid JSON ({error.msg} at line {error.lineno} column {error.colno}): {fix}"
         ) from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not a JSON text file (it is not UTF-8): {fix}") from None
+    except OSError as error:
+        raise UsageError(f"cannot read {path} ({error.strerror or error}): {fix}") from None

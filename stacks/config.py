@@ -8,6 +8,7 @@ No AWS call and no clock: synthesis stays pure and deterministic.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
@@ -37,6 +38,16 @@ QUERA_AQUILA = "arn:aws:braket:us-east-1::device/qpu/quera/Aquila"
 
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{1,15}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+
+
+def _is_amount(value: object) -> bool:
+    """A number of USD: not a bool, NaN, an infinity or negative zero."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and math.copysign(1, value) > 0
+    )
 
 
 def _fail(prop: str, value: object, allowed: str) -> None:
@@ -100,9 +111,9 @@ class EnvironmentConfig:
             _fail("region", self.region, "an AWS region such as 'us-east-1'")
         if not self.allowed_devices:
             _fail("allowed_devices", self.allowed_devices, "at least one Braket device ARN")
-        if not self.max_cost_usd > 0:
-            _fail("max_cost_usd", self.max_cost_usd, "a positive amount in USD")
-        if not self.monthly_budget_usd >= self.max_cost_usd:
+        if not (_is_amount(self.max_cost_usd) and self.max_cost_usd > 0):
+            _fail("max_cost_usd", self.max_cost_usd, "a positive, finite amount in USD")
+        if not (_is_amount(self.monthly_budget_usd) and self.monthly_budget_usd >= self.max_cost_usd):
             _fail("monthly_budget_usd", self.monthly_budget_usd, f"at least max_cost_usd ({self.max_cost_usd})")
         if not self.budget_alert_emails:
             _fail("budget_alert_emails", self.budget_alert_emails, "at least one address: alerts that reach nobody are no alerts")

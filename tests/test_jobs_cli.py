@@ -93,7 +93,7 @@ def nothing_submitted(monkeypatch):
         (["--device", "nonsense"], "unknown device 'nonsense'"),
         (["--circuit", "ghz:0"], "--circuit 'ghz:0': the GHZ size must be a whole number from 2 to 30"),
         (["--shots", "0"], "--shots 0: expected a whole number from 1 to 100000"),
-        (["--shots", "-3"], "--shots -3: expected a whole number from 1 to 100000"),
+        (["--shots", "-3"], "argument --shots: '-3' is not a whole number (digits 0-9)"),
         (["--circuit", "missing.qasm"], "--circuit 'missing.qasm': no such file"),
         (["--device", "sv1", "--max-cost", "0.001"], "estimated cost $0.0125 exceeds --max-cost $0.001"),
         (["--outputs", "nope.json"], "nope.json"),
@@ -168,4 +168,4 @@ def test_resume_reruns_an_interrupted_local_job(workdir, capsys):
     assert document["job_id"] == header["job_id"]
     assert [t["state"] for t in document["tasks"]] == ["COMPLETED", "COMPLETED"]
     assert cli.main(["resume", "--env", "dev"]) == 2  # nothing left to resume
-    assert "no interrupted job" in capsys.readouterr().err
+    assert "nothing to resume in dev" in capsys.readouterr().err

@@ -98,10 +98,15 @@ def test_unknown_environment():
     [
         ({"force_destroy": True}, r"force_destroy=True .* False in prod"),
         ({"backend": None}, r"backend=None .* only dev keeps local state"),
-        ({"max_cost_usd": 0}, r"max_cost_usd=0 .* positive amount"),
+        ({"max_cost_usd": 0}, r"max_cost_usd=0 .* positive, finite amount"),
         ({"region": "mars-1"}, r"region='mars-1' .* AWS region"),
         ({"tags": {"Environment": "x"}}, r"tags=\['Environment'\] .* other than Project, Environment and ManagedBy"),
         ({"budget_alert_emails": ()}, r"budget_alert_emails=\(\) .* at least one address"),
+        ({"max_cost_usd": float("nan")}, r"max_cost_usd=nan .* finite amount"),
+        ({"max_cost_usd": float("inf")}, r"max_cost_usd=inf .* finite amount"),
+        ({"max_cost_usd": -0.0}, r"max_cost_usd=-0.0 .* finite amount"),
+        ({"monthly_budget_usd": float("inf")}, r"monthly_budget_usd=inf"),
+        ({"monthly_budget_usd": float("nan")}, r"monthly_budget_usd=nan"),
     ],
 )
 def test_bad_environment_config(changes, expected):
