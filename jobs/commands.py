@@ -106,6 +106,8 @@ def resume(args, results_root: Path, progress):
 def discard(args, results_root: Path, progress):
     """Stop tracking an unfinished job: `resume` passes it by; its files and journal stay."""
     [job_id] = args.ids
+    if TASK_ARN_MARK in job_id:
+        raise UsageError(f"{job_id!r} is a quantum task, not a job: discard takes a job id (`python -m jobs cancel ARN` cancels a task)")
     record = _job_records([job_id], args.env, results_root)[job_id]
     if record.complete:
         raise UsageError(f"job {job_id} is complete: there is nothing to discard")
