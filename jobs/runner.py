@@ -8,8 +8,10 @@ resumed job re-finds, never re-creates, a task whose journal line was lost.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import secrets
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -198,10 +200,23 @@ def execute(record: JobRecord, *, parallel: int, progress: Optional[Progress], p
         in_parallel(collect, pending, parallel, stop)
     except KeyboardInterrupt:
         stop.set()
-        with done_lock:
+        with done_lock, _no_second_interrupt():  # saving takes well under a second: let it finish
             report = _write_report(record, circuits, task_ids, dict(outcomes), started, submitted)
         raise Interrupted(report, f"python -m jobs resume --env {header['environment']} {header['job_id']}") from None
     return _write_report(record, circuits, task_ids, outcomes, started, submitted)
+
+
+@contextlib.contextmanager
+def _no_second_interrupt():
+    """Ignore Ctrl-C while the partial results are written (signal handlers belong to the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def in_parallel(work: Callable[[int], None], items: list[int], parallel: int, stop: threading.Event) -> None:
