@@ -41,7 +41,7 @@ def test_bell_on_the_local_simulator_through_the_cli(workdir):
     png = (results_dir / "histogram.png").read_bytes()
     assert png.startswith(b"\x89PNG")
     csv_lines = (results_dir / "counts.csv").read_text().splitlines()
-    assert csv_lines[0] == "task_index,task_id,circuit,bitstring,count" and len(csv_lines) == 1 + len(task["counts"])
+    assert csv_lines[0] == "task_index,task_id,circuit,bitstring,count,label" and len(csv_lines) == 1 + len(task["counts"])
     summary = json.loads((results_dir / "summary.json").read_text())
     assert summary["device"]["alias"] == "local" and summary["tasks"][0]["id"] == task["id"]
     assert "total_seconds" in summary["timings"]
