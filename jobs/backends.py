@@ -102,14 +102,14 @@ class AwsBackend:
     def __init__(
         self, *, device_arn: str, region: str, bucket: Optional[str], key_prefix: str, poll_interval: Optional[float] = None
     ):
-        import boto3
         from botocore.config import Config
-        from braket.aws import AwsSession
+
+        from .device_status import aws_session
 
         require_credentials(region)  # the same refusal (exit 2) for status, results and cancel as for run
         # Throttling is normal under a batch: retry with backoff, well past botocore's default 3 attempts.
         retries = Config(retries={"mode": "standard", "max_attempts": 10})
-        self._session = AwsSession(boto_session=boto3.Session(region_name=region), config=retries)
+        self._session = aws_session(region, config=retries)
         self._session.braket_client.meta.events.register(
             "before-parameter-build.braket.CreateQuantumTask", _set_client_token
         )

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from .backends import TERMINAL_STATES
+from .device_status import live_statuses
 from .devices import LOCAL, allowed_devices, device_for_arn
 from .errors import UsageError
 from .journal import Journal, JobRecord, find_jobs
@@ -16,6 +17,8 @@ from .runner import backend_for, environment_config, load_job, plan_document, pl
 from .stack_outputs import resolve_outputs
 
 TASK_ARN_MARK = ":quantum-task/"
+# `devices` asks every device at once and gives up on it after this: the whole command stays under 6 s.
+DEVICES_DEADLINE_SECONDS = 3.0
 
 
 def _say(args, text: str = "") -> None:
@@ -142,8 +145,10 @@ def _print_tasks(tasks: list[dict], limit: int = 20) -> None:
 def devices(args, results_root: Path, progress):
     environment_config(args.env)
     outputs = resolve_outputs(args.env, outputs_file=args.outputs)
+    allowed = allowed_devices(outputs.allowed_devices)
+    statuses = live_statuses(allowed, outputs.region, deadline_seconds=DEVICES_DEADLINE_SECONDS)
     rows = []
-    for device in allowed_devices(outputs.allowed_devices):
+    for device in allowed:
         price = estimate_cost(device, 1, 1000)
         rows.append(
             {
@@ -152,7 +157,7 @@ def devices(args, results_root: Path, progress):
                 "region": device.region or (outputs.region if device is not LOCAL else "local"),
                 "price": price.breakdown,
                 "estimate_1000_shots_usd": round(price.usd, 4),
-                "status": _live_status(device, outputs.region),
+                "status": statuses[device.arn],
             }
         )
     if not args.json:
@@ -161,23 +166,6 @@ def devices(args, results_root: Path, progress):
             cost = f"${r['estimate_1000_shots_usd']:.2f}"
             print(f"{r['alias']:20s} {r['region']:10s} {r['status']:8s} {cost:>10s}  {r['arn']}  [{r['price']}]")
     return {"environment": args.env, "devices": rows}, True
-
-
-def _live_status(device, region: str) -> str:
-    """ONLINE/OFFLINE/RETIRED from Braket when credentials exist and the API answers; else 'unknown'."""
-    if device is LOCAL:
-        return "ONLINE"
-    import boto3
-    from botocore.config import Config
-
-    session = boto3.Session(region_name=device.region or region)
-    if session.get_credentials() is None:
-        return "unknown"
-    try:
-        client = session.client("braket", config=Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 1}))
-        return client.get_device(deviceArn=device.arn)["deviceStatus"]
-    except Exception:  # offline, no permission, throttled: status is informational only
-        return "unknown"
 
 
 # -- task or job ids --------------------------------------------------------------
