@@ -22,7 +22,7 @@ from typing import Callable, Optional
 from stacks.config import PROJECT, get_environment
 
 from .backends import TERMINAL_STATES, AwsBackend, LocalBackend, TaskOutcome, require_credentials
-from .circuits import CircuitSpec, parse_circuit
+from .circuits import CircuitSpec, check_for_device, parse_circuit
 from .devices import LOCAL, Device, resolve_device
 from .errors import Interrupted, UsageError
 from .journal import JOURNAL_NAME, Journal, JobRecord, read_job
@@ -81,6 +81,7 @@ def plan_job(
                 f"device {chosen.alias} runs in {chosen.region} but stack {env!r} is in {outputs.region}: "
                 "Braket writes results to a bucket in the device's region; use a stack in that region"
             )
+    check_for_device(specs, chosen, shots)  # before pricing: what the device cannot run is never estimated
     cost = estimate(chosen, len(specs), shots)
     cap = config.max_cost_usd if max_cost_usd is None else max_cost_usd
     check_cap(cost, cap)

@@ -63,7 +63,7 @@ def test_qasm_file_and_batch_in_process(workdir, capsys):
     program.write_text("OPENQASM 3.0;\nbit[1] b;\nqubit[1] q;\nx q[0];\nb[0] = measure q[0];\n")
     assert cli.main(["run", "--env", "dev", "--circuit", str(program), "--circuit", "ghz:4", "--shots", "50", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert [t["circuit"] for t in document["tasks"]] == ["x.qasm", "ghz:4"]
+    assert [t["circuit"] for t in document["tasks"]] == [str(program), "ghz:4"]  # the path as given
     assert document["tasks"][0]["counts"] == {"1": 50}
     assert set(document["tasks"][1]["counts"]) <= {"0000", "1111"}
 
@@ -108,8 +108,8 @@ def test_refusals_exit_2_with_one_line_and_submit_nothing(workdir, capsys, nothi
 
 
 def test_cost_above_the_environment_cap_is_refused(workdir, capsys, nothing_submitted):
-    assert cli.main(["run", "--env", "prod", "--device", "forte-1", "--shots", "10000"]) == 2
-    assert "estimated cost $800.30 exceeds --max-cost $500.00" in capsys.readouterr().err
+    assert cli.main(["run", "--env", "prod", "--device", "forte-1", "--circuit", "bell", "--circuit", "bell", "--shots", "5000"]) == 2
+    assert "estimated cost $800.60 exceeds --max-cost $500.00" in capsys.readouterr().err
 
 
 def test_malformed_qasm_is_refused_with_the_parser_position(workdir, capsys, nothing_submitted):

@@ -4,7 +4,7 @@
 (the SDK's ``AwsDevice`` parses them with ``BraketSchemaBase.parse_raw_schema``),
 and ``deviceParameters`` carries the JSON schema of each provider's parameter
 class, as the real service does. Choices not pinned by public documentation:
-IonQ shotsRange is [1, 5000]; Rigetti Ankaa-3 is an 84-qubit 7x12 grid with
+IonQ shotsRange is [100, 5000] (the service refuses fewer than 100 shots); Rigetti Ankaa-3 is an 84-qubit 7x12 grid with
 shotsRange [10, 100000]; the simulators advertise ``getTaskPollIntervalMillis``
 of 100 so that SDK polling (``AwsQuantumTask.result()``) stays fast in tests.
 """
@@ -113,7 +113,7 @@ _IONQ_OPS = ["x", "y", "z", "rx", "ry", "rz", "h", "cnot", "s", "si", "t", "ti",
 def _ionq() -> dict[str, Any]:
     return {
         "braketSchemaHeader": _header("braket.device_schema.ionq.ionq_device_capabilities"),
-        "service": _service((1, 5000), 0.08, "shot", "us-east-1"),
+        "service": _service((100, 5000), 0.08, "shot", "us-east-1"),
         "action": _qpu_action(_IONQ_OPS, 5000),
         "paradigm": {
             "braketSchemaHeader": _header(QPU_PARADIGM),
