@@ -7,6 +7,7 @@ stacks are built once here and the tests read the synthesized JSON.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -90,6 +91,17 @@ def aws(monkeypatch):
 
 
 DEV_BUCKET = "amazon-braket-quantum-cloud-results-dev"
+
+
+@pytest.fixture
+def no_aws_credentials(monkeypatch):
+    """No AWS credentials anywhere boto3 looks, and no configured endpoint: nothing can reach AWS."""
+    for name in [n for n in os.environ if n.startswith("AWS_") or n == "BRAKET_ENDPOINT"]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    # On a cloud CI runner the instance metadata service would hand out real credentials.
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 class AwsDoubles:

@@ -113,15 +113,10 @@ def closed_port_url() -> str:
 
 
 @pytest.fixture
-def fake_credentials(monkeypatch):
+def fake_credentials(monkeypatch, no_aws_credentials):
     """Credentials that only a test double accepts, no profile, no region variable, no configured endpoint."""
-    for name in [n for n in os.environ if n.startswith("AWS_") or n == "BRAKET_ENDPOINT"]:
-        monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 # -- against the Braket emulator --------------------------------------------------
@@ -235,13 +230,7 @@ def test_a_refused_connection_is_unknown_at_once(fake_credentials, monkeypatch):
     assert elapsed < 3
 
 
-def test_no_credentials_means_unknown_without_a_connection(silent, monkeypatch):
-    for name in [n for n in os.environ if n.startswith("AWS_") or n == "BRAKET_ENDPOINT"]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-    # On a cloud CI runner the instance metadata service would hand out real credentials.
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def test_no_credentials_means_unknown_without_a_connection(silent, monkeypatch, no_aws_credentials):
     monkeypatch.setenv("BRAKET_ENDPOINT", silent.url)
     found, elapsed = statuses([LOCAL, *FIVE, ANKAA])
     assert found == {"local": "ONLINE", **{d.arn: "unknown" for d in [*FIVE, ANKAA]}}

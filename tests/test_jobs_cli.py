@@ -132,22 +132,14 @@ def test_never_synthesized_stack(tmp_path, monkeypatch, capsys, nothing_submitte
     assert "main.py" in capsys.readouterr().err
 
 
-def test_aws_device_without_credentials_is_refused_before_any_call(workdir, capsys, monkeypatch):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(workdir / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(workdir / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def test_aws_device_without_credentials_is_refused_before_any_call(workdir, capsys, monkeypatch, no_aws_credentials):
     monkeypatch.setattr(backends.AwsBackend, "__init__", lambda *a, **k: pytest.fail("AWS backend created"))
     assert cli.main(["run", "--env", "dev", "--device", "sv1"]) == 2
     assert "no AWS credentials found" in capsys.readouterr().err
     assert not (workdir / "results").exists()
 
 
-def test_devices_lists_the_stack_allow_list_with_prices(workdir, capsys, monkeypatch):
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(workdir / "none"))
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
+def test_devices_lists_the_stack_allow_list_with_prices(workdir, capsys, no_aws_credentials):
     assert cli.main(["devices", "--env", "prod", "--json"]) == 0
     rows = {r["alias"]: r for r in json.loads(capsys.readouterr().out)["devices"]}
     assert list(rows)[0] == "local"

@@ -275,12 +275,7 @@ def test_a_malformed_task_arn_is_one_line(workdir, capsys):
     assert "is not a quantum task ARN" in capsys.readouterr().err
 
 
-def test_status_and_cancel_without_credentials_exit_2_like_run(workdir, capsys, monkeypatch):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(workdir / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(workdir / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def test_status_and_cancel_without_credentials_exit_2_like_run(workdir, capsys, no_aws_credentials):
     arn = "arn:aws:braket:us-east-1:123456789012:quantum-task/abc"
     for command in ("status", "cancel", "results"):
         assert cli.main([command, arn]) == 2
