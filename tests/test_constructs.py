@@ -88,15 +88,17 @@ def test_bucket_sse_s3_retention_logging_and_force_destroy(new_stack):
 def test_grant_read_write_is_scoped_to_the_results_prefix_and_key(new_stack):
     stack, *_ = build(new_stack)
     doc = synth_json(stack)
-    statements = {s["sid"]: s for s in role_policies(doc)["quantum-results-read-write"]["statement"]}
+    # The grant joins the role's one policy; its Sids name the bucket's construct ("Results").
+    [policy] = resources(doc, "aws_iam_role_policy").values()
+    assert policy["name"] == "braket-least-privilege" and policy["role"] == ref(doc, "aws_iam_role", "name")
+    statements = {s["sid"]: s for s in role_policies(doc)["braket-least-privilege"]["statement"]}
     assert statements["ResultsObjects"]["resources"] == [ref(doc, "aws_s3_bucket", "arn") + "/results/*"]
     assert "s3:PutObject" in statements["ResultsObjects"]["actions"]
     assert statements["ResultsListing"]["condition"][0]["values"] == ["results", "results/*"]
     assert statements["ResultsKeyViaS3"]["actions"] == ["kms:Decrypt", "kms:GenerateDataKey"]
     [via] = statements["ResultsKeyViaS3"]["condition"]
     assert via["variable"] == "kms:ViaService" and via["values"][0].startswith("s3.${data.aws_region.")
-    grant = [p for p in resources(doc, "aws_iam_role_policy").values() if p["name"] == "quantum-results-read-write"]
-    assert grant[0]["role"] == ref(doc, "aws_iam_role", "name")
+    assert statements["ResultsBucketLocation"]["actions"] == ["s3:GetBucketLocation"]
 
 
 # -- BraketNotebookRole --------------------------------------------------------
@@ -172,7 +174,7 @@ def test_notebook_defaults_and_lifecycle_scripts(new_stack):
     assert outputs["allowed_devices"] == [SV1]
     assert 'IDLE_STOP_MINUTES="60"' in on_start
     assert "__" not in on_start.replace("__RUNTIME_REGION__", "")
-    self_stop = role_policies(doc)["notebook-idle-stop"]["statement"][0]
+    self_stop = {s["sid"]: s for s in role_policies(doc)["braket-least-privilege"]["statement"]}["StopNotebookWhenIdle"]
     assert self_stop["actions"] == ["sagemaker:StopNotebookInstance", "sagemaker:DescribeNotebookInstance"]
     assert self_stop["resources"] == [ref(doc, "aws_sagemaker_notebook_instance", "arn")]
 
@@ -193,7 +195,7 @@ def test_notebook_in_a_vpc_without_auto_stop(new_stack):
     assert instance["direct_internet_access"] == "Disabled"
     assert instance["subnet_id"] == "subnet-0abc" and instance["security_groups"] == ["sg-0abc"]
     assert instance["instance_type"] == "ml.m5.xlarge" and instance["volume_size"] == 50
-    assert "notebook-idle-stop" not in role_policies(doc)
+    assert not [s for s in role_policies(doc)["braket-least-privilege"]["statement"] if "WhenIdle" in s["sid"]]
     on_start = decoded(only(resources(doc, "aws_sagemaker_notebook_instance_lifecycle_configuration")), "on_start")
     assert 'IDLE_STOP_MINUTES="0"' in on_start
 
@@ -203,3 +205,95 @@ def test_lifecycle_scripts_fit_sagemaker_limit(new_stack):
     lifecycle = only(resources(synth_json(stack), "aws_sagemaker_notebook_instance_lifecycle_configuration"))
     for key in ("on_create", "on_start"):
         assert len(lifecycle[key]) <= 16384, key  # SageMaker's limit on each base64 script
+
+
+# -- composition: shared roles, unique names, providers -----------------------------
+
+
+def statements_of(doc) -> dict[str, dict]:
+    [policy] = resources(doc, "aws_iam_role_policy").values()
+    return {s["sid"]: s for s in policy_document(doc, policy["policy"])["statement"]}
+
+
+def test_one_role_for_two_notebooks_and_two_buckets_has_one_policy_with_every_grant(new_stack):
+    stack = new_stack()
+    role = BraketNotebookRole(stack, "Shared", allowed_device_arns=[SV1])
+    for team in ("A", "B"):
+        bucket = QuantumResultsBucket(stack, f"Results{team}", bucket_name=f"amazon-braket-team-{team.lower()}")
+        QuantumDevNotebook(stack, f"Notebook{team}", notebook_name=f"amazon-braket-{team.lower()}", role=role,
+                           results_bucket=bucket)
+    doc = synth_json(stack)
+    sids = statements_of(doc)  # exactly one inline policy on the role
+    for team in ("A", "B"):
+        assert sids[f"Results{team}Objects"]["resources"][0].startswith("${aws_s3_bucket.Results" + team)
+        assert f"StopNotebook{team}WhenIdle" in sids
+
+
+def test_granting_twice_changes_nothing_and_a_clashing_sid_is_refused(new_stack):
+    stack, results, role, _ = build(new_stack)
+    before = statements_of(synth_json(stack))
+    assert results.grant_read_write(role) is False
+    assert statements_of(synth_json(stack)) == before
+    from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
+
+    assert role.add_to_policy(DataAwsIamPolicyDocumentStatement(sid="Extra", actions=["s3:ListAllMyBuckets"], resources=["*"]))
+    with pytest.raises(ValueError, match=r"statement.sid='Extra' is not allowed: expected a Sid not used by another statement"):
+        role.add_to_policy(DataAwsIamPolicyDocumentStatement(sid="Extra", actions=["s3:GetObject"], resources=["*"]))
+    assert "Extra" in statements_of(synth_json(stack))
+
+
+def test_a_wrapper_used_twice_gives_distinct_role_names(new_stack):
+    from constructs import Construct
+
+    class Team(Construct):
+        def __init__(self, scope, id):
+            super().__init__(scope, id)
+            self.role = BraketNotebookRole(self, "Role", allowed_device_arns=[SV1])
+
+    stack = new_stack("research")
+    Team(stack, "Alpha"), Team(stack, "Beta")
+    names = sorted(r["name"] for r in resources(synth_json(stack), "aws_iam_role").values())
+    assert names == ["AmazonBraketServiceSageMakerNotebookRole-research-Alpha-Role",
+                     "AmazonBraketServiceSageMakerNotebookRole-research-Beta-Role"]
+
+
+def test_long_paths_are_cut_with_a_hash_so_names_stay_distinct(new_stack):
+    stack = new_stack("a-very-long-stack-name-for-the-quantum-research-platform")
+    for id in ("NotebookRoleForTeamOne", "NotebookRoleForTeamTwo"):
+        BraketNotebookRole(stack, id, allowed_device_arns=[SV1])
+    names = [r["name"] for r in resources(synth_json(stack), "aws_iam_role").values()]
+    assert len(set(names)) == 2 and all(len(n) <= 64 and n.startswith("AmazonBraketServiceSageMakerNotebookRole-") for n in names)
+
+
+def test_an_aliased_provider_reaches_every_resource_and_data_source(new_stack):
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
+
+    stack = new_stack()
+    eu = AwsProvider(stack, "eu", region="eu-west-2", alias="eu")
+    bucket = QuantumResultsBucket(stack, "Results", bucket_name="amazon-braket-eu-results", provider=eu)
+    role = BraketNotebookRole(stack, "Role", allowed_device_arns=[SV1], provider=eu)
+    QuantumDevNotebook(stack, "Notebook", notebook_name="amazon-braket-eu", role=role, results_bucket=bucket, provider=eu)
+    QuantumResultsBucket(stack, "HomeResults", bucket_name="amazon-braket-home-results")  # the default provider
+    doc = synth_json(stack)
+    blocks = [(name, block) for section in ("resource", "data") for kind in doc[section].values()
+              for name, block in kind.items()]
+    assert blocks
+    for name, block in blocks:
+        expected = None if name.startswith("HomeResults") else "aws.eu"
+        assert block.get("provider") == expected, name
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda s: QuantumResultsBucket(s, "R", bucket_name="amazon-braket-x", provider="aws.eu"), r"provider='aws.eu' .* AwsProvider"),
+        (lambda s: QuantumDevNotebook(s, "N", notebook_name="amazon-braket-x", role="arn:aws:iam::1:role/x",
+                                      results_bucket=QuantumResultsBucket(s, "R", bucket_name="amazon-braket-x")),
+         r"role='arn:aws:iam::1:role/x' .* a BraketNotebookRole"),
+        (lambda s: QuantumResultsBucket(s, "R", bucket_name="amazon-braket-x").grant_read_write("my-role"),
+         r"role='my-role' .* add_to_policy"),
+    ],
+)
+def test_wrong_kinds_of_objects_are_one_clear_error(new_stack, make, message):
+    with pytest.raises(ValueError, match=message):
+        make(new_stack())

@@ -15,7 +15,6 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
 )
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
@@ -44,9 +43,11 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
     S3BucketVersioningA,
     S3BucketVersioningVersioningConfiguration,
 )
+from cdktf import TerraformProvider
 from constructs import Construct
 
 from ._kms import key_policy
+from ._scope import apply_provider, check_provider, path_sid
 from ._validation import require
 
 BRAKET_BUCKET_PREFIX = "amazon-braket-"
@@ -67,10 +68,9 @@ class BucketEncryption(enum.Enum):
 
 
 class Grantable(Protocol):
-    """Anything with an IAM role name, such as a `BraketNotebookRole`."""
+    """A role that owns one policy grants append to, such as a ``BraketNotebookRole``."""
 
-    @property
-    def role_name(self) -> str: ...
+    def add_to_policy(self, statement: DataAwsIamPolicyDocumentStatement) -> bool: ...
 
 
 class QuantumResultsBucket(Construct):
@@ -105,6 +105,8 @@ class QuantumResultsBucket(Construct):
     :param force_destroy: allow ``terraform destroy`` to delete a non-empty bucket.
         Default: False.
     :param eventbridge_notifications: send the bucket's events to EventBridge. Default: True.
+    :param provider: the AWS provider of every resource and data source of this bucket
+        (e.g. an aliased one for another region). Default: the stack's default provider.
     """
 
     def __init__(
@@ -122,8 +124,10 @@ class QuantumResultsBucket(Construct):
         access_log_prefix: Optional[str] = None,
         force_destroy: bool = False,
         eventbridge_notifications: bool = True,
+        provider: Optional[TerraformProvider] = None,
     ) -> None:
         super().__init__(scope, id)
+        check_provider(provider)
         _validate_bucket_name(bucket_name)
         require(
             bool(_PREFIX.match(results_prefix)),
@@ -162,6 +166,7 @@ class QuantumResultsBucket(Construct):
             )
 
         self._results_prefix = results_prefix
+        self._granted: list[Grantable] = []
         self._bucket_name = bucket_name
 
         self.kms_key: Optional[KmsKey] = None
@@ -239,6 +244,8 @@ class QuantumResultsBucket(Construct):
                 target_bucket=access_log_bucket,
                 target_prefix=access_log_prefix or f"s3-access/{bucket_name}/",
             )
+        self.provider = provider
+        apply_provider(self, provider)
 
     # -- attributes ---------------------------------------------------------
     @property
@@ -264,21 +271,33 @@ class QuantumResultsBucket(Construct):
         return self.kms_key.arn if self.kms_key else None
 
     # -- grants -------------------------------------------------------------
-    def grant_read_write(self, role: Grantable) -> IamRolePolicy:
+    def grant_read_write(self, role: Grantable) -> bool:
         """Let ``role`` read, write and list results under the results prefix only.
 
         Braket writes results with the caller's permissions, so the role that
-        creates quantum tasks needs write access to the prefix (and the key).
+        creates quantum tasks needs write access to the prefix (and the key). The
+        statements join the role's one policy (their Sids name this bucket's construct
+        path); granting the same role twice changes nothing. Returns whether anything was added.
         """
+        require(
+            callable(getattr(role, "add_to_policy", None)),
+            "role",
+            role,
+            "a BraketNotebookRole (or another role with add_to_policy(statement))",
+        )
+        if any(granted is role for granted in self._granted):
+            return False
+        self._granted.append(role)
+        sid = path_sid(self)
         prefix_objects = f"{self.bucket_arn}/{self._results_prefix}/*"
         statements = [
             DataAwsIamPolicyDocumentStatement(
-                sid="ResultsObjects",
+                sid=f"{sid}Objects",
                 actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
                 resources=[prefix_objects],
             ),
             DataAwsIamPolicyDocumentStatement(
-                sid="ResultsListing",
+                sid=f"{sid}Listing",
                 actions=["s3:ListBucket"],
                 resources=[self.bucket_arn],
                 condition=[
@@ -290,24 +309,21 @@ class QuantumResultsBucket(Construct):
                 ],
             ),
             DataAwsIamPolicyDocumentStatement(
-                sid="BucketLocation", actions=["s3:GetBucketLocation"], resources=[self.bucket_arn]
+                sid=f"{sid}BucketLocation", actions=["s3:GetBucketLocation"], resources=[self.bucket_arn]
             ),
         ]
         if self.kms_key is not None:
             statements.append(
                 DataAwsIamPolicyDocumentStatement(
-                    sid="ResultsKeyViaS3",
+                    sid=f"{sid}KeyViaS3",
                     actions=["kms:Decrypt", "kms:GenerateDataKey"],
                     resources=[self.kms_key.arn],
                     # The key serves the bucket: it encrypts and decrypts through S3 only.
                     condition=[self._via_s3],
                 )
             )
-        grant_id = f"ReadWrite{_construct_id(role)}"
-        document = DataAwsIamPolicyDocument(self, f"{grant_id}Document", statement=statements)
-        return IamRolePolicy(
-            self, grant_id, name="quantum-results-read-write", role=role.role_name, policy=document.json
-        )
+        added = [role.add_to_policy(statement) for statement in statements]
+        return any(added)
 
     # -- internals ----------------------------------------------------------
     def _key_policy(self) -> DataAwsIamPolicyDocument:
@@ -412,7 +428,3 @@ def _validate_bucket_name(name: str) -> None:
         "3-63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit",
     )
 
-
-def _construct_id(obj: object) -> str:
-    node = getattr(obj, "node", None)
-    return node.id if node is not None else "Role"

@@ -30,9 +30,11 @@ from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+from cdktf import TerraformProvider
 from constructs import Construct
 
 from ._kms import key_policy
+from ._scope import apply_provider, bounded_name, check_provider
 from ._validation import require
 
 # Cost Explorer's SERVICE dimension value for Braket charges.
@@ -92,6 +94,8 @@ class BraketBudget(Construct):
         to alert. Default: 100.
     :param kill_switch: create the deny policy, the Budgets execution role and the
         automatic budget action. Default: True.
+    :param provider: the AWS provider of every resource and data source of this budget.
+        Default: the stack's default provider.
     """
 
     def __init__(
@@ -106,8 +110,10 @@ class BraketBudget(Construct):
         actual_thresholds: Sequence[int] = (50, 80, 100),
         forecast_threshold: int = 100,
         kill_switch: bool = True,
+        provider: Optional[TerraformProvider] = None,
     ) -> None:
         super().__init__(scope, id)
+        check_provider(provider)
         require(
             isinstance(budget_name, str) and bool(_BUDGET_NAME.match(budget_name)),
             "budget_name",
@@ -221,6 +227,8 @@ class BraketBudget(Construct):
         self.deny_policy: Optional[IamPolicy] = None
         if kill_switch:
             self._add_kill_switch(role, partition, account)
+        self.provider = provider
+        apply_provider(self, provider)
 
     # -- attributes ---------------------------------------------------------
     @property
@@ -278,7 +286,7 @@ class BraketBudget(Construct):
         self.action_role = IamRole(
             self,
             "ActionRole",
-            name=_bounded_name(f"{self._budget_name}-budget-action", _IAM_ROLE_NAME_LIMIT),
+            name=bounded_name(f"{self._budget_name}-budget-action", _IAM_ROLE_NAME_LIMIT),
             path="/service-role/",
             assume_role_policy=trust.json,
             description=f"Lets AWS Budgets attach and detach the {self._budget_name} Braket deny policy",
@@ -369,11 +377,3 @@ def _service(*principals: str) -> DataAwsIamPolicyDocumentStatementPrincipals:
 def _is_percent(value: object) -> bool:
     low, high = _THRESHOLD_RANGE
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-
-
-def _bounded_name(name: str, limit: int) -> str:
-    """``name``, or when too long its start and a hash of the whole, so distinct names stay distinct."""
-    if len(name) <= limit:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{name[: limit - 9]}-{digest}"

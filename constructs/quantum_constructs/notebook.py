@@ -9,11 +9,7 @@ import re
 from importlib import resources
 from typing import Optional, Sequence
 
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocument,
-    DataAwsIamPolicyDocumentStatement,
-)
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
 from cdktf_cdktf_provider_aws.sagemaker_notebook_instance import (
     SagemakerNotebookInstance,
     SagemakerNotebookInstanceInstanceMetadataServiceConfiguration,
@@ -21,8 +17,10 @@ from cdktf_cdktf_provider_aws.sagemaker_notebook_instance import (
 from cdktf_cdktf_provider_aws.sagemaker_notebook_instance_lifecycle_configuration import (
     SagemakerNotebookInstanceLifecycleConfiguration,
 )
+from cdktf import TerraformProvider
 from constructs import Construct
 
+from ._scope import apply_provider, check_provider, path_sid
 from ._validation import require
 from .bucket import QuantumResultsBucket
 from .role import BraketNotebookRole
@@ -94,6 +92,8 @@ class QuantumDevNotebook(Construct):
     :param idle_stop_minutes: default 60; 0 disables auto-stop.
     :param braket_sdk_version: default the version this library is tested with.
     :param platform_identifier: default ``notebook-al2023-v1``.
+    :param provider: the AWS provider of every resource of this notebook (e.g. an aliased
+        one for another region). Default: the stack's default provider.
     """
 
     def __init__(
@@ -113,8 +113,17 @@ class QuantumDevNotebook(Construct):
         idle_stop_minutes: int = 60,
         braket_sdk_version: str = DEFAULT_BRAKET_SDK_VERSION,
         platform_identifier: str = "notebook-al2023-v1",
+        provider: Optional[TerraformProvider] = None,
     ) -> None:
         super().__init__(scope, id)
+        check_provider(provider)
+        require(isinstance(role, BraketNotebookRole), "role", role, "a BraketNotebookRole (the construct, not an ARN)")
+        require(
+            isinstance(results_bucket, QuantumResultsBucket),
+            "results_bucket",
+            results_bucket,
+            "a QuantumResultsBucket (the construct, not a bucket name)",
+        )
         require(
             isinstance(notebook_name, str)
             and notebook_name.startswith(BRAKET_NOTEBOOK_PREFIX)
@@ -220,6 +229,8 @@ class QuantumDevNotebook(Construct):
         )
         if idle_stop_minutes:
             self._grant_self_stop(role)
+        self.provider = provider
+        apply_provider(self, provider)
 
     @property
     def notebook_name(self) -> str:
@@ -231,15 +242,10 @@ class QuantumDevNotebook(Construct):
 
     def _grant_self_stop(self, role: BraketNotebookRole) -> None:
         # The idle auto-stop runs on the instance with the notebook's own role.
-        document = DataAwsIamPolicyDocument(
-            self,
-            "SelfStopDocument",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    sid="StopThisNotebookWhenIdle",
-                    actions=["sagemaker:StopNotebookInstance", "sagemaker:DescribeNotebookInstance"],
-                    resources=[self.notebook.arn],
-                )
-            ],
+        role.add_to_policy(
+            DataAwsIamPolicyDocumentStatement(
+                sid=f"Stop{path_sid(self)}WhenIdle",
+                actions=["sagemaker:StopNotebookInstance", "sagemaker:DescribeNotebookInstance"],
+                resources=[self.notebook.arn],
+            )
         )
-        IamRolePolicy(self, "SelfStop", name="notebook-idle-stop", role=role.role_name, policy=document.json)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Optional, Sequence
 
-from cdktf import TerraformStack
+from cdktf import TerraformProvider
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
@@ -19,12 +19,14 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
+from ._scope import apply_provider, check_provider, path_name
 from ._validation import require
 
 # Braket's managed PassRole statements expect notebook roles under this path and name.
 NOTEBOOK_ROLE_PATH = "/service-role/"
 NOTEBOOK_ROLE_NAME_PREFIX = "AmazonBraketServiceSageMakerNotebookRole"
 _CREATE_ACTIONS = ["braket:CreateQuantumTask", "braket:CreateJob"]
+_IAM_NAME_LIMIT = 64
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 # arn:aws:braket:<region or empty>::device/<qpu|quantum-simulator>/<provider>/<device>, as the SDK writes it
 DEVICE_ARN = re.compile(
@@ -63,17 +65,22 @@ class BraketNotebookRole(Construct):
     - Trusted by ``sagemaker.amazonaws.com`` only; path ``/service-role/``; name
       starting ``AmazonBraketServiceSageMakerNotebookRole`` (what Braket's managed
       PassRole statements expect).
-    - An inline least-privilege policy: create quantum tasks and hybrid jobs only
+    - One inline least-privilege policy: create quantum tasks and hybrid jobs only
       on ``allowed_device_arns`` (an explicit Deny covers every other device); read, cancel and search tasks and jobs of this
-      account; describe devices; write the notebook's CloudWatch logs. S3 access
-      comes only from ``QuantumResultsBucket.grant_read_write``.
+      account; describe devices; write the notebook's CloudWatch logs. Grants
+      (``QuantumResultsBucket.grant_read_write``, a notebook's idle auto-stop,
+      ``add_to_policy``) append their statements to that same policy: a role shared by
+      several notebooks and buckets has one policy, and granting twice changes nothing.
 
     :param allowed_device_arns: Braket device ARNs this role may spend money on
         (required, non-empty; e.g. ``Devices.Amazon.SV1``).
-    :param role_name: default ``AmazonBraketServiceSageMakerNotebookRole-<stack>-<id>``
-        (cut to IAM's 64 characters); must start with the prefix above.
+    :param role_name: default ``AmazonBraketServiceSageMakerNotebookRole-<construct path>``
+        (path parts joined by '-', unique in the app; cut to IAM's 64 characters with a
+        hash of the whole when longer); must start with the prefix above.
     :param attach_braket_full_access: also attach the AWS managed
         ``AmazonBraketFullAccess`` policy, which allows every device. Default: False.
+    :param provider: the AWS provider of every resource and data source of this role
+        (e.g. an aliased one). Default: the stack's default provider.
     """
 
     def __init__(
@@ -84,8 +91,10 @@ class BraketNotebookRole(Construct):
         allowed_device_arns: Sequence[str],
         role_name: Optional[str] = None,
         attach_braket_full_access: bool = False,
+        provider: Optional[TerraformProvider] = None,
     ) -> None:
         super().__init__(scope, id)
+        check_provider(provider)
         devices = list(allowed_device_arns or [])
         require(
             bool(devices),
@@ -100,7 +109,7 @@ class BraketNotebookRole(Construct):
                 arn,
                 "Braket device ARNs like 'arn:aws:braket:<region>::device/qpu/<provider>/<device>'",
             )
-        name = role_name or f"{NOTEBOOK_ROLE_NAME_PREFIX}-{TerraformStack.of(self).node.id}-{id}"[:64]
+        name = role_name or path_name(NOTEBOOK_ROLE_NAME_PREFIX, self, _IAM_NAME_LIMIT)
         require(
             name.startswith(NOTEBOOK_ROLE_NAME_PREFIX) and bool(_ROLE_NAME.match(name)),
             "role_name",
@@ -136,9 +145,9 @@ class BraketNotebookRole(Construct):
             force_detach_policies=True,
         )
         partition = DataAwsPartition(self, "PolicyPartition").partition
-        IamRolePolicy(
-            self, "Policy", name="braket-least-privilege", role=self.role.name, policy=self._policy(partition).json
-        )
+        self._statements = self._least_privilege(partition)
+        self._document = DataAwsIamPolicyDocument(self, "PolicyDocument", statement=self._statements)
+        IamRolePolicy(self, "Policy", name="braket-least-privilege", role=self.role.name, policy=self._document.json)
         if attach_braket_full_access:
             IamRolePolicyAttachment(
                 self,
@@ -146,25 +155,46 @@ class BraketNotebookRole(Construct):
                 role=self.role.name,
                 policy_arn=f"arn:{partition}:iam::aws:policy/AmazonBraketFullAccess",
             )
+        self.provider = provider
+        apply_provider(self, provider)
 
     @property
     def role_arn(self) -> str:
+        """The role's ARN (a Terraform reference)."""
         return self.role.arn
 
     @property
     def role_name(self) -> str:
+        """The role's name (a Terraform reference)."""
         return self.role.name
 
-    def _policy(self, partition: str) -> DataAwsIamPolicyDocument:
+    def add_to_policy(self, statement: DataAwsIamPolicyDocumentStatement) -> bool:
+        """Append ``statement`` (it must have a ``sid``) to the role's one policy; False if it was there already.
+
+        A statement with the Sid of a different one already in the policy is refused (IAM
+        needs unique Sids), so two grants can never silently replace each other.
+        """
+        require(
+            isinstance(statement, DataAwsIamPolicyDocumentStatement) and bool(statement.sid),
+            "statement",
+            statement,
+            "a DataAwsIamPolicyDocumentStatement with a sid",
+        )
+        for existing in self._statements:
+            if existing.sid == statement.sid:
+                require(existing == statement, "statement.sid", statement.sid, "a Sid not used by another statement")
+                return False
+        self._statements.append(statement)
+        self._document.put_statement(self._statements)
+        return True
+
+    def _least_privilege(self, partition: str) -> list[DataAwsIamPolicyDocumentStatement]:
         account = DataAwsCallerIdentity(self, "Account").account_id
         region = DataAwsRegion(self, "Region").region
         braket = f"arn:{partition}:braket"
         logs = f"arn:{partition}:logs:{region}:{account}:log-group"
         own_tasks_and_jobs = [f"{braket}:*:{account}:quantum-task/*", f"{braket}:*:{account}:job/*"]
-        return DataAwsIamPolicyDocument(
-            self,
-            "PolicyDocument",
-            statement=[
+        return [
                 # IAM's reference lists quantum-task/job as these actions' resource types, while
                 # Braket documents device-ARN policies: allow both, and deny every device not listed.
                 DataAwsIamPolicyDocumentStatement(
@@ -214,5 +244,5 @@ class BraketNotebookRole(Construct):
                         f"{logs}:/aws/braket*",
                     ],
                 ),
-            ],
-        )
+        ]
+
