@@ -167,7 +167,7 @@ def test_notebook_defaults_and_lifecycle_scripts(new_stack):
     assert instance["root_access"] == "Disabled"
     assert notebook.notebook_name.startswith("${") and notebook.notebook_arn.startswith("${")
     lifecycle = only(resources(doc, "aws_sagemaker_notebook_instance_lifecycle_configuration"))
-    assert "amazon-braket-sdk==1.127.5" in decoded(lifecycle, "on_create")
+    assert 'BRAKET_SDK_VERSION="1.127.5"' in decoded(lifecycle, "on_create")
     on_start = decoded(lifecycle, "on_start")
     outputs = json.loads(on_start.split("<<'JSON'\n")[1].split("\nJSON\n")[0])
     assert outputs["results_bucket_name"] == "amazon-braket-unit-test"
@@ -297,3 +297,49 @@ def test_an_aliased_provider_reaches_every_resource_and_data_source(new_stack):
 def test_wrong_kinds_of_objects_are_one_clear_error(new_stack, make, message):
     with pytest.raises(ValueError, match=message):
         make(new_stack())
+
+
+# -- what a bank needs -----------------------------------------------------------------
+
+
+def test_an_existing_kms_key_a_permissions_boundary_and_an_internal_mirror(new_stack):
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    boundary = "arn:aws:iam::123456789012:policy/QuantumBoundary"
+    stack, results, role, _ = build(
+        new_stack,
+        bucket={"kms_key_arn": key},
+        role={"permissions_boundary": boundary},
+        notebook={"pip_index_url": "https://pypi.internal.example/simple"},
+    )
+    doc = synth_json(stack)
+    assert "aws_kms_key" not in doc["resource"] and results.kms_key is None and results.kms_key_arn == key
+    [rule] = only(resources(doc, "aws_s3_bucket_server_side_encryption_configuration"))["rule"]
+    assert rule["apply_server_side_encryption_by_default"]["kms_master_key_id"] == key
+    assert statements_of(doc)["ResultsKeyViaS3"]["resources"] == [key]
+    assert only(resources(doc, "aws_iam_role"))["permissions_boundary"] == boundary
+    instance = only(resources(doc, "aws_sagemaker_notebook_instance"))
+    assert instance["kms_key_id"] == key
+    on_create = decoded(only(resources(doc, "aws_sagemaker_notebook_instance_lifecycle_configuration")), "on_create")
+    assert 'PACKAGE_INDEX="https://pypi.internal.example/simple"' in on_create
+
+
+def test_the_sdk_install_can_be_skipped(new_stack):
+    stack, *_ = build(new_stack, notebook={"braket_sdk_version": None})
+    on_create = decoded(only(resources(synth_json(stack), "aws_sagemaker_notebook_instance_lifecycle_configuration")), "on_create")
+    assert 'BRAKET_SDK_VERSION=""' in on_create
+
+
+@pytest.mark.parametrize(
+    "part, props, message",
+    [
+        ("bucket", {"kms_key_arn": "alias/mine"}, r"kms_key_arn='alias/mine' .* KMS key ARN"),
+        ("bucket", {"kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/x", "encryption": BucketEncryption.S3_MANAGED},
+         r"kms_key_arn=.* only with encryption=BucketEncryption.KMS"),
+        ("role", {"permissions_boundary": "QuantumBoundary"}, r"permissions_boundary='QuantumBoundary' .* managed policy ARN"),
+        ("notebook", {"pip_index_url": "https://x/simple'; rm -rf /"}, r"pip_index_url=.* http\(s\) URL"),
+        ("notebook", {"pip_index_url": "ftp://mirror/simple"}, r"pip_index_url='ftp://mirror/simple'"),
+    ],
+)
+def test_bank_props_are_validated(new_stack, part, props, message):
+    with pytest.raises(ValueError, match=message):
+        build(new_stack, **{part: props})

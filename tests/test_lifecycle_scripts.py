@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -47,7 +48,7 @@ def test_script_exists_and_has_no_terraform_interpolation(path):
 @pytest.mark.parametrize(
     "path, placeholders",
     [
-        (ON_CREATE, {"__BRAKET_SDK_VERSION__"}),
+        (ON_CREATE, {"__BRAKET_SDK_VERSION__", "__PIP_INDEX_URL__"}),
         (ON_START, {"__QUANTUM_CONFIG_JSON__", "__IDLE_STOP_MINUTES__", "__AUTOSTOP_PY_GZIP_BASE64__", RUNTIME_REGION}),
     ],
     ids=lambda v: v.name if isinstance(v, Path) else "",
@@ -467,11 +468,62 @@ def test_changed_minutes_rewrite_the_service(sandbox):
 
 
 def test_rendered_on_create_has_no_placeholders_and_parses():
-    rendered = render(ON_CREATE, {"__BRAKET_SDK_VERSION__": "1.127.5"})
+    rendered = render(ON_CREATE, {"__BRAKET_SDK_VERSION__": "1.127.5", "__PIP_INDEX_URL__": ""})
     assert not PLACEHOLDER.search(rendered)
-    assert 'BRAKET_SDK="amazon-braket-sdk==1.127.5"' in rendered
+    assert 'BRAKET_SDK_VERSION="1.127.5"' in rendered
     result = bash_syntax_ok(rendered)
     assert result.returncode == 0, result.stderr
+
+
+def run_on_create(tmp_path, version: str, index: str, python_exit: int):
+    """on_create.sh with ec2-user's home and the kernel python moved under tmp_path; the fake python
+    records its arguments and PIP_INDEX_URL, then exits ``python_exit``."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "sudo").write_text(FAKE_SUDO)
+    (bin_dir / "sudo").chmod(0o755)
+    home = tmp_path / "home"
+    kernel = home / "anaconda3" / "envs" / "python3" / "bin" / "python"
+    kernel.parent.mkdir(parents=True, exist_ok=True)
+    kernel.write_text(f'#!/bin/bash\necho "args=$* index=$PIP_INDEX_URL" >"{tmp_path}/pip-call"\nexit {python_exit}\n')
+    kernel.chmod(0o755)
+    script = render(ON_CREATE, {"__BRAKET_SDK_VERSION__": version, "__PIP_INDEX_URL__": index})
+    script = script.replace("/home/ec2-user", str(home))
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(home)}
+    return subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=30)
+
+
+def wait_for_file(path, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+    time.sleep(0.1)  # the background job writes its last lines
+    return path.read_text()
+
+
+def test_on_create_installs_from_an_internal_mirror(tmp_path):
+    result = run_on_create(tmp_path, "1.127.5", "https://pypi.internal.example/simple", python_exit=0)
+    assert result.returncode == 0, result.stderr
+    call = wait_for_file(tmp_path / "pip-call")
+    assert "install --no-input --disable-pip-version-check amazon-braket-sdk==1.127.5" in call
+    assert "index=https://pypi.internal.example/simple" in call
+    assert not (tmp_path / "home" / "SageMaker" / ".quantum" / "INSTALL-FAILED").exists()
+
+
+def test_a_failed_install_leaves_a_marker_a_researcher_sees(tmp_path):
+    result = run_on_create(tmp_path, "1.127.5", "", python_exit=1)
+    assert result.returncode == 0, result.stderr  # the notebook still starts
+    marker = wait_for_file(tmp_path / "home" / "SageMaker" / ".quantum" / "INSTALL-FAILED")
+    assert "amazon-braket-sdk==1.127.5 could not be installed" in marker
+    assert "index=" in (tmp_path / "pip-call").read_text() and "index=h" not in (tmp_path / "pip-call").read_text()
+
+
+def test_on_create_skips_the_install_when_asked(tmp_path):
+    result = run_on_create(tmp_path, "", "", python_exit=0)
+    assert result.returncode == 0 and "install skipped" in result.stdout
+    time.sleep(0.3)
+    assert not (tmp_path / "pip-call").exists()
 
 
 # --- autostop.py against a fake Jupyter server ---------------------------------------------------

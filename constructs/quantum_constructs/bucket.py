@@ -55,6 +55,8 @@ BRAKET_BUCKET_PREFIX = "amazon-braket-"
 BRAKET_SERVICE_LINKED_ROLE = "role/aws-service-role/braket.amazonaws.com/AWSServiceRoleForAmazonBraket"
 # S3 bucket naming rules: 3-63 chars, lowercase letters, digits, dots and hyphens.
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# A key ARN, or a Terraform reference to one (e.g. another stack's or a data source's key).
+_KMS_KEY_ARN = re.compile(r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+|\$\{[^}]+\})$")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
 
 
@@ -105,6 +107,11 @@ class QuantumResultsBucket(Construct):
     :param force_destroy: allow ``terraform destroy`` to delete a non-empty bucket.
         Default: False.
     :param eventbridge_notifications: send the bucket's events to EventBridge. Default: True.
+    :param kms_key_arn: an existing, centrally managed KMS key for the bucket instead of a
+        new one (with ``encryption=BucketEncryption.KMS``). Its key policy is then yours: it
+        must let the granted roles and Braket's service-linked role use the key via S3 (as the
+        statement ``BraketServiceLinkedRoleWritesResultsViaS3`` of the key this construct
+        creates does). Default: None (a key with rotation is created).
     :param provider: the AWS provider of every resource and data source of this bucket
         (e.g. an aliased one for another region). Default: the stack's default provider.
     """
@@ -124,6 +131,7 @@ class QuantumResultsBucket(Construct):
         access_log_prefix: Optional[str] = None,
         force_destroy: bool = False,
         eventbridge_notifications: bool = True,
+        kms_key_arn: Optional[str] = None,
         provider: Optional[TerraformProvider] = None,
     ) -> None:
         super().__init__(scope, id)
@@ -140,6 +148,18 @@ class QuantumResultsBucket(Construct):
             "encryption",
             encryption,
             "BucketEncryption.KMS or BucketEncryption.S3_MANAGED",
+        )
+        require(
+            kms_key_arn is None or (isinstance(kms_key_arn, str) and bool(_KMS_KEY_ARN.match(kms_key_arn))),
+            "kms_key_arn",
+            kms_key_arn,
+            "None (a key is created) or a KMS key ARN such as 'arn:aws:kms:eu-west-2:123456789012:key/<id>'",
+        )
+        require(
+            kms_key_arn is None or encryption is BucketEncryption.KMS,
+            "kms_key_arn",
+            kms_key_arn,
+            "a key only with encryption=BucketEncryption.KMS",
         )
         for prop, days in (("transition_to_ia_days", transition_to_ia_days), ("expire_after_days", expire_after_days)):
             require(days is None or (isinstance(days, int) and days > 0), prop, days, "None or a positive number of days")
@@ -170,12 +190,15 @@ class QuantumResultsBucket(Construct):
         self._bucket_name = bucket_name
 
         self.kms_key: Optional[KmsKey] = None
+        """The customer-managed key this construct created (None with SSE-S3 or ``kms_key_arn``)."""
+        self._key_arn: Optional[str] = kms_key_arn
         if encryption is BucketEncryption.KMS:
             self._via_s3 = DataAwsIamPolicyDocumentStatementCondition(
                 test="StringEquals",
                 variable="kms:ViaService",
                 values=[f"s3.{DataAwsRegion(self, 'Region').region}.amazonaws.com"],
             )
+        if encryption is BucketEncryption.KMS and kms_key_arn is None:
             self.kms_key = KmsKey(
                 self,
                 "Key",
@@ -184,6 +207,7 @@ class QuantumResultsBucket(Construct):
                 deletion_window_in_days=30,
                 policy=self._key_policy().json,
             )
+            self._key_arn = self.kms_key.arn
 
         self.bucket = S3Bucket(self, "Bucket", bucket=bucket_name, force_destroy=force_destroy)
         bucket_id = self.bucket.id
@@ -212,10 +236,10 @@ class QuantumResultsBucket(Construct):
                     apply_server_side_encryption_by_default=(
                         S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
                             sse_algorithm=encryption.value,
-                            kms_master_key_id=self.kms_key.arn if self.kms_key else None,
+                            kms_master_key_id=self._key_arn,
                         )
                     ),
-                    bucket_key_enabled=self.kms_key is not None,
+                    bucket_key_enabled=self._key_arn is not None,
                 )
             ],
         )
@@ -268,7 +292,7 @@ class QuantumResultsBucket(Construct):
     @property
     def kms_key_arn(self) -> Optional[str]:
         """ARN of the bucket's KMS key, or None with SSE-S3."""
-        return self.kms_key.arn if self.kms_key else None
+        return self._key_arn
 
     # -- grants -------------------------------------------------------------
     def grant_read_write(self, role: Grantable) -> bool:
@@ -312,12 +336,12 @@ class QuantumResultsBucket(Construct):
                 sid=f"{sid}BucketLocation", actions=["s3:GetBucketLocation"], resources=[self.bucket_arn]
             ),
         ]
-        if self.kms_key is not None:
+        if self._key_arn is not None:
             statements.append(
                 DataAwsIamPolicyDocumentStatement(
                     sid=f"{sid}KeyViaS3",
                     actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                    resources=[self.kms_key.arn],
+                    resources=[self._key_arn],
                     # The key serves the bucket: it encrypts and decrypts through S3 only.
                     condition=[self._via_s3],
                 )

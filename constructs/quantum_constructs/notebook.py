@@ -30,6 +30,8 @@ DEFAULT_BRAKET_SDK_VERSION = "1.127.5"
 # SageMaker's name rule for notebook instances and lifecycle configurations.
 _SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
+# Quoted into a shell script: letters, digits and URL punctuation only (no quotes, '$', spaces or backticks).
+_INDEX_URL = re.compile(r"^https?://[A-Za-z0-9._~:/@%+=-]+$")
 _LIFECYCLE_SCRIPT_LIMIT = 16384  # characters of each base64-encoded lifecycle script
 
 # Instance types SageMaker accepts for notebook instances (CreateNotebookInstance's InstanceType enum).
@@ -90,7 +92,13 @@ class QuantumDevNotebook(Construct):
     :param security_group_ids: required with ``subnet_id``; default none.
     :param direct_internet_access: default True without a subnet, False with one.
     :param idle_stop_minutes: default 60; 0 disables auto-stop.
-    :param braket_sdk_version: default the version this library is tested with.
+    :param braket_sdk_version: the amazon-braket-sdk installed into the ``python3`` kernel;
+        default the version this library is tested with; None skips the install (an image
+        that has it, or no package index at all). A failed install leaves
+        ``~/SageMaker/.quantum/INSTALL-FAILED`` next to ``install.log``.
+    :param pip_index_url: the package index to install from, e.g. an internal mirror
+        (``https://pypi.internal.example/simple``) for a notebook without internet access.
+        Default: None (pip's own configuration, PyPI).
     :param platform_identifier: default ``notebook-al2023-v1``.
     :param provider: the AWS provider of every resource of this notebook (e.g. an aliased
         one for another region). Default: the stack's default provider.
@@ -111,7 +119,8 @@ class QuantumDevNotebook(Construct):
         security_group_ids: Sequence[str] = (),
         direct_internet_access: Optional[bool] = None,
         idle_stop_minutes: int = 60,
-        braket_sdk_version: str = DEFAULT_BRAKET_SDK_VERSION,
+        braket_sdk_version: Optional[str] = DEFAULT_BRAKET_SDK_VERSION,
+        pip_index_url: Optional[str] = None,
         platform_identifier: str = "notebook-al2023-v1",
         provider: Optional[TerraformProvider] = None,
     ) -> None:
@@ -152,10 +161,17 @@ class QuantumDevNotebook(Construct):
             "0 (never stop) or 1-1440 minutes",
         )
         require(
-            bool(re.fullmatch(r"\d+\.\d+\.\d+", braket_sdk_version)),
+            braket_sdk_version is None
+            or (isinstance(braket_sdk_version, str) and bool(re.fullmatch(r"\d+\.\d+\.\d+", braket_sdk_version))),
             "braket_sdk_version",
             braket_sdk_version,
-            "an exact version such as '1.127.5'",
+            "an exact version such as '1.127.5', or None to skip the install",
+        )
+        require(
+            pip_index_url is None or (isinstance(pip_index_url, str) and bool(_INDEX_URL.match(pip_index_url))),
+            "pip_index_url",
+            pip_index_url,
+            "None or an http(s) URL of a package index, e.g. 'https://pypi.internal.example/simple'",
         )
         require(
             subnet_id is not None or not security_group_ids,
@@ -184,7 +200,11 @@ class QuantumDevNotebook(Construct):
             "allowed_devices": list(role.allowed_device_arns),
             "notebook_name": notebook_name,
         }
-        on_create = _script("on_create.sh").replace("__BRAKET_SDK_VERSION__", braket_sdk_version)
+        on_create = (
+            _script("on_create.sh")
+            .replace("__BRAKET_SDK_VERSION__", braket_sdk_version or "")
+            .replace("__PIP_INDEX_URL__", pip_index_url or "")
+        )
         on_start = (
             _script("on_start.sh")
             .replace("__QUANTUM_CONFIG_JSON__", json.dumps(stack_outputs, sort_keys=True))

@@ -27,6 +27,7 @@ NOTEBOOK_ROLE_PATH = "/service-role/"
 NOTEBOOK_ROLE_NAME_PREFIX = "AmazonBraketServiceSageMakerNotebookRole"
 _CREATE_ACTIONS = ["braket:CreateQuantumTask", "braket:CreateJob"]
 _IAM_NAME_LIMIT = 64
+_POLICY_ARN = re.compile(r"^(arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+|\$\{[^}]+\})$")
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 # arn:aws:braket:<region or empty>::device/<qpu|quantum-simulator>/<provider>/<device>, as the SDK writes it
 DEVICE_ARN = re.compile(
@@ -79,6 +80,8 @@ class BraketNotebookRole(Construct):
         hash of the whole when longer); must start with the prefix above.
     :param attach_braket_full_access: also attach the AWS managed
         ``AmazonBraketFullAccess`` policy, which allows every device. Default: False.
+    :param permissions_boundary: ARN of a managed policy that caps what the role may ever
+        do (a permissions boundary, as many organizations require). Default: None.
     :param provider: the AWS provider of every resource and data source of this role
         (e.g. an aliased one). Default: the stack's default provider.
     """
@@ -91,10 +94,18 @@ class BraketNotebookRole(Construct):
         allowed_device_arns: Sequence[str],
         role_name: Optional[str] = None,
         attach_braket_full_access: bool = False,
+        permissions_boundary: Optional[str] = None,
         provider: Optional[TerraformProvider] = None,
     ) -> None:
         super().__init__(scope, id)
         check_provider(provider)
+        require(
+            permissions_boundary is None
+            or (isinstance(permissions_boundary, str) and bool(_POLICY_ARN.match(permissions_boundary))),
+            "permissions_boundary",
+            permissions_boundary,
+            "None or a managed policy ARN such as 'arn:aws:iam::123456789012:policy/QuantumBoundary'",
+        )
         devices = list(allowed_device_arns or [])
         require(
             bool(devices),
@@ -143,6 +154,7 @@ class BraketNotebookRole(Construct):
             # The budget kill switch attaches its deny policy outside Terraform: without this,
             # `terraform destroy` fails with DeleteConflict once the switch has fired.
             force_detach_policies=True,
+            permissions_boundary=permissions_boundary,
         )
         partition = DataAwsPartition(self, "PolicyPartition").partition
         self._statements = self._least_privilege(partition)
