@@ -8,6 +8,7 @@ import pytest
 from quantum_constructs import (
     BraketNotebookRole,
     BucketEncryption,
+    ExistingNotebookRole,
     QuantumDevNotebook,
     QuantumResultsBucket,
     device_policy_arn,
@@ -343,3 +344,28 @@ def test_the_sdk_install_can_be_skipped(new_stack):
 def test_bank_props_are_validated(new_stack, part, props, message):
     with pytest.raises(ValueError, match=message):
         build(new_stack, **{part: props})
+
+
+def test_a_centrally_managed_role_gets_its_policy_collected_not_created(new_stack):
+    arn = "arn:aws:iam::123456789012:role/service-role/AmazonBraketServiceSageMakerNotebookRole-central"
+    for attach in (False, True):
+        stack = new_stack()
+        role = ExistingNotebookRole(stack, "Central", role_arn=arn, allowed_device_arns=[SV1], attach_policy=attach)
+        bucket = QuantumResultsBucket(stack, "Results", bucket_name="amazon-braket-central")
+        QuantumDevNotebook(stack, "Notebook", notebook_name="amazon-braket-central", role=role, results_bucket=bucket)
+        doc = synth_json(stack)
+        assert "aws_iam_role" not in doc["resource"]
+        assert only(resources(doc, "aws_sagemaker_notebook_instance"))["role_arn"] == arn
+        sids = {s["sid"] for s in data_sources(doc, "aws_iam_policy_document")[
+            next(n for n in data_sources(doc, "aws_iam_policy_document") if n.startswith("Central_PolicyDocument"))]["statement"]}
+        assert {"CreateOnAllowedDevices", "ResultsObjects", "StopNotebookWhenIdle"} <= sids
+        policies = resources(doc, "aws_iam_role_policy")
+        assert ([p["role"] for p in policies.values()] == ["AmazonBraketServiceSageMakerNotebookRole-central"]) is attach
+        assert role.policy_json.startswith("${")
+
+
+def test_an_existing_role_is_given_by_arn(new_stack):
+    with pytest.raises(ValueError, match=r"role_arn='NotebookRole' .* IAM role ARN"):
+        ExistingNotebookRole(new_stack(), "Central", role_arn="NotebookRole", allowed_device_arns=[SV1])
+    with pytest.raises(ValueError, match=r"allowed_device_arns='arn:aws:braket:::device/quantum-simulator/amazon/sv1' .* non-empty list"):
+        ExistingNotebookRole(new_stack(), "Central", role_arn="arn:aws:iam::123456789012:role/x", allowed_device_arns=SV1)

@@ -74,7 +74,7 @@ def test_bad_notebook_props(new_stack, props, expected):
 
 
 def test_empty_device_list(new_stack):
-    with pytest.raises(ValueError, match=r"allowed_device_arns=\[\] is not allowed: expected at least one Braket device ARN"):
+    with pytest.raises(ValueError, match=r"allowed_device_arns=\[\] is not allowed: expected a non-empty list of Braket device ARNs"):
         BraketNotebookRole(new_stack(), "Role", allowed_device_arns=[])
 
 

@@ -18,12 +18,13 @@ from .bucket import BucketEncryption, QuantumResultsBucket  # noqa: E402
 from .budget import BraketBudget  # noqa: E402
 from .guardrails import StackGuardrails, add_guardrails  # noqa: E402
 from .notebook import NOTEBOOK_INSTANCE_TYPES, QuantumDevNotebook  # noqa: E402
-from .role import BraketNotebookRole, device_policy_arn  # noqa: E402
+from .role import BraketNotebookRole, ExistingNotebookRole, device_policy_arn  # noqa: E402
 
 __all__ = [
     "BraketBudget",
     "BraketNotebookRole",
     "BucketEncryption",
+    "ExistingNotebookRole",
     "NOTEBOOK_INSTANCE_TYPES",
     "QuantumDevNotebook",
     "QuantumResultsBucket",

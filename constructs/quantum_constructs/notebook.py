@@ -7,7 +7,7 @@ import gzip
 import json
 import re
 from importlib import resources
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
 from cdktf_cdktf_provider_aws.sagemaker_notebook_instance import (
@@ -23,7 +23,7 @@ from constructs import Construct
 from ._scope import apply_provider, check_provider, path_sid
 from ._validation import require
 from .bucket import QuantumResultsBucket
-from .role import BraketNotebookRole
+from .role import BraketNotebookRole, ExistingNotebookRole
 
 BRAKET_NOTEBOOK_PREFIX = "amazon-braket-"
 DEFAULT_BRAKET_SDK_VERSION = "1.127.5"
@@ -83,7 +83,7 @@ class QuantumDevNotebook(Construct):
       ``idle_stop_minutes`` without kernel activity.
 
     :param notebook_name: must start with ``amazon-braket-``.
-    :param role: the ``BraketNotebookRole`` the instance runs as.
+    :param role: the ``BraketNotebookRole`` (or ``ExistingNotebookRole``) the instance runs as.
     :param results_bucket: where results land; granted to ``role`` read/write.
     :param instance_type: default ``ml.t3.medium``.
     :param volume_size_gb: default 10 (5-16384).
@@ -110,7 +110,7 @@ class QuantumDevNotebook(Construct):
         id: str,
         *,
         notebook_name: str,
-        role: BraketNotebookRole,
+        role: Union[BraketNotebookRole, ExistingNotebookRole],
         results_bucket: QuantumResultsBucket,
         instance_type: str = "ml.t3.medium",
         volume_size_gb: int = 10,
@@ -126,7 +126,12 @@ class QuantumDevNotebook(Construct):
     ) -> None:
         super().__init__(scope, id)
         check_provider(provider)
-        require(isinstance(role, BraketNotebookRole), "role", role, "a BraketNotebookRole (the construct, not an ARN)")
+        require(
+            isinstance(role, (BraketNotebookRole, ExistingNotebookRole)),
+            "role",
+            role,
+            "a BraketNotebookRole or an ExistingNotebookRole (the construct, not an ARN)",
+        )
         require(
             isinstance(results_bucket, QuantumResultsBucket),
             "results_bucket",
@@ -260,7 +265,7 @@ class QuantumDevNotebook(Construct):
     def notebook_arn(self) -> str:
         return self.notebook.arn
 
-    def _grant_self_stop(self, role: BraketNotebookRole) -> None:
+    def _grant_self_stop(self, role: Union[BraketNotebookRole, ExistingNotebookRole]) -> None:
         # The idle auto-stop runs on the instance with the notebook's own role.
         role.add_to_policy(
             DataAwsIamPolicyDocumentStatement(

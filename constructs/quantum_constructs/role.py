@@ -27,6 +27,7 @@ NOTEBOOK_ROLE_PATH = "/service-role/"
 NOTEBOOK_ROLE_NAME_PREFIX = "AmazonBraketServiceSageMakerNotebookRole"
 _CREATE_ACTIONS = ["braket:CreateQuantumTask", "braket:CreateJob"]
 _IAM_NAME_LIMIT = 64
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/(?:[A-Za-z0-9+=,.@_/-]*/)?(?P<name>[A-Za-z0-9+=,.@_-]{1,64})$")
 _POLICY_ARN = re.compile(r"^(arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+|\$\{[^}]+\})$")
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 # arn:aws:braket:<region or empty>::device/<qpu|quantum-simulator>/<provider>/<device>, as the SDK writes it
@@ -60,145 +61,38 @@ def _device_policy_form(partition: str, region: str, device: str) -> str:
     return f"arn:{partition}:braket:{region or '*'}:*:{device}"
 
 
-class BraketNotebookRole(Construct):
-    """The IAM role a Braket notebook instance runs as.
+class _NotebookRoleBase(Construct):
+    """What every role a notebook runs as offers: its device allow-list and one policy that grants append to."""
 
-    - Trusted by ``sagemaker.amazonaws.com`` only; path ``/service-role/``; name
-      starting ``AmazonBraketServiceSageMakerNotebookRole`` (what Braket's managed
-      PassRole statements expect).
-    - One inline least-privilege policy: create quantum tasks and hybrid jobs only
-      on ``allowed_device_arns`` (an explicit Deny covers every other device); read, cancel and search tasks and jobs of this
-      account; describe devices; write the notebook's CloudWatch logs. Grants
-      (``QuantumResultsBucket.grant_read_write``, a notebook's idle auto-stop,
-      ``add_to_policy``) append their statements to that same policy: a role shared by
-      several notebooks and buckets has one policy, and granting twice changes nothing.
+    role_arn: str
+    role_name: str
 
-    :param allowed_device_arns: Braket device ARNs this role may spend money on
-        (required, non-empty; e.g. ``Devices.Amazon.SV1``).
-    :param role_name: default ``AmazonBraketServiceSageMakerNotebookRole-<construct path>``
-        (path parts joined by '-', unique in the app; cut to IAM's 64 characters with a
-        hash of the whole when longer); must start with the prefix above.
-    :param attach_braket_full_access: also attach the AWS managed
-        ``AmazonBraketFullAccess`` policy, which allows every device. Default: False.
-    :param permissions_boundary: ARN of a managed policy that caps what the role may ever
-        do (a permissions boundary, as many organizations require). Default: None.
-    :param provider: the AWS provider of every resource and data source of this role
-        (e.g. an aliased one). Default: the stack's default provider.
-    """
-
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        allowed_device_arns: Sequence[str],
-        role_name: Optional[str] = None,
-        attach_braket_full_access: bool = False,
-        permissions_boundary: Optional[str] = None,
-        provider: Optional[TerraformProvider] = None,
-    ) -> None:
-        super().__init__(scope, id)
-        check_provider(provider)
+    def _allow_devices(self, allowed_device_arns: Sequence[str]) -> None:
         require(
-            permissions_boundary is None
-            or (isinstance(permissions_boundary, str) and bool(_POLICY_ARN.match(permissions_boundary))),
-            "permissions_boundary",
-            permissions_boundary,
-            "None or a managed policy ARN such as 'arn:aws:iam::123456789012:policy/QuantumBoundary'",
-        )
-        devices = list(allowed_device_arns or [])
-        require(
-            bool(devices),
+            isinstance(allowed_device_arns, (list, tuple)) and bool(allowed_device_arns),
             "allowed_device_arns",
             allowed_device_arns,
-            "at least one Braket device ARN, e.g. 'arn:aws:braket:::device/quantum-simulator/amazon/sv1'",
+            "a non-empty list of Braket device ARNs, e.g. ['arn:aws:braket:::device/quantum-simulator/amazon/sv1']",
         )
-        for arn in devices:
+        for arn in allowed_device_arns:
             require(
                 isinstance(arn, str) and bool(DEVICE_ARN.match(arn)),
                 "allowed_device_arns",
                 arn,
                 "Braket device ARNs like 'arn:aws:braket:<region>::device/qpu/<provider>/<device>'",
             )
-        name = role_name or path_name(NOTEBOOK_ROLE_NAME_PREFIX, self, _IAM_NAME_LIMIT)
-        require(
-            name.startswith(NOTEBOOK_ROLE_NAME_PREFIX) and bool(_ROLE_NAME.match(name)),
-            "role_name",
-            name,
-            f"an IAM role name (1-64 of A-Za-z0-9+=,.@_-) starting with '{NOTEBOOK_ROLE_NAME_PREFIX}'",
+        self.allowed_device_arns: tuple[str, ...] = tuple(sorted(set(allowed_device_arns)))
+        """The SDK's ARNs of the devices this role may create tasks and jobs on."""
+        self.allowed_device_policy_arns: tuple[str, ...] = tuple(
+            sorted({device_policy_arn(arn) for arn in allowed_device_arns})
         )
-        self.allowed_device_arns = tuple(sorted(set(devices)))
-        self.allowed_device_policy_arns = tuple(sorted({device_policy_arn(arn) for arn in devices}))
+        """The same devices as IAM policies write them (see ``device_policy_arn``)."""
 
-        trust = DataAwsIamPolicyDocument(
-            self,
-            "Trust",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    actions=["sts:AssumeRole"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="Service", identifiers=["sagemaker.amazonaws.com"]
-                        )
-                    ],
-                )
-            ],
-        )
-        self.role = IamRole(
-            self,
-            "Role",
-            name=name,
-            path=NOTEBOOK_ROLE_PATH,
-            assume_role_policy=trust.json,
-            description="Amazon Braket notebook: create tasks only on the allowed devices",
-            # The budget kill switch attaches its deny policy outside Terraform: without this,
-            # `terraform destroy` fails with DeleteConflict once the switch has fired.
-            force_detach_policies=True,
-            permissions_boundary=permissions_boundary,
-        )
-        partition = DataAwsPartition(self, "PolicyPartition").partition
-        self._statements = self._least_privilege(partition)
+    def _start_policy(self) -> DataAwsIamPolicyDocument:
+        self._partition = DataAwsPartition(self, "PolicyPartition").partition
+        self._statements = self._least_privilege(self._partition)
         self._document = DataAwsIamPolicyDocument(self, "PolicyDocument", statement=self._statements)
-        IamRolePolicy(self, "Policy", name="braket-least-privilege", role=self.role.name, policy=self._document.json)
-        if attach_braket_full_access:
-            IamRolePolicyAttachment(
-                self,
-                "BraketFullAccess",
-                role=self.role.name,
-                policy_arn=f"arn:{partition}:iam::aws:policy/AmazonBraketFullAccess",
-            )
-        self.provider = provider
-        apply_provider(self, provider)
-
-    @property
-    def role_arn(self) -> str:
-        """The role's ARN (a Terraform reference)."""
-        return self.role.arn
-
-    @property
-    def role_name(self) -> str:
-        """The role's name (a Terraform reference)."""
-        return self.role.name
-
-    def add_to_policy(self, statement: DataAwsIamPolicyDocumentStatement) -> bool:
-        """Append ``statement`` (it must have a ``sid``) to the role's one policy; False if it was there already.
-
-        A statement with the Sid of a different one already in the policy is refused (IAM
-        needs unique Sids), so two grants can never silently replace each other.
-        """
-        require(
-            isinstance(statement, DataAwsIamPolicyDocumentStatement) and bool(statement.sid),
-            "statement",
-            statement,
-            "a DataAwsIamPolicyDocumentStatement with a sid",
-        )
-        for existing in self._statements:
-            if existing.sid == statement.sid:
-                require(existing == statement, "statement.sid", statement.sid, "a Sid not used by another statement")
-                return False
-        self._statements.append(statement)
-        self._document.put_statement(self._statements)
-        return True
+        return self._document
 
     def _least_privilege(self, partition: str) -> list[DataAwsIamPolicyDocumentStatement]:
         account = DataAwsCallerIdentity(self, "Account").account_id
@@ -258,3 +152,184 @@ class BraketNotebookRole(Construct):
                 ),
         ]
 
+    @property
+    def policy_json(self) -> str:
+        """The role's one policy as JSON (a Terraform reference): least privilege plus every grant."""
+        return self._document.json
+
+    def add_to_policy(self, statement: DataAwsIamPolicyDocumentStatement) -> bool:
+        """Append ``statement`` (it must have a ``sid``) to the role's one policy; False if it was there already.
+
+        A statement with the Sid of a different one already in the policy is refused (IAM
+        needs unique Sids), so two grants can never silently replace each other.
+        """
+        require(
+            isinstance(statement, DataAwsIamPolicyDocumentStatement) and bool(statement.sid),
+            "statement",
+            statement,
+            "a DataAwsIamPolicyDocumentStatement with a sid",
+        )
+        for existing in self._statements:
+            if existing.sid == statement.sid:
+                require(existing == statement, "statement.sid", statement.sid, "a Sid not used by another statement")
+                return False
+        self._statements.append(statement)
+        self._document.put_statement(self._statements)
+        return True
+
+
+class BraketNotebookRole(_NotebookRoleBase):
+    """The IAM role a Braket notebook instance runs as.
+
+    - Trusted by ``sagemaker.amazonaws.com`` only; path ``/service-role/``; name
+      starting ``AmazonBraketServiceSageMakerNotebookRole`` (what Braket's managed
+      PassRole statements expect).
+    - One inline least-privilege policy: create quantum tasks and hybrid jobs only
+      on ``allowed_device_arns`` (an explicit Deny covers every other device); read, cancel and search tasks and jobs of this
+      account; describe devices; write the notebook's CloudWatch logs. Grants
+      (``QuantumResultsBucket.grant_read_write``, a notebook's idle auto-stop,
+      ``add_to_policy``) append their statements to that same policy: a role shared by
+      several notebooks and buckets has one policy, and granting twice changes nothing.
+
+    :param allowed_device_arns: Braket device ARNs this role may spend money on
+        (required, non-empty; e.g. ``Devices.Amazon.SV1``).
+    :param role_name: default ``AmazonBraketServiceSageMakerNotebookRole-<construct path>``
+        (path parts joined by '-', unique in the app; cut to IAM's 64 characters with a
+        hash of the whole when longer); must start with the prefix above.
+    :param attach_braket_full_access: also attach the AWS managed
+        ``AmazonBraketFullAccess`` policy, which allows every device. Default: False.
+    :param permissions_boundary: ARN of a managed policy that caps what the role may ever
+        do (a permissions boundary, as many organizations require). Default: None.
+    :param provider: the AWS provider of every resource and data source of this role
+        (e.g. an aliased one). Default: the stack's default provider.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        allowed_device_arns: Sequence[str],
+        role_name: Optional[str] = None,
+        attach_braket_full_access: bool = False,
+        permissions_boundary: Optional[str] = None,
+        provider: Optional[TerraformProvider] = None,
+    ) -> None:
+        super().__init__(scope, id)
+        check_provider(provider)
+        require(
+            permissions_boundary is None
+            or (isinstance(permissions_boundary, str) and bool(_POLICY_ARN.match(permissions_boundary))),
+            "permissions_boundary",
+            permissions_boundary,
+            "None or a managed policy ARN such as 'arn:aws:iam::123456789012:policy/QuantumBoundary'",
+        )
+        self._allow_devices(allowed_device_arns)
+        name = role_name or path_name(NOTEBOOK_ROLE_NAME_PREFIX, self, _IAM_NAME_LIMIT)
+        require(
+            name.startswith(NOTEBOOK_ROLE_NAME_PREFIX) and bool(_ROLE_NAME.match(name)),
+            "role_name",
+            name,
+            f"an IAM role name (1-64 of A-Za-z0-9+=,.@_-) starting with '{NOTEBOOK_ROLE_NAME_PREFIX}'",
+        )
+
+        trust = DataAwsIamPolicyDocument(
+            self,
+            "Trust",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    actions=["sts:AssumeRole"],
+                    principals=[
+                        DataAwsIamPolicyDocumentStatementPrincipals(
+                            type="Service", identifiers=["sagemaker.amazonaws.com"]
+                        )
+                    ],
+                )
+            ],
+        )
+        self.role = IamRole(  # the IamRole resource itself, for escape hatches
+            self,
+            "Role",
+            name=name,
+            path=NOTEBOOK_ROLE_PATH,
+            assume_role_policy=trust.json,
+            description="Amazon Braket notebook: create tasks only on the allowed devices",
+            # The budget kill switch attaches its deny policy outside Terraform: without this,
+            # `terraform destroy` fails with DeleteConflict once the switch has fired.
+            force_detach_policies=True,
+            permissions_boundary=permissions_boundary,
+        )
+        IamRolePolicy(self, "Policy", name="braket-least-privilege", role=self.role.name, policy=self._start_policy().json)
+        if attach_braket_full_access:
+            IamRolePolicyAttachment(
+                self,
+                "BraketFullAccess",
+                role=self.role.name,
+                policy_arn=f"arn:{self._partition}:iam::aws:policy/AmazonBraketFullAccess",
+            )
+        self.provider = provider
+        apply_provider(self, provider)
+
+    @property
+    def role_arn(self) -> str:
+        """The role's ARN (a Terraform reference)."""
+        return self.role.arn
+
+    @property
+    def role_name(self) -> str:
+        """The role's name (a Terraform reference)."""
+        return self.role.name
+
+
+class ExistingNotebookRole(_NotebookRoleBase):
+    """A notebook role that exists already (managed centrally), used in place of ``BraketNotebookRole``.
+
+    The role itself is not created or changed. Everything a notebook needs from it (least
+    privilege on ``allowed_device_arns``, results bucket grants, the idle auto-stop) is still
+    collected in one policy document, ``policy_json``, for whoever manages the role; with
+    ``attach_policy=True`` this construct attaches it to the role as one inline policy.
+
+    :param role_arn: the role's ARN, e.g. ``arn:aws:iam::123456789012:role/service-role/AmazonBraketServiceSageMakerNotebookRole-central``.
+    :param allowed_device_arns: Braket device ARNs the notebook may spend money on (as for ``BraketNotebookRole``).
+    :param attach_policy: attach ``policy_json`` to the role as the inline policy
+        ``braket-least-privilege``. Default: False (the role's owners apply it).
+    :param provider: the AWS provider of every resource and data source of this construct.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        role_arn: str,
+        allowed_device_arns: Sequence[str],
+        attach_policy: bool = False,
+        provider: Optional[TerraformProvider] = None,
+    ) -> None:
+        super().__init__(scope, id)
+        check_provider(provider)
+        match = _ROLE_ARN.match(role_arn) if isinstance(role_arn, str) else None
+        require(
+            match is not None,
+            "role_arn",
+            role_arn,
+            "an IAM role ARN such as 'arn:aws:iam::123456789012:role/service-role/NotebookRole'",
+        )
+        require(isinstance(attach_policy, bool), "attach_policy", attach_policy, "True or False")
+        self._allow_devices(allowed_device_arns)
+        self._role_arn, self._role_name = role_arn, match["name"]
+        document = self._start_policy()
+        if attach_policy:
+            IamRolePolicy(self, "Policy", name="braket-least-privilege", role=self._role_name, policy=document.json)
+        self.provider = provider
+        apply_provider(self, provider)
+
+    @property
+    def role_arn(self) -> str:
+        """The existing role's ARN, as given."""
+        return self._role_arn
+
+    @property
+    def role_name(self) -> str:
+        """The existing role's name (the last part of its ARN)."""
+        return self._role_name
