@@ -25,6 +25,8 @@ def notebook(new_stack, **props):
         ("quantum-results", r"bucket_name='quantum-results' is not allowed: expected a name starting with 'amazon-braket-'"),
         ("amazon-braket-UPPER", r"bucket_name='amazon-braket-UPPER' is not allowed: expected 3-63 lowercase"),
         ("amazon-braket-" + "x" * 60, r"bucket_name=.* expected 3-63"),
+        ("amazon-braket-results--ol-s3", r"bucket_name='amazon-braket-results--ol-s3' .* a name S3 accepts"),
+        ("amazon-braket-results-s3alias", r"bucket_name=.* not starting xn--, sthree-, amzn-s3-demo- nor ending"),
     ],
 )
 def test_bad_bucket_name(new_stack, name, expected):
@@ -41,6 +43,10 @@ def test_bad_bucket_name(new_stack, name, expected):
         ({"transition_to_ia_days": 60, "expire_after_days": 40}, r"expire_after_days=40 .* more than transition_to_ia_days"),
         ({"access_log_bucket": "amazon-braket-x"}, r"access_log_bucket='amazon-braket-x' .* another, existing S3 bucket"),
         ({"encryption": "aws:kms"}, r"encryption='aws:kms' .* BucketEncryption.KMS"),
+        ({"versioned": "no"}, r"versioned='no' is not allowed: expected True or False"),
+        ({"force_destroy": 1}, r"force_destroy=1 .* True or False"),
+        ({"expire_after_days": True}, r"expire_after_days=True .* positive number of days"),
+        ({"access_log_prefix": "/bad"}, r"access_log_prefix='/bad' .*no leading '/'"),
     ],
 )
 def test_bad_bucket_props(new_stack, props, expected):
@@ -66,6 +72,10 @@ def test_bad_instance_type(new_stack):
         ({"security_group_ids": ["sg-1"]}, r"security_group_ids=\['sg-1'\] .* only together with subnet_id"),
         ({"direct_internet_access": False}, r"direct_internet_access=False .* only with subnet_id"),
         ({"braket_sdk_version": "latest"}, r"braket_sdk_version='latest' .* exact version"),
+        ({"idle_stop_minutes": True}, r"idle_stop_minutes=True .* 0 \(never stop\)"),
+        ({"volume_size_gb": 20.0}, r"volume_size_gb=20.0 .* an integer"),
+        ({"subnet_id": "subnet-1", "security_group_ids": "sg-1"}, r"security_group_ids='sg-1' .* a list of security group ids"),
+        ({"direct_internet_access": "Disabled"}, r"direct_internet_access='Disabled' .* True or False"),
     ],
 )
 def test_bad_notebook_props(new_stack, props, expected):
@@ -76,6 +86,11 @@ def test_bad_notebook_props(new_stack, props, expected):
 def test_empty_device_list(new_stack):
     with pytest.raises(ValueError, match=r"allowed_device_arns=\[\] is not allowed: expected a non-empty list of Braket device ARNs"):
         BraketNotebookRole(new_stack(), "Role", allowed_device_arns=[])
+
+
+def test_a_single_device_string_is_not_a_list(new_stack):
+    with pytest.raises(ValueError, match=r"allowed_device_arns='arn:aws:braket:::device/quantum-simulator/amazon/sv1' .* non-empty list"):
+        BraketNotebookRole(new_stack(), "Role", allowed_device_arns=SV1)
 
 
 def test_device_that_is_not_a_braket_arn(new_stack):

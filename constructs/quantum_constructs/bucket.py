@@ -48,7 +48,7 @@ from constructs import Construct
 
 from ._kms import key_policy
 from ._scope import apply_provider, check_provider, path_sid
-from ._validation import require
+from ._validation import is_whole, require, require_bool
 
 BRAKET_BUCKET_PREFIX = "amazon-braket-"
 # Braket writes results.json as this service-linked role (path and name fixed by IAM).
@@ -57,6 +57,10 @@ BRAKET_SERVICE_LINKED_ROLE = "role/aws-service-role/braket.amazonaws.com/AWSServ
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # A key ARN, or a Terraform reference to one (e.g. another stack's or a data source's key).
 _KMS_KEY_ARN = re.compile(r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+|\$\{[^}]+\})$")
+_LOG_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/?$")
+# Reserved by S3: names with these prefixes or suffixes are refused at creation.
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
 
 
@@ -138,7 +142,7 @@ class QuantumResultsBucket(Construct):
         check_provider(provider)
         _validate_bucket_name(bucket_name)
         require(
-            bool(_PREFIX.match(results_prefix)),
+            isinstance(results_prefix, str) and bool(_PREFIX.match(results_prefix)),
             "results_prefix",
             results_prefix,
             "a relative S3 key prefix without leading or trailing '/', e.g. 'results'",
@@ -162,7 +166,19 @@ class QuantumResultsBucket(Construct):
             "a key only with encryption=BucketEncryption.KMS",
         )
         for prop, days in (("transition_to_ia_days", transition_to_ia_days), ("expire_after_days", expire_after_days)):
-            require(days is None or (isinstance(days, int) and days > 0), prop, days, "None or a positive number of days")
+            require(days is None or (is_whole(days) and days > 0), prop, days, "None or a positive number of days")
+        for prop, flag in (
+            ("versioned", versioned),
+            ("force_destroy", force_destroy),
+            ("eventbridge_notifications", eventbridge_notifications),
+        ):
+            require_bool(prop, flag)
+        require(
+            access_log_prefix is None or (isinstance(access_log_prefix, str) and bool(_LOG_PREFIX.match(access_log_prefix))),
+            "access_log_prefix",
+            access_log_prefix,
+            "None or a relative key prefix such as 's3-access/results/' (no leading '/')",
+        )
         # S3 refuses STANDARD_IA transitions before day 30.
         require(
             transition_to_ia_days is None or transition_to_ia_days >= 30,
@@ -179,7 +195,9 @@ class QuantumResultsBucket(Construct):
             )
         if access_log_bucket is not None:
             require(
-                bool(_BUCKET_NAME.match(access_log_bucket)) and access_log_bucket != bucket_name,
+                isinstance(access_log_bucket, str)
+                and bool(_BUCKET_NAME.match(access_log_bucket))
+                and access_log_bucket != bucket_name,
                 "access_log_bucket",
                 access_log_bucket,
                 "the name of another, existing S3 bucket",
@@ -450,5 +468,11 @@ def _validate_bucket_name(name: str) -> None:
         "bucket_name",
         name,
         "3-63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit",
+    )
+    require(
+        not name.startswith(_RESERVED_PREFIXES) and not name.endswith(_RESERVED_SUFFIXES),
+        "bucket_name",
+        name,
+        f"a name S3 accepts: not starting {', '.join(_RESERVED_PREFIXES)} nor ending {', '.join(_RESERVED_SUFFIXES)}",
     )
 

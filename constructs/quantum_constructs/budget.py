@@ -35,7 +35,7 @@ from constructs import Construct
 
 from ._kms import key_policy
 from ._scope import apply_provider, bounded_name, check_provider
-from ._validation import require
+from ._validation import require, require_bool
 
 # Cost Explorer's SERVICE dimension value for Braket charges.
 BRAKET_COST_SERVICE = "Amazon Braket"
@@ -168,6 +168,7 @@ class BraketBudget(Construct):
             "per budget, one of them the forecast)",
         )
 
+        require_bool("kill_switch", kill_switch)
         self._budget_name = budget_name
         partition = DataAwsPartition(self, "Partition").partition
         account = DataAwsCallerIdentity(self, "Account").account_id

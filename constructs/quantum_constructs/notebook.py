@@ -21,7 +21,7 @@ from cdktf import TerraformProvider
 from constructs import Construct
 
 from ._scope import apply_provider, check_provider, path_sid
-from ._validation import require
+from ._validation import is_whole, require, require_optional_text, require_texts
 from .bucket import QuantumResultsBucket
 from .role import BraketNotebookRole, ExistingNotebookRole
 
@@ -154,13 +154,13 @@ class QuantumDevNotebook(Construct):
             "a SageMaker notebook instance type such as 'ml.t3.medium' or 'ml.m5.xlarge'",
         )
         require(
-            isinstance(volume_size_gb, int) and 5 <= volume_size_gb <= 16384,
+            is_whole(volume_size_gb) and 5 <= volume_size_gb <= 16384,
             "volume_size_gb",
             volume_size_gb,
             "an integer from 5 to 16384",
         )
         require(
-            isinstance(idle_stop_minutes, int) and 0 <= idle_stop_minutes <= 24 * 60,
+            is_whole(idle_stop_minutes) and 0 <= idle_stop_minutes <= 24 * 60,
             "idle_stop_minutes",
             idle_stop_minutes,
             "0 (never stop) or 1-1440 minutes",
@@ -177,6 +177,21 @@ class QuantumDevNotebook(Construct):
             "pip_index_url",
             pip_index_url,
             "None or an http(s) URL of a package index, e.g. 'https://pypi.internal.example/simple'",
+        )
+        require_optional_text("subnet_id", subnet_id, "None or a subnet id such as 'subnet-0abc'")
+        require_optional_text("kms_key_arn", kms_key_arn, "None or a KMS key ARN")
+        require_texts("security_group_ids", security_group_ids, "a list of security group ids, e.g. ['sg-0abc']")
+        require(
+            direct_internet_access is None or isinstance(direct_internet_access, bool),
+            "direct_internet_access",
+            direct_internet_access,
+            "None (the default for the network), True or False",
+        )
+        require(
+            isinstance(platform_identifier, str) and bool(platform_identifier),
+            "platform_identifier",
+            platform_identifier,
+            "a SageMaker notebook platform such as 'notebook-al2023-v1'",
         )
         require(
             subnet_id is not None or not security_group_ids,

@@ -20,7 +20,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from constructs import Construct
 
 from ._scope import apply_provider, check_provider, path_name
-from ._validation import require
+from ._validation import require, require_bool
 
 # Braket's managed PassRole statements expect notebook roles under this path and name.
 NOTEBOOK_ROLE_PATH = "/service-role/"
@@ -225,6 +225,8 @@ class BraketNotebookRole(_NotebookRoleBase):
             "None or a managed policy ARN such as 'arn:aws:iam::123456789012:policy/QuantumBoundary'",
         )
         self._allow_devices(allowed_device_arns)
+        require_bool("attach_braket_full_access", attach_braket_full_access)
+        require(role_name is None or isinstance(role_name, str), "role_name", role_name, "None or an IAM role name")
         name = role_name or path_name(NOTEBOOK_ROLE_NAME_PREFIX, self, _IAM_NAME_LIMIT)
         require(
             name.startswith(NOTEBOOK_ROLE_NAME_PREFIX) and bool(_ROLE_NAME.match(name)),
@@ -315,7 +317,7 @@ class ExistingNotebookRole(_NotebookRoleBase):
             role_arn,
             "an IAM role ARN such as 'arn:aws:iam::123456789012:role/service-role/NotebookRole'",
         )
-        require(isinstance(attach_policy, bool), "attach_policy", attach_policy, "True or False")
+        require_bool("attach_policy", attach_policy)
         self._allow_devices(allowed_device_arns)
         self._role_arn, self._role_name = role_arn, match["name"]
         document = self._start_policy()
