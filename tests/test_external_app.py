@@ -41,3 +41,20 @@ def test_a_separate_app_synthesizes_the_three_constructs(tmp_path):
     name = only(resources(doc, "aws_iam_role"))["name"]
     assert name.startswith("AmazonBraketServiceSageMakerNotebookRole-research-team-") and len(name) <= 64
     assert re.fullmatch(r".*-[0-9a-f]{8}", name)
+
+
+def test_the_library_describes_itself_to_ides_and_type_checkers():
+    import inspect
+
+    from quantum_constructs import BraketBudget, ExistingNotebookRole
+
+    package = Path(quantum_constructs.__file__).parent
+    assert (package / "py.typed").is_file()
+    assert quantum_constructs.__version__ == importlib.metadata.version("quantum-constructs")
+    for cls in (QuantumResultsBucket, BraketNotebookRole, ExistingNotebookRole, QuantumDevNotebook, BraketBudget):
+        parameters = inspect.signature(cls).parameters
+        assert list(parameters)[:2] == ["scope", "id"] and "provider" in parameters, cls  # not jsii's (*args, **kwargs)
+        assert "Attributes:" in cls.__doc__ or cls is ExistingNotebookRole, cls
+        for name, member in inspect.getmembers(cls, lambda m: isinstance(m, property)):
+            if not name.startswith("_") and name not in ("node",):
+                assert member.__doc__, f"{cls.__name__}.{name} has no docstring"

@@ -20,12 +20,34 @@ from .guardrails import StackGuardrails, add_guardrails  # noqa: E402
 from .notebook import NOTEBOOK_INSTANCE_TYPES, QuantumDevNotebook  # noqa: E402
 from .role import BraketNotebookRole, ExistingNotebookRole, device_policy_arn  # noqa: E402
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("quantum-constructs")
+    except PackageNotFoundError:  # imported from a source tree that was never installed
+        return "0+unknown"
+
+
+def _show_props(*classes: type) -> None:
+    """jsii's metaclass hides ``__init__`` behind ``(*args, **kwargs)``; give IDEs and ``?`` the real props."""
+    import inspect
+
+    for cls in classes:
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]  # without self
+        cls.__signature__ = inspect.Signature(parameters)
+
+
+__version__ = _version()
+_show_props(BraketBudget, BraketNotebookRole, ExistingNotebookRole, QuantumDevNotebook, QuantumResultsBucket)
+
 __all__ = [
     "BraketBudget",
     "BraketNotebookRole",
     "BucketEncryption",
     "ExistingNotebookRole",
     "NOTEBOOK_INSTANCE_TYPES",
+    "__version__",
     "QuantumDevNotebook",
     "QuantumResultsBucket",
     "StackGuardrails",

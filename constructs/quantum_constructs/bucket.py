@@ -111,6 +111,10 @@ class QuantumResultsBucket(Construct):
     :param force_destroy: allow ``terraform destroy`` to delete a non-empty bucket.
         Default: False.
     :param eventbridge_notifications: send the bucket's events to EventBridge. Default: True.
+
+    Attributes: ``bucket_name``, ``bucket_arn``, ``literal_bucket_name``, ``results_prefix``,
+    ``kms_key_arn``; and, for escape hatches, the resources ``bucket`` (``S3Bucket``) and
+    ``kms_key`` (``KmsKey``, or None with SSE-S3 or an existing key).
     :param kms_key_arn: an existing, centrally managed KMS key for the bucket instead of a
         new one (with ``encryption=BucketEncryption.KMS``). Its key policy is then yours: it
         must let the granted roles and Braket's service-linked role use the key via S3 (as the
@@ -292,6 +296,7 @@ class QuantumResultsBucket(Construct):
     # -- attributes ---------------------------------------------------------
     @property
     def bucket_name(self) -> str:
+        """The bucket's name (a Terraform reference; ``literal_bucket_name`` is the plain string)."""
         return self.bucket.bucket
 
     @property
@@ -301,10 +306,12 @@ class QuantumResultsBucket(Construct):
 
     @property
     def bucket_arn(self) -> str:
+        """The bucket's ARN (a Terraform reference)."""
         return self.bucket.arn
 
     @property
     def results_prefix(self) -> str:
+        """The key prefix under which Braket writes results, e.g. ``results``."""
         return self._results_prefix
 
     @property

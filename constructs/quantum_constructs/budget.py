@@ -81,6 +81,10 @@ class BraketBudget(Construct):
       Tasks and jobs already running are not cancelled. To resume, raise the limit
       or detach the policy (reset the action in the Budgets console).
 
+    Attributes: ``budget_name``, ``topic_arn``, ``kms_key_arn``, ``deny_policy_arn``; the
+    resources ``budget``, ``topic``, ``kms_key`` and, with the kill switch, ``deny_policy``
+    and ``action``.
+
     :param budget_name: the budget's and the topic's name: 1-100 letters, digits,
         ``-`` and ``_``; unique in the account.
     :param monthly_limit_usd: the monthly limit in USD, more than 0 (kept to cents).
@@ -234,6 +238,7 @@ class BraketBudget(Construct):
     # -- attributes ---------------------------------------------------------
     @property
     def budget_name(self) -> str:
+        """The budget's name (a Terraform reference)."""
         return self.budget.name
 
     @property
@@ -243,10 +248,12 @@ class BraketBudget(Construct):
 
     @property
     def topic_arn(self) -> str:
+        """ARN of the SNS topic the alerts go to (subscribe more endpoints to it)."""
         return self.topic.arn
 
     @property
     def kms_key_arn(self) -> str:
+        """ARN of the key that encrypts the alerts topic."""
         return self.kms_key.arn
 
     @property

@@ -82,6 +82,9 @@ class QuantumDevNotebook(Construct):
       ``~/SageMaker/.quantum/stack-outputs.json`` and stops the instance after
       ``idle_stop_minutes`` without kernel activity.
 
+    Attributes: ``notebook_name``, ``notebook_arn``; the resources ``notebook``
+    (``SagemakerNotebookInstance``) and ``lifecycle`` (its lifecycle configuration).
+
     :param notebook_name: must start with ``amazon-braket-``.
     :param role: the ``BraketNotebookRole`` (or ``ExistingNotebookRole``) the instance runs as.
     :param results_bucket: where results land; granted to ``role`` read/write.
@@ -274,10 +277,12 @@ class QuantumDevNotebook(Construct):
 
     @property
     def notebook_name(self) -> str:
+        """The notebook instance's name (a Terraform reference)."""
         return self.notebook.name
 
     @property
     def notebook_arn(self) -> str:
+        """The notebook instance's ARN (a Terraform reference)."""
         return self.notebook.arn
 
     def _grant_self_stop(self, role: Union[BraketNotebookRole, ExistingNotebookRole]) -> None:

@@ -198,6 +198,9 @@ class BraketNotebookRole(_NotebookRoleBase):
         hash of the whole when longer); must start with the prefix above.
     :param attach_braket_full_access: also attach the AWS managed
         ``AmazonBraketFullAccess`` policy, which allows every device. Default: False.
+    Attributes: ``role_arn``, ``role_name``, ``allowed_device_arns``,
+    ``allowed_device_policy_arns``, ``policy_json``; the resource ``role`` (``IamRole``).
+
     :param permissions_boundary: ARN of a managed policy that caps what the role may ever
         do (a permissions boundary, as many organizations require). Default: None.
     :param provider: the AWS provider of every resource and data source of this role
