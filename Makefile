@@ -14,6 +14,8 @@ SETUP_LOG := .setup.log
 export PATH := $(shell $(PYTHON) -m site --user-base)/bin:$(PATH)
 # No telemetry call from the cdktf CLI or Terraform (nothing to reach offline).
 export CHECKPOINT_DISABLE := 1
+# jsii's end-of-life banner under Node 20, silenced whatever a script imports first.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: run test setup synth cdktf-synth deploy bench bench-jobs snapshot-update clean
 

@@ -33,6 +33,9 @@ def test_the_test_session_uses_the_lazy_package_and_few_modules():
     assert isinstance(aws, lazy_provider._LazyProviderPackage)
     loaded = [m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.")]
     assert 0 < len(loaded) < 100  # the ordinary import loads over 4,000
+    status = lazy_provider.status()
+    assert status.lazy and status.reason.startswith("lazy")
+    assert 0 < status.provider_modules < 100
 
 
 def test_attribute_access_imports_a_submodule_on_demand():
@@ -70,24 +73,50 @@ def run_lazy_provider_alone(code: str, **env: str) -> subprocess.CompletedProces
     )
 
 
-def test_unexpected_package_layout_falls_back_to_the_ordinary_import(tmp_path):
+def fake_provider(tmp_path: Path) -> Path:
+    """A directory holding a ``cdktf_cdktf_provider_aws`` package without the expected layout."""
     fake = tmp_path / "cdktf_cdktf_provider_aws"
     fake.mkdir()
     (fake / "__init__.py").write_text("ORDINARY = True\n")
+    return tmp_path
+
+
+def test_unexpected_package_layout_falls_back_to_the_ordinary_import(tmp_path):
     run = run_lazy_provider_alone(
-        "assert module.install() is False\nimport cdktf_cdktf_provider_aws\nprint(cdktf_cdktf_provider_aws.ORDINARY)",
-        PYTHONPATH=str(tmp_path),
+        "assert module.install() is False\nimport cdktf_cdktf_provider_aws\nprint(cdktf_cdktf_provider_aws.ORDINARY)\n"
+        "print(module.status())",
+        PYTHONPATH=str(fake_provider(tmp_path)),
     )
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "True"
+    ordinary, status = run.stdout.splitlines()
+    assert ordinary == "True"
+    assert status.startswith("Status(lazy=False, reason=") and "does not hold _jsii/__init__.py" in status
+
+
+def test_status_says_when_the_provider_was_imported_first(tmp_path):
+    run = run_lazy_provider_alone(
+        "print(module.status().reason)\nimport cdktf_cdktf_provider_aws\nprint(module.status().reason)\n"
+        "print(module.install(), module.status().lazy, module.status().reason)",
+        PYTHONPATH=str(fake_provider(tmp_path)),
+    )
+    assert run.returncode == 0, run.stderr
+    before, imported, installed = run.stdout.splitlines()
+    assert before == "install() has not run and cdktf_cdktf_provider_aws is not imported yet"
+    assert imported == "cdktf_cdktf_provider_aws was imported the ordinary way, before install()"
+    assert installed == (
+        "False False cdktf_cdktf_provider_aws was imported before quantum_constructs, with all its resource "
+        "modules: import quantum_constructs first"
+    )
+    assert run.stderr == ""  # nothing printed or warned
 
 
 def test_opt_out_variable_keeps_the_ordinary_import():
     run = run_lazy_provider_alone(
-        "print(module.install(), 'cdktf_cdktf_provider_aws' in sys.modules)", **{lazy_provider.OPT_OUT_VARIABLE: "1"}
+        "print(module.install(), 'cdktf_cdktf_provider_aws' in sys.modules)\nprint(module.status().reason)",
+        **{lazy_provider.OPT_OUT_VARIABLE: "1"},
     )
     assert run.returncode == 0, run.stderr
-    assert run.stdout.split() == ["False", "False"]
+    assert run.stdout.splitlines() == ["False False", f"{lazy_provider.OPT_OUT_VARIABLE} is set"]
 
 
 def test_site_packages_is_untouched():

@@ -16,7 +16,13 @@ It is safe by construction:
 
 ``quantum_constructs`` calls ``install()`` on import, so any app that imports the
 constructs before the provider gets the gain. Set ``QUANTUM_CONSTRUCTS_EAGER_PROVIDER=1``
-to opt out.
+to opt out. The order therefore matters: import ``quantum_constructs`` first.
+``status()`` tells whether the stand-in is in use and, if not, why; nothing is printed
+or warned, so an app that imports the provider first keeps working (at the ordinary cost).
+
+Only code run at interpreter start (an executable ``.pth`` line) could make the order not
+matter; this library ships none: it would run in every Python process of the environment,
+it is the mechanism supply-chain malware uses, and PEP 829 deprecates it.
 """
 
 from __future__ import annotations
@@ -27,11 +33,23 @@ import os
 import sys
 import types
 from pathlib import Path
+from typing import NamedTuple
 
 PACKAGE = "cdktf_cdktf_provider_aws"
 OPT_OUT_VARIABLE = "QUANTUM_CONSTRUCTS_EAGER_PROVIDER"
 # What the stand-in relies on: the assembly loader and ordinary submodules.
 _EXPECTED = ("_jsii/__init__.py", "provider/__init__.py", "s3_bucket/__init__.py")
+
+# Why the last install() left the ordinary package in place (None: not called, or it installed).
+_fallback_reason: str | None = None
+
+
+class Status(NamedTuple):
+    """Whether the provider's root package is the lazy stand-in, why, and how many provider modules are loaded."""
+
+    lazy: bool
+    reason: str
+    provider_modules: int
 
 
 class _LazyProviderPackage(types.ModuleType):
@@ -54,16 +72,25 @@ class _LazyProviderPackage(types.ModuleType):
 
 def install() -> bool:
     """Register the lazy root package; True if it is now in place, False if the ordinary one is used."""
+    global _fallback_reason
     current = sys.modules.get(PACKAGE)
     if current is not None:
+        if not isinstance(current, _LazyProviderPackage):
+            _fallback_reason = (
+                f"{PACKAGE} was imported before quantum_constructs, with all its resource modules: "
+                "import quantum_constructs first"
+            )
         return isinstance(current, _LazyProviderPackage)
     if os.environ.get(OPT_OUT_VARIABLE, "") not in ("", "0"):
+        _fallback_reason = f"{OPT_OUT_VARIABLE} is set"
         return False
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations or spec.origin is None:
+        _fallback_reason = f"{PACKAGE} is not installed as a package"
         return False
     directory = Path(spec.origin).parent
     if not all((directory / expected).is_file() for expected in _EXPECTED):
+        _fallback_reason = f"{directory} does not hold {', '.join(_EXPECTED)}: the ordinary import is used"
         return False
 
     module = _LazyProviderPackage(PACKAGE, "CDKTF bindings for the AWS provider, imported per module.")
@@ -74,4 +101,23 @@ def install() -> bool:
     module.__package__ = PACKAGE
     module._directory = directory
     sys.modules[PACKAGE] = module
+    _fallback_reason = None
     return True
+
+
+def status() -> Status:
+    """How the provider's root package is imported in this process, for an app or a test to check.
+
+    ``lazy_provider.status().lazy`` is False when the provider was imported before
+    ``quantum_constructs`` (``reason`` says so), when opted out, or when the package's layout is
+    unexpected; ``provider_modules`` counts the ``cdktf_cdktf_provider_aws.*`` modules loaded.
+    """
+    loaded = sum(1 for name in list(sys.modules) if name.startswith(PACKAGE + "."))
+    current = sys.modules.get(PACKAGE)
+    if isinstance(current, _LazyProviderPackage):
+        return Status(True, "lazy: provider modules are imported when first used", loaded)
+    if _fallback_reason is not None:
+        return Status(False, _fallback_reason, loaded)
+    if current is not None:
+        return Status(False, f"{PACKAGE} was imported the ordinary way, before install()", loaded)
+    return Status(False, f"install() has not run and {PACKAGE} is not imported yet", loaded)
