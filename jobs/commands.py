@@ -92,8 +92,7 @@ def resume(args, results_root: Path, progress):
     # Money first: tasks the journal lacks are created now, so they are estimated and capped like a new run.
     device = device_for_arn(record.header["device"]["arn"])
     kept = record.completed_outcomes()
-    created = {} if device is LOCAL else record.task_ids  # local tasks run again in this process
-    to_create = [i for i in range(len(record.header["circuits"])) if i not in created and i not in kept]
+    to_create = record.indices_to_create(kept)
     cost = estimate_cost(device, len(to_create), record.header["shots"])
     cap = config.max_cost_usd if args.max_cost is None else args.max_cost
     check_cap(cost, cap)
@@ -116,7 +115,7 @@ def discard(args, results_root: Path, progress):
         raise UsageError(f"job {job_id} is complete: there is nothing to discard")
     if not record.discarded:
         Journal(record.directory).discarded()
-    remote = bool(record.task_ids) and record.header.get("device", {}).get("arn") != LOCAL.arn
+    remote = bool(record.task_ids) and not record.runs_locally
     _say(args, f"Discarded job {job_id}: `resume` will pass it by; its files stay in {record.directory}")
     if remote:
         _say(args, f"Its {len(record.task_ids)} created task(s) may still run at Braket: `python -m jobs cancel {job_id}` stops them")
@@ -200,7 +199,7 @@ def _job_task_states(record: JobRecord) -> list[dict]:
     """Each task of a job with its state: from the summary once collected, else asked of Braket."""
     if record.complete:
         return record.summary["tasks"]
-    if record.header["device"]["arn"] == LOCAL.arn:
+    if record.runs_locally:
         # A local job that never finished: `resume` re-runs it.
         return [{"id": t, "state": "UNKNOWN"} for _, t in sorted(record.task_ids.items())]
     backend = backend_for(record.header)  # one session for the whole job
@@ -234,7 +233,7 @@ def results(args, results_root: Path, progress):
         record = records[item]
         if not record.complete:
             raise UsageError(
-                f"job {item} is not complete: `python -m jobs resume --env {record.header.get('environment', 'ENV')} {item}` collects it"
+                f"job {item} is not complete: `{record.resume_command}` collects it"
             )
         document = record.summary
     else:
@@ -253,7 +252,7 @@ def cancel(args, results_root: Path, progress):
     records = _job_records([item], args.env, results_root)
     if item in records:
         header = records[item].header
-        if header["device"]["arn"] == LOCAL.arn:
+        if records[item].runs_locally:
             raise UsageError(f"job {item} ran on the local simulator: there is nothing to cancel")
         backend, candidates = backend_for(header), list(records[item].task_ids.values())
     else:

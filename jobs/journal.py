@@ -12,8 +12,9 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Mapping, Optional
 
+from .devices import LOCAL
 from .errors import UsageError
 
 if TYPE_CHECKING:
@@ -51,6 +52,21 @@ class JobRecord:
         """Every task reached a final state and the results are written (summaries without the flag predate it)."""
         summary = self.summary
         return summary is not None and summary.get("complete", True)
+
+    @property
+    def resume_command(self) -> str:
+        """The command that collects this job."""
+        return f"python -m jobs resume --env {self.header.get('environment', 'ENV')} {self.header.get('job_id', self.directory.name)}"
+
+    @property
+    def runs_locally(self) -> bool:
+        return self.header.get("device", {}).get("arn") == LOCAL.arn
+
+    def indices_to_create(self, kept: Mapping[int, object]) -> list[int]:
+        """Tasks a resumed run creates: not ``kept`` from an earlier run and, on Braket, not journaled
+        (local tasks live only in the process that ran them, so they run again)."""
+        created = {} if self.runs_locally else self.task_ids
+        return [i for i in range(len(self.header["circuits"])) if i not in created and i not in kept]
 
     def completed_outcomes(self) -> dict[int, "TaskOutcome"]:
         """Tasks a partial summary already holds as COMPLETED, with their raw results: kept on resume."""

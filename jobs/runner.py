@@ -196,14 +196,14 @@ def execute(record: JobRecord, *, parallel: int, progress: Optional[Progress], p
 
     pending = [i for i in range(total) if i not in outcomes]
     try:
-        in_parallel(submit, [i for i in pending if i not in task_ids], parallel, stop)
+        in_parallel(submit, record.indices_to_create(outcomes), parallel, stop)
         submitted = time.monotonic()
         in_parallel(collect, pending, parallel, stop)
     except KeyboardInterrupt:
         stop.set()
         with done_lock, _no_second_interrupt():  # saving takes well under a second: let it finish
             report = _write_report(record, circuits, task_ids, dict(outcomes), started, submitted)
-        raise Interrupted(report, f"python -m jobs resume --env {header['environment']} {header['job_id']}") from None
+        raise Interrupted(report, record.resume_command) from None
     return _write_report(record, circuits, task_ids, outcomes, started, submitted)
 
 

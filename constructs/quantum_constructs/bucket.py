@@ -112,9 +112,6 @@ class QuantumResultsBucket(Construct):
         Default: False.
     :param eventbridge_notifications: send the bucket's events to EventBridge. Default: True.
 
-    Attributes: ``bucket_name``, ``bucket_arn``, ``literal_bucket_name``, ``results_prefix``,
-    ``kms_key_arn``; and, for escape hatches, the resources ``bucket`` (``S3Bucket``) and
-    ``kms_key`` (``KmsKey``, or None with SSE-S3 or an existing key).
     :param kms_key_arn: an existing, centrally managed KMS key for the bucket instead of a
         new one (with ``encryption=BucketEncryption.KMS``). Its key policy is then yours: it
         must let the granted roles and Braket's service-linked role use the key via S3 (as the
@@ -122,6 +119,10 @@ class QuantumResultsBucket(Construct):
         creates does). Default: None (a key with rotation is created).
     :param provider: the AWS provider of every resource and data source of this bucket
         (e.g. an aliased one for another region). Default: the stack's default provider.
+
+    Attributes: ``bucket_name``, ``bucket_arn``, ``literal_bucket_name``, ``results_prefix``,
+    ``kms_key_arn``; and, for escape hatches, the resources ``bucket`` (``S3Bucket``) and
+    ``kms_key`` (``KmsKey``, or None with SSE-S3 or an existing key).
     """
 
     def __init__(
@@ -290,7 +291,6 @@ class QuantumResultsBucket(Construct):
                 target_bucket=access_log_bucket,
                 target_prefix=access_log_prefix or f"s3-access/{bucket_name}/",
             )
-        self.provider = provider
         apply_provider(self, provider)
 
     # -- attributes ---------------------------------------------------------

@@ -232,7 +232,6 @@ class BraketBudget(Construct):
         self.deny_policy: Optional[IamPolicy] = None
         if kill_switch:
             self._add_kill_switch(role, partition, account)
-        self.provider = provider
         apply_provider(self, provider)
 
     # -- attributes ---------------------------------------------------------

@@ -272,7 +272,6 @@ class QuantumDevNotebook(Construct):
         )
         if idle_stop_minutes:
             self._grant_self_stop(role)
-        self.provider = provider
         apply_provider(self, provider)
 
     @property

@@ -49,11 +49,7 @@ def device_policy_arn(device_arn: str) -> str:
     regional QPUs keep their region.
     """
     match = DEVICE_ARN.match(device_arn) if isinstance(device_arn, str) else None
-    if match is None:
-        raise ValueError(
-            f"device_arn={device_arn!r} is not allowed: expected a Braket device ARN like "
-            "'arn:aws:braket:<region>::device/qpu/<provider>/<device>'"
-        )
+    require(match is not None, "device_arn", device_arn, "a Braket device ARN like 'arn:aws:braket:<region>::device/qpu/<provider>/<device>'")
     return _device_policy_form(match["partition"], match["region"], match["device"])
 
 
@@ -101,55 +97,55 @@ class _NotebookRoleBase(Construct):
         logs = f"arn:{partition}:logs:{region}:{account}:log-group"
         own_tasks_and_jobs = [f"{braket}:*:{account}:quantum-task/*", f"{braket}:*:{account}:job/*"]
         return [
-                # IAM's reference lists quantum-task/job as these actions' resource types, while
-                # Braket documents device-ARN policies: allow both, and deny every device not listed.
-                DataAwsIamPolicyDocumentStatement(
-                    sid="CreateOnAllowedDevices",
-                    actions=_CREATE_ACTIONS,
-                    resources=[*self.allowed_device_policy_arns, *own_tasks_and_jobs],
-                ),
-                DataAwsIamPolicyDocumentStatement(
-                    sid="DenyCreateOnOtherDevices",
-                    effect="Deny",
-                    actions=_CREATE_ACTIONS,
-                    not_resources=[*self.allowed_device_policy_arns, *own_tasks_and_jobs],
-                ),
-                DataAwsIamPolicyDocumentStatement(
-                    sid="ManageOwnTasksAndJobs",
-                    actions=[
-                        "braket:GetQuantumTask",
-                        "braket:CancelQuantumTask",
-                        "braket:GetJob",
-                        "braket:CancelJob",
-                        "braket:ListTagsForResource",
-                        "braket:TagResource",
-                    ],
-                    resources=own_tasks_and_jobs,
-                ),
-                DataAwsIamPolicyDocumentStatement(
-                    sid="DescribeDevices",
-                    actions=["braket:GetDevice"],
-                    resources=[_device_policy_form(partition, "", "device/*")],
-                ),
-                DataAwsIamPolicyDocumentStatement(
-                    # These list actions support no resource-level permissions.
-                    sid="SearchTasksJobsDevices",
-                    actions=["braket:SearchDevices", "braket:SearchQuantumTasks", "braket:SearchJobs"],
-                    resources=["*"],
-                ),
-                DataAwsIamPolicyDocumentStatement(
-                    sid="NotebookAndJobLogs",
-                    actions=[
-                        "logs:CreateLogGroup",
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                    ],
-                    resources=[
-                        f"{logs}:/aws/sagemaker/NotebookInstances:*",
-                        f"{logs}:/aws/braket*",
-                    ],
-                ),
+            # IAM's reference lists quantum-task/job as these actions' resource types, while
+            # Braket documents device-ARN policies: allow both, and deny every device not listed.
+            DataAwsIamPolicyDocumentStatement(
+                sid="CreateOnAllowedDevices",
+                actions=_CREATE_ACTIONS,
+                resources=[*self.allowed_device_policy_arns, *own_tasks_and_jobs],
+            ),
+            DataAwsIamPolicyDocumentStatement(
+                sid="DenyCreateOnOtherDevices",
+                effect="Deny",
+                actions=_CREATE_ACTIONS,
+                not_resources=[*self.allowed_device_policy_arns, *own_tasks_and_jobs],
+            ),
+            DataAwsIamPolicyDocumentStatement(
+                sid="ManageOwnTasksAndJobs",
+                actions=[
+                    "braket:GetQuantumTask",
+                    "braket:CancelQuantumTask",
+                    "braket:GetJob",
+                    "braket:CancelJob",
+                    "braket:ListTagsForResource",
+                    "braket:TagResource",
+                ],
+                resources=own_tasks_and_jobs,
+            ),
+            DataAwsIamPolicyDocumentStatement(
+                sid="DescribeDevices",
+                actions=["braket:GetDevice"],
+                resources=[_device_policy_form(partition, "", "device/*")],
+            ),
+            DataAwsIamPolicyDocumentStatement(
+                # These list actions support no resource-level permissions.
+                sid="SearchTasksJobsDevices",
+                actions=["braket:SearchDevices", "braket:SearchQuantumTasks", "braket:SearchJobs"],
+                resources=["*"],
+            ),
+            DataAwsIamPolicyDocumentStatement(
+                sid="NotebookAndJobLogs",
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
+                resources=[
+                    f"{logs}:/aws/sagemaker/NotebookInstances:*",
+                    f"{logs}:/aws/braket*",
+                ],
+            ),
         ]
 
     @property
@@ -198,13 +194,13 @@ class BraketNotebookRole(_NotebookRoleBase):
         hash of the whole when longer); must start with the prefix above.
     :param attach_braket_full_access: also attach the AWS managed
         ``AmazonBraketFullAccess`` policy, which allows every device. Default: False.
-    Attributes: ``role_arn``, ``role_name``, ``allowed_device_arns``,
-    ``allowed_device_policy_arns``, ``policy_json``; the resource ``role`` (``IamRole``).
-
     :param permissions_boundary: ARN of a managed policy that caps what the role may ever
         do (a permissions boundary, as many organizations require). Default: None.
     :param provider: the AWS provider of every resource and data source of this role
         (e.g. an aliased one). Default: the stack's default provider.
+
+    Attributes: ``role_arn``, ``role_name``, ``allowed_device_arns``,
+    ``allowed_device_policy_arns``, ``policy_json``; the resource ``role`` (``IamRole``).
     """
 
     def __init__(
@@ -272,7 +268,6 @@ class BraketNotebookRole(_NotebookRoleBase):
                 role=self.role.name,
                 policy_arn=f"arn:{self._partition}:iam::aws:policy/AmazonBraketFullAccess",
             )
-        self.provider = provider
         apply_provider(self, provider)
 
     @property
@@ -326,7 +321,6 @@ class ExistingNotebookRole(_NotebookRoleBase):
         document = self._start_policy()
         if attach_policy:
             IamRolePolicy(self, "Policy", name="braket-least-privilege", role=self._role_name, policy=document.json)
-        self.provider = provider
         apply_provider(self, provider)
 
     @property
