@@ -4,6 +4,12 @@
 Runs both alternately, each as a fresh process, and prints medians, peak memory
 and, last, `synth: ratio X.XX (app A s / plain B s)`. With --cli it also times
 both through `npx cdktf synth`. Usage: pipenv run python bench/synth.py [--runs N] [--cli]
+
+Memory, three ways: Python's own peak; the largest single process of the tree (the
+kernel's peak, from wait4); and the process-tree peak, the memory of every process of
+the tree together (Python, the jsii kernel's two Node processes, and the cdktf CLI with
+--cli), sampled every 50 ms from /proc as the sum of their proportional set sizes (PSS:
+a page shared by N processes, such as Node's own code, counts 1/N in each, so once).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -29,45 +36,94 @@ APPS = {
 }
 
 
-def run_once(argv: list[str], outdir: str) -> tuple[float, float, float]:
-    """Wall seconds, Python's peak RSS and the process tree's (Python or the jsii Node kernel) in MB."""
+SAMPLE_SECONDS = 0.05
+
+
+def pss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        return next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
+
+
+def tree_pss_mb(root: int) -> float:
+    """The memory of ``root`` and all its descendants together, now, in MB (Linux /proc, PSS)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as stat:  # "pid (comm) state ppid ..."
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # exited meanwhile
+            children.setdefault(parent, []).append(int(entry.name))
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        try:
+            total += pss_kb(pid)
+        except (OSError, StopIteration, ValueError):
+            continue  # exited meanwhile
+        pending.extend(children.get(pid, []))
+    return total / 1024
+
+
+def sample_tree_peak(pid: int, done: threading.Event, peak: list[float]) -> None:
+    while not done.wait(SAMPLE_SECONDS):
+        peak[0] = max(peak[0], tree_pss_mb(pid))
+
+
+def run_once(argv: list[str], outdir: str) -> tuple[float, float, float, float]:
+    """Wall seconds; Python's peak, the largest process's peak and the process tree's summed peak, in MB."""
     env = {**os.environ, "CDKTF_OUTDIR": outdir, "CHECKPOINT_DISABLE": "1"}
     argv = [arg.replace("{outdir}", outdir) for arg in argv]
     start = time.perf_counter()
     process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    done, tree_peak = threading.Event(), [0.0]
+    sampler = threading.Thread(target=sample_tree_peak, args=(process.pid, done, tree_peak), daemon=True)
+    sampler.start()
     stderr = process.stderr.read().decode()
+    done.set()  # stderr closes as the process exits; a zombie's memory reads as 0
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
+    sampler.join()
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(argv)} failed: {stderr[-2000:]}")
     python_kb = [int(line[8:]) for line in stderr.splitlines() if line.startswith("PEAK_KB=")]
-    return elapsed, (python_kb[0] if python_kb else float("nan")) / 1024, usage.ru_maxrss / 1024
+    return elapsed, (python_kb[0] if python_kb else float("nan")) / 1024, usage.ru_maxrss / 1024, tree_peak[0]
 
 
-def measure(commands: dict[str, list[str]], runs: int) -> dict[str, tuple[float, float, float]]:
-    samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
+Sample = tuple[float, float, float, float]  # seconds, python MB, largest process MB, process tree MB
+
+
+def measure(commands: dict[str, list[str]], runs: int) -> dict[str, Sample]:
+    samples: dict[str, list[Sample]] = {name: [] for name in commands}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(runs):
             for name, argv in commands.items():  # alternate, so drift hits both alike
-                seconds, python_mb, tree_mb = run_once(argv, str(Path(tmp) / f"{name}-{i}"))
-                samples[name].append((seconds, python_mb, tree_mb))
+                seconds, python_mb, largest_mb, tree_mb = run_once(argv, str(Path(tmp) / f"{name}-{i}"))
+                samples[name].append((seconds, python_mb, largest_mb, tree_mb))
                 print(
                     f"  run {i + 1}/{runs} {name:5s} {seconds:6.2f} s  python peak {python_mb:5.0f} MB"
-                    f"  process-tree peak {tree_mb:5.0f} MB",
+                    f"  largest process {largest_mb:5.0f} MB  process-tree peak {tree_mb:5.0f} MB",
                     flush=True,
                 )
     return {
-        name: (statistics.median(v[0] for v in values), max(v[1] for v in values), max(v[2] for v in values))
+        name: (statistics.median(v[0] for v in values), *(max(v[i] for v in values) for i in (1, 2, 3)))
         for name, values in samples.items()
     }
 
 
-def report(label: str, results: dict[str, tuple[float, float, float]]) -> str:
+def report(label: str, results: dict[str, Sample]) -> str:
     for name, title in (("plain", "plain one-stack app"), ("app", "main.py, all environments")):
-        seconds, python_mb, tree_mb = results[name]
-        print(f"{label} {title}: median {seconds:.2f} s, python peak {python_mb:.0f} MB, process-tree peak {tree_mb:.0f} MB")
+        seconds, python_mb, largest_mb, tree_mb = results[name]
+        print(
+            f"{label} {title}: median {seconds:.2f} s, python peak {python_mb:.0f} MB, "
+            f"largest process {largest_mb:.0f} MB, process-tree peak {tree_mb:.0f} MB"
+        )
     app_s, plain_s = results["app"][0], results["plain"][0]
-    return f"{label}: ratio {app_s / plain_s:.2f} (app {app_s:.2f} s / plain {plain_s:.2f} s)"
+    return (
+        f"{label}: ratio {app_s / plain_s:.2f} (app {app_s:.2f} s / plain {plain_s:.2f} s), "
+        f"app process-tree peak {results['app'][3]:.0f} MB"
+    )
 
 
 def main() -> None:

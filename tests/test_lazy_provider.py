@@ -3,10 +3,14 @@
 import base64
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -15,16 +19,24 @@ from quantum_constructs import lazy_provider
 
 REPO = Path(__file__).resolve().parents[1]
 LAZY_PROVIDER_FILE = Path(lazy_provider.__file__)
+HOOK_DEBUG = "QUANTUM_CONSTRUCTS_LAZY_HOOK_DEBUG"
+STACKS = {"stacks/dev/cdk.tf.json", "stacks/staging/cdk.tf.json", "stacks/prod/cdk.tf.json"}
+# What the Node hook prints (with HOOK_DEBUG=1) when it made the provider's index.js lazy.
+LAZY_IN_NODE = re.compile(r"^quantum_constructs lazy provider: lazy: (\d+) modules deferred$", re.MULTILINE)
 
 
-def synthesize(tmp_path: Path, name: str, prelude: str = "") -> dict[str, bytes]:
-    """Run main.py in a fresh process (after ``prelude``); return every written file's bytes."""
+def written_files(outdir: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(outdir)): p.read_bytes() for p in sorted(outdir.rglob("*")) if p.is_file()}
+
+
+def synthesize(tmp_path: Path, name: str, prelude: str = "", postlude: str = "") -> tuple[dict[str, bytes], str]:
+    """Run main.py in a fresh process between ``prelude`` and ``postlude``; every written file's bytes, and stderr."""
     outdir = tmp_path / name
-    code = f"{prelude}\nimport runpy\nrunpy.run_path('main.py', run_name='__main__')"
-    env = {**os.environ, "CDKTF_OUTDIR": str(outdir)}
+    code = f"{prelude}\nimport runpy\nrunpy.run_path('main.py', run_name='__main__')\n{postlude}"
+    env = {**os.environ, "CDKTF_OUTDIR": str(outdir), HOOK_DEBUG: "1"}
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    return {str(p.relative_to(outdir)): p.read_bytes() for p in sorted(outdir.rglob("*")) if p.is_file()}
+    return written_files(outdir), run.stderr
 
 
 def test_the_test_session_uses_the_lazy_package_and_few_modules():
@@ -48,23 +60,32 @@ def test_attribute_access_imports_a_submodule_on_demand():
 
 
 def test_output_is_identical_when_the_provider_was_imported_the_ordinary_way_first(tmp_path):
-    lazy = synthesize(tmp_path, "lazy", "import quantum_constructs, sys\nassert len(sys.modules) < 2000")
-    ordinary = synthesize(
+    """Both halves lazy (Python stand-in, Node hook) against both ordinary: the same bytes, every stack."""
+    lazy, lazy_stderr = synthesize(
+        tmp_path,
+        "lazy",
+        "import quantum_constructs, sys\nassert len(sys.modules) < 2000",
+        "from quantum_constructs import lazy_provider\nassert lazy_provider.status().node_hook",
+    )
+    ordinary, ordinary_stderr = synthesize(
         tmp_path,
         "ordinary",
         "import cdktf_cdktf_provider_aws, sys\n"
         "from quantum_constructs import lazy_provider\n"
         "assert not lazy_provider.install()\n"
+        "assert not lazy_provider.status().node_hook\n"
         "assert len([m for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.')]) > 2000",
     )
-    assert {"stacks/dev/cdk.tf.json", "stacks/staging/cdk.tf.json", "stacks/prod/cdk.tf.json"} <= set(lazy)
+    assert STACKS <= set(lazy)
     assert lazy == ordinary
+    assert int(LAZY_IN_NODE.search(lazy_stderr).group(1)) > 2000
+    assert "lazy provider" not in ordinary_stderr  # the kernel had started: no hook at all
 
 
 def run_lazy_provider_alone(code: str, **env: str) -> subprocess.CompletedProcess:
     """Load lazy_provider.py on its own in a fresh process (as ``module``), then run ``code``."""
     loader = (
-        "import importlib.util, sys\n"
+        "import importlib.util, os, sys\n"
         f"spec = importlib.util.spec_from_file_location('lazy_provider', {str(LAZY_PROVIDER_FILE)!r})\n"
         "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
     )
@@ -112,11 +133,17 @@ def test_status_says_when_the_provider_was_imported_first(tmp_path):
 
 def test_opt_out_variable_keeps_the_ordinary_import():
     run = run_lazy_provider_alone(
-        "print(module.install(), 'cdktf_cdktf_provider_aws' in sys.modules)\nprint(module.status().reason)",
-        **{lazy_provider.OPT_OUT_VARIABLE: "1"},
+        "print(module.install(), 'cdktf_cdktf_provider_aws' in sys.modules)\nstatus = module.status()\n"
+        "print(status.reason)\nprint(status.node_hook, status.node_reason)\nprint(os.environ.get('NODE_OPTIONS'))",
+        **{lazy_provider.OPT_OUT_VARIABLE: "1", "NODE_OPTIONS": "--no-warnings"},
     )
     assert run.returncode == 0, run.stderr
-    assert run.stdout.splitlines() == ["False False", f"{lazy_provider.OPT_OUT_VARIABLE} is set"]
+    assert run.stdout.splitlines() == [
+        "False False",
+        f"{lazy_provider.OPT_OUT_VARIABLE} is set",
+        f"False {lazy_provider.OPT_OUT_VARIABLE} is set",
+        "--no-warnings",
+    ]
 
 
 def test_site_packages_is_untouched():
@@ -126,3 +153,174 @@ def test_site_packages_is_untouched():
     algorithm, expected = record.hash.mode, record.hash.value
     digest = hashlib.new(algorithm, Path(record.locate()).read_bytes()).digest()
     assert base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == expected
+
+
+# The Node half, on its own: a package laid out like @cdktf/provider-aws, required with the hook.
+INDEX_JS = """\
+"use strict";
+/**
+ * Copyright (c) HashiCorp, Inc.
+ * SPDX-License-Identifier: MPL-2.0
+ */
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.provider = exports.s3Bucket = exports.iamRole = void 0;
+// generated by cdktf get
+exports.iamRole = require("./iam-role");
+exports.s3Bucket = require("./s3-bucket");
+exports.provider = require("./provider");
+//# sourceMappingURL=data:application/json;base64,e30=
+"""
+# Requires the package, then reports what was loaded when, and what it exports.
+PROBE_JS = """
+globalThis.loaded = [];
+const pkg = require(process.argv[1]);
+const atRequire = [...globalThis.loaded];
+const keys = Object.keys(pkg);
+const className = pkg.s3Bucket.S3Bucket.name;
+const sameModule = pkg.s3Bucket === require(process.argv[1] + "/lib/s3-bucket");
+console.log(JSON.stringify({ atRequire, keys, className, sameModule, afterUse: globalThis.loaded }));
+"""
+
+
+def node_package(root: Path, index_js: str = INDEX_JS, name: str = "@cdktf/provider-aws") -> Path:
+    package = root / "node_modules" / "@cdktf" / "provider-aws"
+    (package / "lib").mkdir(parents=True)
+    (package / "package.json").write_text(json.dumps({"name": name, "main": "lib/index.js"}))
+    (package / "lib" / "index.js").write_text(index_js)
+    for module, cls in (("iam-role", "IamRole"), ("s3-bucket", "S3Bucket"), ("provider", "AwsProvider")):
+        (package / "lib" / f"{module}.js").write_text(
+            f'"use strict";\nglobalThis.loaded.push("{module}");\nclass {cls} {{}}\nexports.{cls} = {cls};\n'
+        )
+    return package
+
+
+def probe(package: Path, hook: bool = True) -> tuple[dict, str]:
+    options = lazy_provider._with_require("", lazy_provider.NODE_HOOK) if hook else ""
+    env = {**os.environ, "NODE_OPTIONS": options, HOOK_DEBUG: "1"}
+    run = subprocess.run(["node", "-e", PROBE_JS, str(package)], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout), run.stderr
+
+
+def test_the_hook_defers_each_module_to_its_first_use_and_keeps_the_exports(tmp_path):
+    ordinary, quiet = probe(node_package(tmp_path / "ordinary"), hook=False)
+    lazy, stderr = probe(node_package(tmp_path / "lazy"))
+    assert ordinary["atRequire"] == ["iam-role", "s3-bucket", "provider"] and quiet == ""
+    assert lazy["atRequire"] == [] and lazy["afterUse"] == ["s3-bucket"]
+    assert lazy["keys"] == ordinary["keys"] == ["iamRole", "s3Bucket", "provider"]  # as the `void 0` line sets them
+    assert lazy["className"] == "S3Bucket" and lazy["sameModule"] is True
+    assert stderr == "quantum_constructs lazy provider: lazy: 3 modules deferred\n"
+
+
+@pytest.mark.parametrize(
+    "unexpected",
+    [
+        'exports.version = "1.0";',  # a value, not a module
+        'globalThis.loaded.push("side effect");',  # code that would no longer run at require time
+        'exports.s3Bucket = require("../lib/s3-bucket");',  # not a sibling module
+        'Object.assign(exports, require("./iam-role"));',  # another compiler's shape
+    ],
+)
+def test_an_index_js_of_unexpected_shape_is_loaded_the_ordinary_way(tmp_path, unexpected):
+    index_js = INDEX_JS.replace("// generated by cdktf get", unexpected)
+    result, stderr = probe(node_package(tmp_path, index_js))
+    assert {"iam-role", "s3-bucket", "provider"} <= set(result["atRequire"])  # all at require time
+    assert stderr.startswith("quantum_constructs lazy provider: ordinary load: line 8 has an unexpected shape: ")
+
+
+def test_another_package_at_the_same_path_is_left_alone(tmp_path):
+    result, stderr = probe(node_package(tmp_path, name="provider-aws-lookalike"))
+    assert result["atRequire"] == ["iam-role", "s3-bucket", "provider"] and stderr == ""
+
+
+def test_the_installed_providers_index_js_has_the_shape_the_hook_expects():
+    """A provider upgrade that changes index.js's shape is caught here, not by a silent 2.5 s."""
+    [tarball] = (Path(importlib.util.find_spec("cdktf_cdktf_provider_aws").origin).parent / "_jsii").glob("*.tgz")
+    with tarfile.open(tarball) as archive:
+        source = archive.extractfile("package/lib/index.js").read().decode()
+    script = "const { lazySource } = require(process.argv[1]); process.stdout.write(lazySource(require('fs').readFileSync(0, 'utf8')).reason);"
+    run = subprocess.run(
+        ["node", "-e", script, str(lazy_provider.NODE_HOOK)], input=source, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == f"{source.count(' = require(')} modules deferred"
+    assert source.count(" = require(") > 2000
+
+
+USER_HOOK_JS = """require("fs").appendFileSync(process.env.USER_HOOK_LOG,
+  JSON.stringify({ argv: process.argv.slice(1), options: process.env.NODE_OPTIONS }) + "\\n");
+"""
+# The user's program: quantum_constructs first, a stack, then a Node process of its own.
+USER_PROGRAM = """
+import json, os, subprocess, sys
+import quantum_constructs
+from quantum_constructs import lazy_provider
+from stacks import add_environment_stacks
+from cdktf import App
+app = App(outdir=sys.argv[1]); add_environment_stacks(app); app.synth()
+later = subprocess.run(["node", "-e", "console.log(JSON.stringify(Object.keys(require.cache)))"],
+                       capture_output=True, text=True, check=True)
+print(json.dumps({"status": lazy_provider.status()._asdict(), "node_options": os.environ.get("NODE_OPTIONS"),
+                  "later_loaded": json.loads(later.stdout)}))
+"""
+
+
+def test_the_users_node_options_are_kept_and_a_later_node_process_never_sees_the_hook(tmp_path):
+    user_hook = tmp_path / "user's hooks" / "record.js"  # a space and a quote in the path
+    user_hook.parent.mkdir()
+    user_hook.write_text(USER_HOOK_JS)
+    log = tmp_path / "node-processes.jsonl"
+    users_options = f'--no-warnings --require "{user_hook}"'
+    env = {**os.environ, "NODE_OPTIONS": users_options, "USER_HOOK_LOG": str(log), HOOK_DEBUG: "1"}
+    run = subprocess.run(
+        [sys.executable, "-c", USER_PROGRAM, str(tmp_path / "out")],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["status"]["node_hook"] and report["node_options"] == users_options
+    assert LAZY_IN_NODE.search(run.stderr)  # the kernel loaded the provider lazily
+    *kernel, later = [json.loads(line) for line in log.read_text().splitlines()]
+    # jsii-runtime.js and the kernel program it forks: the user's options, then the hook.
+    assert [Path(process["argv"][0]).name for process in kernel] == ["jsii-runtime.js", "program.js"]
+    assert {process["options"] for process in kernel} == {
+        lazy_provider._with_require(users_options, lazy_provider.NODE_HOOK)
+    }
+    assert later == {"argv": [], "options": users_options}  # the program's own Node process: the user's options
+    assert not any("lazy_provider_hook" in path for path in report["later_loaded"])
+    assert STACKS <= set(written_files(tmp_path / "out"))
+
+
+def test_a_kernel_started_before_quantum_constructs_gets_no_hook_and_status_says_why():
+    code = (
+        "import os, cdktf, quantum_constructs\nfrom quantum_constructs import lazy_provider\n"
+        "status = lazy_provider.status()\nprint(status.lazy, status.node_hook, status.node_reason)\n"
+        "print(os.environ.get('NODE_OPTIONS'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"}
+    run = subprocess.run([sys.executable, "-c", code], env={**env, HOOK_DEBUG: "1"}, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == [
+        "True False the jsii kernel had started before quantum_constructs was imported: import it first",
+        "None",
+    ]
+    assert "lazy provider" not in run.stderr
+
+
+@pytest.mark.skipif(shutil.which("npx") is None or not (REPO / "node_modules" / ".bin" / "cdktf").exists(),
+                    reason="the pinned cdktf CLI is not installed (make setup installs it)")
+def test_npx_cdktf_synth_gets_the_node_hook_and_the_same_bytes(tmp_path):
+    """The CLI runs the app with its own NODE_OPTIONS (--max-old-space-size=4096): the hook joins them."""
+    stderr_log = tmp_path / "app-stderr.txt"
+    app = f"{sys.executable} main.py 2>{stderr_log}"
+    env = {**os.environ, HOOK_DEBUG: "1", "CHECKPOINT_DISABLE": "1"}
+    env.pop("CDKTF_OUTDIR", None)
+    run = subprocess.run(
+        ["npx", "--no-install", "cdktf", "synth", "--app", app, "--output", str(tmp_path / "cli")],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    python, _ = synthesize(tmp_path, "python")
+    cli = written_files(tmp_path / "cli")
+    assert {name: cli[name] for name in STACKS} == {name: python[name] for name in STACKS}
+    assert LAZY_IN_NODE.search(stderr_log.read_text())

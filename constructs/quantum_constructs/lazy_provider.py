@@ -20,6 +20,14 @@ to opt out. The order therefore matters: import ``quantum_constructs`` first.
 ``status()`` tells whether the stand-in is in use and, if not, why; nothing is printed
 or warned, so an app that imports the provider first keeps working (at the ordinary cost).
 
+The same problem exists one process over: the jsii kernel (Node) requires the provider
+package's ``lib/index.js``, which requires all 2,212 resource modules (2.5 s, 450 MB). The Node
+half, ``lazy_provider_hook.js``, is handed to the kernel with ``node --require`` through
+``NODE_OPTIONS`` and compiles that one file with lazy getters instead (see the file). It can
+only be given to a kernel that has not started: ``install()`` adds it to ``NODE_OPTIONS``
+(after whatever the user already has there), starts the kernel by loading the first
+assembly, then puts ``NODE_OPTIONS`` back as it was, so no later process sees it.
+
 Only code run at interpreter start (an executable ``.pth`` line) could make the order not
 matter; this library ships none: it would run in every Python process of the environment,
 it is the mechanism supply-chain malware uses, and PEP 829 deprecates it.
@@ -39,17 +47,22 @@ PACKAGE = "cdktf_cdktf_provider_aws"
 OPT_OUT_VARIABLE = "QUANTUM_CONSTRUCTS_EAGER_PROVIDER"
 # What the stand-in relies on: the assembly loader and ordinary submodules.
 _EXPECTED = ("_jsii/__init__.py", "provider/__init__.py", "s3_bucket/__init__.py")
+NODE_HOOK = Path(__file__).with_name("lazy_provider_hook.js")
 
 # Why the last install() left the ordinary package in place (None: not called, or it installed).
 _fallback_reason: str | None = None
+# Whether the jsii kernel was started with NODE_HOOK, and why or why not (None: install() has not run).
+_node_hook: tuple[bool, str] | None = None
 
 
 class Status(NamedTuple):
-    """Whether the provider's root package is the lazy stand-in, why, and how many provider modules are loaded."""
+    """How the provider is loaded: in Python (the stand-in) and in the jsii kernel (the Node hook)."""
 
     lazy: bool
     reason: str
     provider_modules: int
+    node_hook: bool = False
+    node_reason: str = ""
 
 
 class _LazyProviderPackage(types.ModuleType):
@@ -71,7 +84,17 @@ class _LazyProviderPackage(types.ModuleType):
 
 
 def install() -> bool:
-    """Register the lazy root package; True if it is now in place, False if the ordinary one is used."""
+    """Make both halves lazy; True if the lazy root package is in place, False if the ordinary one is used.
+
+    The Node half is independent: ``status().node_hook`` says whether the kernel got it.
+    """
+    global _node_hook
+    if _node_hook is None:
+        _node_hook = _start_kernel_with_node_hook()
+    return _install_python_package()
+
+
+def _install_python_package() -> bool:
     global _fallback_reason
     current = sys.modules.get(PACKAGE)
     if current is not None:
@@ -105,19 +128,55 @@ def install() -> bool:
     return True
 
 
+def _kernel_started() -> bool:
+    # Every jsii package loads its assembly, the kernel's first request, in its `_jsii` module.
+    return any(name.endswith("._jsii") for name in list(sys.modules))
+
+
+def _with_require(node_options: str, script: Path) -> str:
+    """``node_options`` with ``--require "script"`` appended (Node reads double quotes in NODE_OPTIONS)."""
+    quoted = '"' + str(script).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{node_options} --require {quoted}".strip()
+
+
+def _start_kernel_with_node_hook() -> tuple[bool, str]:
+    """Start the jsii kernel with NODE_HOOK, leaving NODE_OPTIONS as it was; (hooked, why)."""
+    if os.environ.get(OPT_OUT_VARIABLE, "") not in ("", "0"):
+        return False, f"{OPT_OUT_VARIABLE} is set"
+    if _kernel_started():
+        return False, "the jsii kernel had started before quantum_constructs was imported: import it first"
+    if not NODE_HOOK.is_file():
+        return False, f"{NODE_HOOK} is missing"
+    previous = os.environ.get("NODE_OPTIONS")
+    os.environ["NODE_OPTIONS"] = _with_require(previous or "", NODE_HOOK)
+    try:
+        import constructs  # noqa: F401  loads the first assembly: the kernel starts now, with the hook
+    finally:
+        if previous is None:
+            del os.environ["NODE_OPTIONS"]
+        else:
+            os.environ["NODE_OPTIONS"] = previous
+    return True, f"the jsii kernel was started with {NODE_HOOK.name}"
+
+
 def status() -> Status:
     """How the provider's root package is imported in this process, for an app or a test to check.
 
     ``lazy_provider.status().lazy`` is False when the provider was imported before
     ``quantum_constructs`` (``reason`` says so), when opted out, or when the package's layout is
     unexpected; ``provider_modules`` counts the ``cdktf_cdktf_provider_aws.*`` modules loaded.
+    ``node_hook`` is False when the kernel had started first or when opted out (``node_reason``);
+    when True, the hook still loads an ``index.js`` of unexpected shape the ordinary way
+    (``QUANTUM_CONSTRUCTS_LAZY_HOOK_DEBUG=1`` prints which way it went).
     """
     loaded = sum(1 for name in list(sys.modules) if name.startswith(PACKAGE + "."))
     current = sys.modules.get(PACKAGE)
     if isinstance(current, _LazyProviderPackage):
-        return Status(True, "lazy: provider modules are imported when first used", loaded)
-    if _fallback_reason is not None:
-        return Status(False, _fallback_reason, loaded)
-    if current is not None:
-        return Status(False, f"{PACKAGE} was imported the ordinary way, before install()", loaded)
-    return Status(False, f"install() has not run and {PACKAGE} is not imported yet", loaded)
+        lazy, reason = True, "lazy: provider modules are imported when first used"
+    elif _fallback_reason is not None:
+        lazy, reason = False, _fallback_reason
+    elif current is not None:
+        lazy, reason = False, f"{PACKAGE} was imported the ordinary way, before install()"
+    else:
+        lazy, reason = False, f"install() has not run and {PACKAGE} is not imported yet"
+    return Status(lazy, reason, loaded, *(_node_hook or (False, "install() has not run")))

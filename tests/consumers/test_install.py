@@ -25,6 +25,7 @@ def test_the_wheel_holds_every_module_and_the_lifecycle_scripts(consumer_env):
     names = set(zipfile.ZipFile(consumer_env.wheel).namelist())
     package = consumer_env.source / "quantum_constructs"
     expected = {f"quantum_constructs/{p.relative_to(package).as_posix()}" for p in package.rglob("*.py")}
+    expected |= {"quantum_constructs/lazy_provider_hook.js", "quantum_constructs/py.typed"}
     expected |= {f"quantum_constructs/scripts/{p.name}" for p in (package / "scripts").iterdir() if p.is_file()}
     assert {"quantum_constructs/scripts/on_create.sh", "quantum_constructs/scripts/on_start.sh"} <= expected
     assert expected - names == set()
@@ -51,6 +52,9 @@ def test_quantum_constructs_resolves_to_the_installed_wheel_not_the_checkout(con
 def test_the_apps_ran_against_the_wheel_with_the_locked_dependencies(consumer_apps, consumer_env):
     environment = consumer_apps.report["environment"]
     assert _inside(environment["quantum_constructs_file"], consumer_env.site_packages), environment
+    # Both halves of the lazy provider load, the Node hook from the wheel.
+    assert environment["lazy_provider"]["lazy"] and environment["lazy_provider"]["node_hook"], environment
+    assert _inside(environment["lazy_provider_hook"], consumer_env.site_packages), environment
     direct_url = json.loads(environment["quantum_constructs_direct_url"])
     assert direct_url["url"].endswith(".whl") and not direct_url.get("dir_info", {}).get("editable"), direct_url
     # No editable finder: the running environment's __editable__ .pth was not processed.

@@ -34,6 +34,8 @@ def environment() -> dict:
         "python": sys.executable,
         "prefix": sys.prefix,
         "quantum_constructs_file": quantum_constructs.__file__,
+        "lazy_provider": quantum_constructs.lazy_provider.status()._asdict(),
+        "lazy_provider_hook": str(quantum_constructs.lazy_provider.NODE_HOOK),
         "quantum_constructs_version": dist.version,
         "quantum_constructs_direct_url": dist.read_text("direct_url.json"),
         "quantum_constructs_requires": dist.requires or [],
