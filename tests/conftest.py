@@ -2,6 +2,12 @@
 
 Importing the AWS provider bindings is the expensive part of a cdktf run, so
 stacks are built once here and the tests read the synthesized JSON.
+
+`make test` runs the suite in parallel (pytest-xdist, ``-n``). A session is
+then one per worker: each worker synthesizes once, and every path a test writes
+is its own (``tmp_path``, ``tmp_path_factory``, servers on port 0). The hooks at
+the end of this file hand the long tests out first and keep the tests of one
+expensive session fixture on one worker.
 """
 
 from __future__ import annotations
@@ -128,3 +134,88 @@ def main_synth(tmp_path_factory):
     repo = Path(__file__).resolve().parents[1]
     run = subprocess.run([sys.executable, "main.py"], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
     return run, outdir
+
+
+# -- scheduling under pytest-xdist ---------------------------------------------------------------
+# Wall seconds of the long tests (measured on a 2-core machine). Under xdist they are
+# handed out first, longest first, so they overlap with the many short tests instead of forming
+# a tail. A scheduling hint only: a test missing here just starts later.
+LONG_TESTS = {
+    "tests/test_lazy_provider.py::test_output_is_identical_when_the_provider_was_imported_the_ordinary_way_first": 14,
+    # Throttled with botocore's randomized exponential backoff: 3 to 13 s, mostly asleep.
+    "tests/test_jobs_emulator.py::test_throttling_is_retried_and_no_task_is_created_twice": 10,
+    "tests/test_jobs_properties.py::test_every_generated_command_line_ends_as_promised": 7,
+    # The default deadline (5 s) waited out against a server that never answers.
+    "tests/test_device_status.py::test_a_silent_endpoint_costs_at_most_the_deadline": 5,
+    "tests/test_device_status.py::test_the_devices_command_finishes_in_under_6_seconds_against_a_silent_endpoint": 4.5,
+    "tests/test_jobs_demanding_user.py::test_sigint_while_waiting_on_queued_braket_tasks": 4,
+    "tests/test_jobs_demanding_user.py::test_sigint_during_a_local_batch_stops_saves_and_resumes": 3,
+    "tests/test_jobs_emulator.py::test_results_and_status_by_task_arn": 3,
+    "tests/test_jobs_emulator.py::test_batch_of_50_with_progress_bar": 2.8,
+    "tests/test_jobs_emulator.py::test_interrupted_batch_is_resumed_without_duplicates": 2.6,
+    "tests/test_braket_emulator.py::test_throttled_create_is_retried_and_creates_one_task": 2.2,
+    "tests/test_jobs_emulator.py::test_a_missing_results_object_is_a_service_error": 2.2,
+    "tests/test_braket_emulator.py::test_cli_serves_get_device_and_control_endpoints": 2,
+    "tests/test_braket_emulator.py::test_search_quantum_tasks_and_devices": 1.5,
+    "tests/test_device_status.py::test_a_silent_endpoint_through_aws_endpoint_url_braket": 1.5,
+    "tests/test_jobs_demanding_user.py::test_a_closed_pipe_is_no_traceback": 1.5,
+    "tests/test_emulator_iam.py::test_cli_refuses_an_unreadable_identity": 1.3,
+}
+# Session fixtures too expensive to build on every worker. The tests that use one (by node id
+# prefix: the scheduler sees only node ids) are one unit of work, run by a single worker.
+# Fixture -> (node id prefixes, wall seconds of the whole unit).
+SHARED_SESSION_FIXTURES = {
+    # Builds the wheel, installs it into a venv and synthesizes the consumer apps.
+    "consumer_env": (("tests/consumers/",), 5),
+    # `python main.py` in a subprocess; test_security runs checkov twice on its output.
+    "main_synth": (("tests/test_main.py::", "tests/test_security.py::",
+                    "tests/test_stack_outputs.py::test_real_synthesized_dev_stack",
+                    "tests/test_lazy_provider.py::test_npx_cdktf_synth"), 9),
+}
+
+
+def shared_unit(nodeid: str) -> str | None:
+    """The session fixture whose tests ``nodeid`` is scheduled with, if any."""
+    for fixture, (prefixes, _) in SHARED_SESSION_FIXTURES.items():
+        if nodeid.startswith(prefixes):
+            return fixture
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture, (prefixes, _) in SHARED_SESSION_FIXTURES.items():
+            if fixture in item.fixturenames and shared_unit(item.nodeid) != fixture:
+                item.warn(pytest.PytestWarning(
+                    f"uses {fixture} but is not under {prefixes} in tests/conftest.py's SHARED_SESSION_FIXTURES:"
+                    f" under xdist another worker builds {fixture} again for it"))
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the order the scheduler hands tests out in
+
+        def weight(item) -> float:
+            unit = shared_unit(item.nodeid)
+            return SHARED_SESSION_FIXTURES[unit][1] if unit else LONG_TESTS.get(item.nodeid, 0)
+
+        items.sort(key=lambda item: -weight(item))  # stable: the rest keep the file order
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``-n N`` (``--dist load``): one test at a time to whichever worker is free, in the
+    collection's order (long tests first, above), except that the tests of one shared session
+    fixture go together to one worker.
+
+    xdist's own ``--dist loadgroup`` would do the grouping with ``xdist_group`` marks, but under
+    pytest 9.2 it silently stops grouping (pytest-dev/pytest-xdist#1386: the node id suffix it
+    relies on is no longer applied).
+    """
+    if config.getvalue("dist") != "load":
+        return None  # any other --dist: xdist's own scheduler
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return shared_unit(nodeid) or nodeid  # a unit per test, but for the shared fixtures
+
+    config.option.loadscopereorder = False  # keep the collection's order, not biggest unit first
+    return SharedFixtureScheduling(config, log)

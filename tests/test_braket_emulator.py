@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -197,16 +197,17 @@ def test_search_quantum_tasks_and_devices(braket, emulator):
 
 
 def test_cli_serves_get_device_and_control_endpoints(s3_url):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    # --port 0: the kernel picks a free port and the banner names it (a port probed here first
+    # could be taken by a parallel test before the emulator binds it).
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.braket_emulator", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "tests.braket_emulator", "--host", "127.0.0.1", "--port", "0",
          "--s3-endpoint", s3_url], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True)
     try:
-        url = f"http://127.0.0.1:{port}"
-        assert proc.stdout.readline().strip() == f"braket emulator listening on {url}"
+        banner = re.fullmatch(r"braket emulator listening on (http://127\.0\.0\.1:(\d+))",
+                              proc.stdout.readline().strip())
+        assert banner and 0 < int(banner.group(2)) < 65536, banner
+        url = banner.group(1)
         client = boto3.client("braket", endpoint_url=url, region_name="us-east-1",
                               aws_access_key_id="testing", aws_secret_access_key="testing")
         assert client.get_device(deviceArn=SV1)["deviceName"] == "SV1"

@@ -104,12 +104,16 @@ def silent():
         yield server
 
 
-def closed_port_url() -> str:
-    """A loopback URL nothing listens on: connections are refused at once."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+@pytest.fixture
+def closed_port_url():
+    """A loopback URL nothing listens on: connections are refused at once.
+
+    The port stays bound (never listening) while the test runs, so no other test or
+    process, parallel ones included, can start listening on it meanwhile.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as reserved:
+        reserved.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{reserved.getsockname()[1]}"
 
 
 @pytest.fixture
@@ -151,8 +155,8 @@ def test_aws_endpoint_url_braket_is_honoured_too(aws, monkeypatch):
     assert aws.emulator.stats()["calls"]["GetDevice"] == 3
 
 
-def test_braket_endpoint_wins_over_aws_endpoint_url_braket_as_in_the_sdk(aws, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL_BRAKET", closed_port_url())
+def test_braket_endpoint_wins_over_aws_endpoint_url_braket_as_in_the_sdk(aws, monkeypatch, closed_port_url):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BRAKET", closed_port_url)
     aws.emulator.configure(device_status={DM1.arn: "OFFLINE"})
     found, _ = statuses([DM1])
     assert found == {DM1.arn: "OFFLINE"}
@@ -222,8 +226,8 @@ def test_a_silent_endpoint_through_aws_endpoint_url_braket(fake_credentials, sil
     assert silent.connections == 5
 
 
-def test_a_refused_connection_is_unknown_at_once(fake_credentials, monkeypatch):
-    monkeypatch.setenv("BRAKET_ENDPOINT", closed_port_url())
+def test_a_refused_connection_is_unknown_at_once(fake_credentials, monkeypatch, closed_port_url):
+    monkeypatch.setenv("BRAKET_ENDPOINT", closed_port_url)
     found, elapsed = statuses([LOCAL, *FIVE])
     print(f"\nfive devices against a closed port: {elapsed:.2f} s")
     assert found == {"local": "ONLINE", **{d.arn: "unknown" for d in FIVE}}

@@ -3,19 +3,17 @@
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from jobs import backends, cli
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.jobs_process import JOBS_ENV, jobs_argv
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "jobs", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    env = {**os.environ, **JOBS_ENV}
+    return subprocess.run(jobs_argv(*args), cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_bell_on_the_local_simulator_through_the_cli(workdir):

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from jobs import backends, cli
+from tests.jobs_process import JOBS_ENV, jobs_argv
 
-REPO = Path(__file__).resolve().parents[1]
 MIXED_GHZ = [f"ghz:{n}" for n in range(2, 12)] * 2  # 20 circuits, 2 to 11 qubits
 
 
@@ -24,14 +24,13 @@ def circuits(*specs: str) -> list[str]:
 
 
 def jobs_process(*args: str, cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "jobs", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    env = {**os.environ, **JOBS_ENV}
+    return subprocess.Popen(jobs_argv(*args), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def run_jobs(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "jobs", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    env = {**os.environ, **JOBS_ENV}
+    return subprocess.run(jobs_argv(*args), cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
 class StreamReader:
@@ -293,7 +292,7 @@ def test_a_closed_pipe_is_no_traceback(workdir):
     assert run_jobs("run", "--env", "dev", "--shots", "10", cwd=workdir).returncode == 0
     shell = subprocess.run(
         f"{sys.executable} -m jobs status $(ls results/dev) | head -c 1",
-        shell=True, cwd=workdir, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=120,
+        shell=True, cwd=workdir, env={**os.environ, **JOBS_ENV}, capture_output=True, text=True, timeout=120,
     )
     assert "Traceback" not in shell.stderr and "BrokenPipe" not in shell.stderr
 

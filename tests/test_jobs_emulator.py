@@ -8,27 +8,25 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import boto3
 
 from tests.conftest import DEV_BUCKET
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.jobs_process import JOBS_ENV, jobs_argv
 
 
 def jobs(*args: str, cwd: Path, check_json: bool = True) -> tuple[subprocess.CompletedProcess, dict]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    run = subprocess.run([sys.executable, "-m", "jobs", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    env = {**os.environ, **JOBS_ENV}
+    run = subprocess.run(jobs_argv(*args), cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     document = json.loads(run.stdout) if check_json and "--json" in args else {}
     return run, document
 
 
 def start_jobs(*args: str, cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "jobs", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, **JOBS_ENV}
+    return subprocess.Popen(jobs_argv(*args), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def wait_until(condition, timeout: float = 60.0) -> None:

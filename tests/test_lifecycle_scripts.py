@@ -552,7 +552,8 @@ def jupyter():
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeJupyter)
     server.responses = {}
     server.requests = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polling for shutdown every 20 ms, not socketserver's 0.5 s: each teardown would wait that out.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
     yield server

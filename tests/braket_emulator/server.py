@@ -38,6 +38,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.exceptions import ClientError
 
 from braket.default_simulator.openqasm.parser.openqasm_parser import parse as parse_openqasm
@@ -53,6 +55,18 @@ Response = tuple[int, dict[str, Any]]
 
 
 _SIMULATION_LOCK = threading.Lock()
+# botocore's service models (S3's is large), parsed once per process and shared by every
+# emulator's own session: a new session would parse them again (50 ms per emulator).
+_BOTOCORE_LOADER = botocore.loaders.create_loader()
+
+
+def _fresh_session() -> boto3.session.Session:
+    """A session of its own (nothing shared with the SDK's), reading the shared models."""
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _BOTOCORE_LOADER)
+    return boto3.session.Session(botocore_session=core)
+
+
 # DM1 runs whatever it is sent, as the service does; the simulator's advice is noise here.
 warnings.filterwarnings("ignore", message="You are running a noise-free circuit", category=UserWarning)
 
@@ -151,7 +165,7 @@ class BraketEmulator:
         self._max_workers = max_workers
         self._pool: ThreadPoolExecutor | None = None
         self._server: ThreadingHTTPServer | None = None
-        self._s3 = boto3.session.Session().client(
+        self._s3 = _fresh_session().client(
             "s3", endpoint_url=s3_endpoint, region_name="us-east-1",
             aws_access_key_id="testing", aws_secret_access_key="testing")
         self.configure(api_latency=api_latency, queue_delay=queue_delay, seed=seed,

@@ -1,0 +1,62 @@
+"""The warm `python -m jobs` the tests use behaves as a fresh one: same output, exit status and signals."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.jobs_process import FRESH_VARIABLE, JOBS_ENV, jobs_argv
+
+FRESH = [sys.executable, "-m", "jobs"]
+
+
+@pytest.fixture
+def warm_argv():
+    if os.environ.get(FRESH_VARIABLE) == "1":
+        pytest.skip(f"{FRESH_VARIABLE}=1: every test already runs a fresh interpreter")
+    argv = jobs_argv("--help")
+    assert argv[:4] == [sys.executable, "-I", "-S", argv[3]] and argv[4] == "client", argv
+    return lambda *args: jobs_argv(*args)
+
+
+def both(warm_argv, *args: str, cwd, env=None) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
+    env = env or {**os.environ, **JOBS_ENV}
+    runs = [subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+            for argv in (warm_argv(*args), [*FRESH, *args])]
+    return runs[0], runs[1]
+
+
+def test_a_refusal_is_byte_for_byte_the_fresh_one(warm_argv, workdir):
+    warm, fresh = both(warm_argv, "run", "--env", "nope", cwd=workdir)
+    assert (warm.returncode, warm.stdout, warm.stderr) == (fresh.returncode, fresh.stdout, fresh.stderr)
+    assert warm.returncode == 2 and warm.stderr.count("\n") == 1
+
+
+def test_a_local_run_writes_the_same_document_in_the_working_directory(warm_argv, workdir):
+    warm, fresh = both(warm_argv, "run", "--env", "dev", "--circuit", "bell", "--shots", "100", "--json", cwd=workdir)
+    assert warm.returncode == fresh.returncode == 0, warm.stderr
+    warm_doc, fresh_doc = json.loads(warm.stdout), json.loads(fresh.stdout)
+    assert warm_doc.keys() == fresh_doc.keys() and warm_doc["job_id"] != fresh_doc["job_id"]
+    assert (workdir / "results" / "dev" / warm_doc["job_id"] / "summary.json").is_file()  # the client's cwd
+
+
+def test_other_interpreter_settings_run_a_fresh_interpreter_instead(warm_argv, workdir):
+    env = {**os.environ, **JOBS_ENV, "PYTHONWARNINGS": "error::DeprecationWarning:nothing"}
+    warm, fresh = both(warm_argv, "run", "--env", "nope", cwd=workdir, env=env)
+    assert (warm.returncode, warm.stdout, warm.stderr) == (fresh.returncode, fresh.stdout, fresh.stderr)
+
+
+def test_a_signal_to_the_client_reaches_the_jobs_process_and_its_status_comes_back(warm_argv, workdir):
+    circuits = [arg for _ in range(40) for arg in ("--circuit", "ghz:16")]  # long enough to be interrupted
+    codes = []
+    for argv in (warm_argv("run", "--env", "dev", *circuits), [*FRESH, "run", "--env", "dev", *circuits]):
+        process = subprocess.Popen(argv, cwd=workdir, env={**os.environ, **JOBS_ENV},
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process.stderr.read(1)  # the progress bar: the jobs process is running
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+        codes.append(process.returncode)
+    assert codes[0] == codes[1] == -signal.SIGTERM  # ended by the signal, both
