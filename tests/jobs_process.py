@@ -1,7 +1,7 @@
 """The command line that runs `python -m jobs ARGS` in tests (see jobs_zygote.py for why and how).
 
-``jobs_argv(*args)`` goes in place of ``[sys.executable, "-m", "jobs", *args]`` in subprocess
-calls: the same process behaviour, without re-importing the SDK each time. Tests about the
+``run_jobs`` and ``start_jobs`` run it (``jobs_argv`` is its command line): the same process
+behaviour as ``[sys.executable, "-m", "jobs", *args]``, without re-importing the SDK each time. Tests about the
 interpreter's own start (import time, process start included in a deadline) keep the plain
 command. ``QUANTUM_TESTS_FRESH_JOBS=1`` makes every test use a fresh interpreter.
 """
@@ -53,3 +53,15 @@ def jobs_argv(*args: str) -> list[str]:
     if path is None:
         return [sys.executable, "-m", "jobs", *args]
     return [sys.executable, "-I", "-S", str(ZYGOTE), "client", path, sys.executable, *args]
+
+
+def run_jobs(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """`python -m jobs ARGS` in ``cwd``, to completion: exit code and text output."""
+    env = {**os.environ, **JOBS_ENV}
+    return subprocess.run(jobs_argv(*args), cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def start_jobs(*args: str, cwd: Path, text: bool = False) -> subprocess.Popen:
+    """`python -m jobs ARGS` started in ``cwd``, stdout and stderr piped (bytes unless ``text``)."""
+    env = {**os.environ, **JOBS_ENV}
+    return subprocess.Popen(jobs_argv(*args), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=text)

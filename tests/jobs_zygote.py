@@ -40,8 +40,8 @@ def _interpreter_settings(environ) -> dict:
     return {k: v for k, v in environ.items() if k.startswith("PYTHON") or k in _INTERPRETER_VARIABLES}
 
 
-def serve(path: str) -> dict:
-    """Serve requests until the socket is closed; returns only in a forked jobs process, with its request."""
+def serve(path: str) -> None:
+    """Serve requests until the socket is closed; returns only in a forked jobs process, ready to run."""
     import gc
     import importlib
     import threading
@@ -65,8 +65,8 @@ def serve(path: str) -> dict:
         connection.close()
 
 
-def _wait_for_one(connection: socket.socket, settings: dict | None) -> dict:
-    """In a waiter: fork the jobs process (which returns its request), report its pid and status."""
+def _wait_for_one(connection: socket.socket, settings: dict | None) -> None:
+    """In a waiter: fork the jobs process (which returns), report its pid and status."""
     message, fds, _, _ = socket.recv_fds(connection, 1 << 20, 3)
     request = json.loads(message)
     if settings is None or _interpreter_settings(request["env"]) != settings:
@@ -76,7 +76,7 @@ def _wait_for_one(connection: socket.socket, settings: dict | None) -> dict:
     if pid == 0:
         connection.close()
         _become(request, fds)
-        return request
+        return
     for fd in fds:
         os.close(fd)
     connection.send(f"pid {pid}".encode())
@@ -138,7 +138,7 @@ def client(path: str, python: str, args: list[str]) -> None:
 if __name__ == "__main__":
     if sys.argv[1] == "client":
         client(sys.argv[2], sys.argv[3], sys.argv[4:])
-    request = serve(sys.argv[2])
+    serve(sys.argv[2])
     # Only a forked jobs process gets here: run jobs exactly as `python -m jobs` does.
     import runpy
 

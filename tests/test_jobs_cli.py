@@ -1,23 +1,15 @@
 """`python -m jobs` end to end on the local simulator, and every refusal before anything is submitted."""
 
 import json
-import os
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from jobs import backends, cli
-from tests.jobs_process import JOBS_ENV, jobs_argv
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, **JOBS_ENV}
-    return subprocess.run(jobs_argv(*args), cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+from tests.jobs_process import run_jobs
 
 
 def test_bell_on_the_local_simulator_through_the_cli(workdir):
-    run = run_cli("run", "--env", "dev", "--circuit", "bell", "--shots", "500", "--json", cwd=workdir)
+    run = run_jobs("run", "--env", "dev", "--circuit", "bell", "--shots", "500", "--json", cwd=workdir)
     assert run.returncode == 0, run.stderr
     document = json.loads(run.stdout)  # exactly one JSON document
     assert document["environment"] == "dev"
@@ -48,7 +40,7 @@ def test_bell_on_the_local_simulator_through_the_cli(workdir):
 
 
 def test_human_output_shows_estimate_counts_and_histogram(workdir):
-    run = run_cli("run", "--env", "dev", "--circuit", "bell", "--circuit", "ghz:3", cwd=workdir)
+    run = run_jobs("run", "--env", "dev", "--circuit", "bell", "--circuit", "ghz:3", cwd=workdir)
     assert run.returncode == 0, run.stderr
     assert "estimated $0.00" in run.stdout
     assert "ghz:3" in run.stdout and "COMPLETED" in run.stdout

@@ -14,23 +14,13 @@ from pathlib import Path
 import pytest
 
 from jobs import backends, cli
-from tests.jobs_process import JOBS_ENV, jobs_argv
+from tests.jobs_process import JOBS_ENV, run_jobs, start_jobs
 
 MIXED_GHZ = [f"ghz:{n}" for n in range(2, 12)] * 2  # 20 circuits, 2 to 11 qubits
 
 
 def circuits(*specs: str) -> list[str]:
     return [arg for spec in specs for arg in ("--circuit", spec)]
-
-
-def jobs_process(*args: str, cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, **JOBS_ENV}
-    return subprocess.Popen(jobs_argv(*args), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def run_jobs(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, **JOBS_ENV}
-    return subprocess.run(jobs_argv(*args), cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
 class StreamReader:
@@ -130,7 +120,7 @@ def interrupt_after_first_task(process: subprocess.Popen, total: int) -> tuple[f
 
 def test_sigint_during_a_local_batch_stops_saves_and_resumes(workdir):
     big = ["ghz:22"] * 10  # about half a second each: the batch is still running when SIGINT comes
-    process = jobs_process("run", "--env", "dev", *circuits(*big), "--shots", "20", cwd=workdir)
+    process = start_jobs("run", "--env", "dev", *circuits(*big), "--shots", "20", cwd=workdir)
     latency, _, err = interrupt_after_first_task(process, len(big))
     print(f"SIGINT to exit (local batch): {latency:.2f} s")
     assert process.returncode == 130 and latency < 2.0, err
@@ -155,7 +145,7 @@ def test_sigint_during_a_local_batch_stops_saves_and_resumes(workdir):
 
 def test_sigint_while_waiting_on_queued_braket_tasks(workdir, aws):
     aws.emulator.configure(queue_delay=3.0)
-    process = jobs_process("run", "--env", "dev", "--device", "sv1", *circuits("bell", "bell", "bell"), "--shots", "10",
+    process = start_jobs("run", "--env", "dev", "--device", "sv1", *circuits("bell", "bell", "bell"), "--shots", "10",
                            cwd=workdir)
     err = StreamReader(process.stderr)
     deadline = time.monotonic() + 30

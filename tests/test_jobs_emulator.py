@@ -14,19 +14,13 @@ from pathlib import Path
 import boto3
 
 from tests.conftest import DEV_BUCKET
-from tests.jobs_process import JOBS_ENV, jobs_argv
+from tests.jobs_process import run_jobs, start_jobs
 
 
 def jobs(*args: str, cwd: Path, check_json: bool = True) -> tuple[subprocess.CompletedProcess, dict]:
-    env = {**os.environ, **JOBS_ENV}
-    run = subprocess.run(jobs_argv(*args), cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    run = run_jobs(*args, cwd=cwd)
     document = json.loads(run.stdout) if check_json and "--json" in args else {}
     return run, document
-
-
-def start_jobs(*args: str, cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, **JOBS_ENV}
-    return subprocess.Popen(jobs_argv(*args), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def wait_until(condition, timeout: float = 60.0) -> None:
@@ -100,7 +94,7 @@ def test_failed_tasks_are_reported_with_reason_and_others_kept(workdir, aws):
 def test_interrupted_batch_is_resumed_without_duplicates(workdir, aws):
     total, killed_after = 10, 4
     aws.emulator.configure(api_latency=0.2)
-    client = start_jobs("run", "--env", "dev", "--device", "sv1", "--parallel", "1", *["--circuit", "bell"] * total, cwd=workdir)
+    client = start_jobs("run", "--env", "dev", "--device", "sv1", "--parallel", "1", *["--circuit", "bell"] * total, cwd=workdir, text=True)
     wait_until(lambda: len(aws.emulator.tasks()) >= killed_after)
     client.send_signal(signal.SIGKILL)
     client.wait()
@@ -117,7 +111,7 @@ def test_interrupted_batch_is_resumed_without_duplicates(workdir, aws):
 
 def test_cancel_a_queued_task(workdir, aws):
     aws.emulator.configure(queue_delay=60)
-    client = start_jobs("run", "--env", "dev", "--device", "sv1", "--json", cwd=workdir)
+    client = start_jobs("run", "--env", "dev", "--device", "sv1", "--json", cwd=workdir, text=True)
     wait_until(lambda: list((workdir / "results" / "dev").glob("*/journal.jsonl")) and
                len(next((workdir / "results" / "dev").glob("*/journal.jsonl")).read_text().splitlines()) == 2)
     job_id = next((workdir / "results" / "dev").iterdir()).name

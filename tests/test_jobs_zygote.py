@@ -19,7 +19,7 @@ def warm_argv():
         pytest.skip(f"{FRESH_VARIABLE}=1: every test already runs a fresh interpreter")
     argv = jobs_argv("--help")
     assert argv[:4] == [sys.executable, "-I", "-S", argv[3]] and argv[4] == "client", argv
-    return lambda *args: jobs_argv(*args)
+    return jobs_argv
 
 
 def both(warm_argv, *args: str, cwd, env=None) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:

@@ -104,7 +104,7 @@ def _install_python_package() -> bool:
                 "import quantum_constructs first"
             )
         return isinstance(current, _LazyProviderPackage)
-    if os.environ.get(OPT_OUT_VARIABLE, "") not in ("", "0"):
+    if _opted_out():
         _fallback_reason = f"{OPT_OUT_VARIABLE} is set"
         return False
     spec = importlib.util.find_spec(PACKAGE)
@@ -128,6 +128,10 @@ def _install_python_package() -> bool:
     return True
 
 
+def _opted_out() -> bool:
+    return os.environ.get(OPT_OUT_VARIABLE, "") not in ("", "0")
+
+
 def _kernel_started() -> bool:
     # Every jsii package loads its assembly, the kernel's first request, in its `_jsii` module.
     return any(name.endswith("._jsii") for name in list(sys.modules))
@@ -141,7 +145,7 @@ def _with_require(node_options: str, script: Path) -> str:
 
 def _start_kernel_with_node_hook() -> tuple[bool, str]:
     """Start the jsii kernel with NODE_HOOK, leaving NODE_OPTIONS as it was; (hooked, why)."""
-    if os.environ.get(OPT_OUT_VARIABLE, "") not in ("", "0"):
+    if _opted_out():
         return False, f"{OPT_OUT_VARIABLE} is set"
     if _kernel_started():
         return False, "the jsii kernel had started before quantum_constructs was imported: import it first"

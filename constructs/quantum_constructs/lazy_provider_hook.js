@@ -44,7 +44,7 @@ const DEFINE_LAZY =
   "  } });\n" +
   "}\n";
 
-/** The lazy source of an index.js of the expected shape, or a string saying why not (and null). */
+/** { source, reason }: the lazy source of an index.js of the expected shape, or null and why not. */
 function lazySource(source) {
   const lines = source.split("\n");
   const out = [];
