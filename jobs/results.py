@@ -126,7 +126,7 @@ def histogram_figure(tasks: list[dict], title: str, max_panels: int = MAX_PLOTTE
         axis.set_xlim(-pad, len(bars) - 1 + pad)
         axis.margins(y=0.12)  # room for the bar labels
         axis.set_ylabel("count")
-        axis.set_title(f"{_shorten(panel.label)} — {panel.shots} shots", fontsize=10)
+        axis.set_title(f"{_shorten(panel.label)} — {panel.shots} shots", fontsize=10, y=1.0)
     if not shown:
         axes[0].text(0.5, 0.5, "no completed task", ha="center", va="center", transform=axes[0].transAxes)
         axes[0].set_axis_off()

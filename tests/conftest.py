@@ -17,21 +17,34 @@ import os
 
 import pytest
 
-import quantum_constructs  # noqa: F401  first: silences jsii's Node 20 banner
-from cdktf import App, Testing, TerraformStack
-from cdktf_cdktf_provider_aws.provider import AwsProvider
-
 from stacks import ENVIRONMENTS, add_environment_stacks
+
+
+def pytest_configure(config):
+    """Before any test module is imported: ``quantum_constructs`` first (the lazy provider; no jsii
+    Node 20 banner). The main process of a parallel run runs no test: it starts the one warm
+    `python -m jobs` server its workers share instead, and no jsii kernel."""
+    from tests.jobs_process import FRESH_VARIABLE, start_shared_server
+
+    if getattr(config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
+        if os.environ.get(FRESH_VARIABLE) != "1":
+            start_shared_server()
+    else:
+        import quantum_constructs  # noqa: F401
 
 
 @pytest.fixture(scope="session")
 def environment_stacks():
+    from cdktf import Testing
+
     return add_environment_stacks(Testing.app())
 
 
 @pytest.fixture(scope="session")
 def synthesized(environment_stacks) -> dict[str, str]:
     """Each environment's synthesized Terraform JSON, as text (what Testing.synth returns)."""
+    from cdktf import Testing
+
     return {name: Testing.synth(stack) for name, stack in environment_stacks.items()}
 
 
@@ -49,7 +62,10 @@ def env_name(request) -> str:
 def new_stack():
     """A fresh, empty stack with an AWS provider, for construct-level tests."""
 
-    def make(name: str = "test") -> TerraformStack:
+    from cdktf import App, TerraformStack
+    from cdktf_cdktf_provider_aws.provider import AwsProvider
+
+    def make(name: str = "test") -> "TerraformStack":
         stack = TerraformStack(App(), name)
         AwsProvider(stack, "aws", region="us-east-1")
         return stack
@@ -147,7 +163,7 @@ LONG_TESTS = {
     "tests/test_jobs_properties.py::test_every_generated_command_line_ends_as_promised": 7,
     # The default deadline (5 s) waited out against a server that never answers.
     "tests/test_device_status.py::test_a_silent_endpoint_costs_at_most_the_deadline": 5,
-    "tests/test_device_status.py::test_the_devices_command_finishes_in_under_6_seconds_against_a_silent_endpoint": 4.5,
+    "tests/test_device_status.py::test_the_devices_command_waits_at_most_its_deadline_for_a_silent_endpoint": 4.5,
     "tests/test_jobs_demanding_user.py::test_sigint_while_waiting_on_queued_braket_tasks": 4,
     "tests/test_jobs_demanding_user.py::test_sigint_during_a_local_batch_stops_saves_and_resumes": 3,
     "tests/test_jobs_emulator.py::test_results_and_status_by_task_arn": 3,

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,28 +23,64 @@ FRESH_VARIABLE = "QUANTUM_TESTS_FRESH_JOBS"
 # The environment tests give `python -m jobs` (PYTHONPATH: the checkout, as from any directory).
 JOBS_ENV = {"PYTHONPATH": str(REPO)}
 
+# Set by start_shared_server() in a pytest run's main process: "SOCKET PID" of the server its workers share.
+SHARED_VARIABLE = "QUANTUM_TESTS_JOBS_ZYGOTE"
+READY_WAIT_SECONDS = 60.0
+
 _socket: str | None = None
 
 
+def _start_server(announce: bool) -> tuple[subprocess.Popen, str]:
+    """A warm server, stopped when this process exits: (process, socket path).
+    ``announce``: its stdout is piped and says "ready" once it serves (else the socket appearing says it)."""
+    directory = tempfile.mkdtemp(prefix="jobs-zygote-")
+    path = os.path.join(directory, "socket")
+    server = subprocess.Popen(
+        [sys.executable, str(ZYGOTE), "serve", path], env={**os.environ, **JOBS_ENV}, cwd=REPO,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE if announce else subprocess.DEVNULL,
+    )
+
+    def stop() -> None:
+        server.kill()
+        server.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+
+    atexit.register(stop)
+    return server, path
+
+
+def start_shared_server() -> None:
+    """In the main process of a parallel run: start one server for all its workers, which inherit
+    its address. It warms up while they start; one server instead of one per worker."""
+    server, path = _start_server(announce=False)
+    os.environ[SHARED_VARIABLE] = f"{path} {server.pid}"
+
+
+def _wait_for_shared(path: str, pid: int) -> bool:
+    """Whether the shared server at ``path`` serves (its socket appears once it is warm)."""
+    give_up = time.monotonic() + READY_WAIT_SECONDS
+    while not os.path.exists(path):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        if time.monotonic() > give_up:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def _server_socket() -> str | None:
-    """This test process's warm server, started on first use; None if it could not warm up."""
+    """The warm server's socket: the run's shared one, else this process's own, started on first
+    use; None if there is none that could warm up."""
     global _socket
     if _socket is None:
-        directory = tempfile.mkdtemp(prefix="jobs-zygote-")
-        path = os.path.join(directory, "socket")
-        server = subprocess.Popen(
-            [sys.executable, str(ZYGOTE), "serve", path],
-            env={**os.environ, **JOBS_ENV}, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        )
-        ready = server.stdout.readline().strip() == b"ready"
-
-        def stop() -> None:
-            server.kill()
-            server.wait()
-            shutil.rmtree(directory, ignore_errors=True)
-
-        atexit.register(stop)
-        _socket = path if ready else ""
+        if shared := os.environ.get(SHARED_VARIABLE):
+            path, pid = shared.rsplit(" ", 1)
+            _socket = path if _wait_for_shared(path, int(pid)) else ""
+        else:
+            server, path = _start_server(announce=True)
+            _socket = path if server.stdout.readline().strip() == b"ready" else ""
     return _socket or None
 
 

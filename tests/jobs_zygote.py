@@ -100,6 +100,25 @@ def _become(request: dict, fds: list[int]) -> None:
         sys.modules["numpy"].random.seed()
 
 
+_ended_with: list[int] = []  # the exit code, once jobs ended with sys.exit(int) or sys.exit()
+
+
+def _exit_without_teardown() -> None:
+    """The end of a forked jobs process that called sys.exit(code), after the interpreter has joined
+    its threads and run every other atexit handler: flush stdout and stderr as it would, then exit
+    with the code, skipping what remains (freeing every module's objects, which in a process forked
+    from a 200 MB interpreter copies most of its pages: 100 ms per run). Any other ending (uncaught
+    exception, Ctrl-C, a flush that fails, as on a closed pipe) is left to the interpreter."""
+    if not _ended_with:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:
+        return
+    os._exit(_ended_with[0])
+
+
 def client(path: str, python: str, args: list[str]) -> None:
     """Run `python -m jobs ARGS` through the server at ``path``, or the ordinary way when it cannot."""
     child: list[int] = []
@@ -138,8 +157,16 @@ def client(path: str, python: str, args: list[str]) -> None:
 if __name__ == "__main__":
     if sys.argv[1] == "client":
         client(sys.argv[2], sys.argv[3], sys.argv[4:])
+    import atexit
+
+    atexit.register(_exit_without_teardown)  # first registered, so last run: after the handlers jobs adds
     serve(sys.argv[2])
     # Only a forked jobs process gets here: run jobs exactly as `python -m jobs` does.
     import runpy
 
-    runpy._run_module_as_main("jobs")
+    try:
+        runpy._run_module_as_main("jobs")
+    except SystemExit as end:
+        if end.code is None or isinstance(end.code, int):
+            _ended_with.append(end.code or 0)
+        raise

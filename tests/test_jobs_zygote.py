@@ -60,3 +60,17 @@ def test_a_signal_to_the_client_reaches_the_jobs_process_and_its_status_comes_ba
         process.communicate(timeout=60)
         codes.append(process.returncode)
     assert codes[0] == codes[1] == -signal.SIGTERM  # ended by the signal, both
+
+
+def test_a_reader_gone_before_the_output_ends_the_same_way(warm_argv, workdir):
+    """Nobody reads stdout (`| head -c 0`): the end of the process, where the warm one skips the
+    interpreter's teardown, gives the same exit status and stderr as a fresh one."""
+    env = {**os.environ, **JOBS_ENV}
+    ends = []
+    for argv in (warm_argv("estimate", "--env", "dev", "--json"), [*FRESH, "estimate", "--env", "dev", "--json"]):
+        process = subprocess.Popen(argv, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process.stdout.close()  # before the process writes anything
+        ends.append((process.wait(timeout=120), process.stderr.read()))
+        process.stderr.close()
+    assert ends[0] == ends[1]
+    assert "Traceback" not in ends[0][1]

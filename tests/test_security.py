@@ -44,18 +44,27 @@ def without_required_version(doc: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def checkov(stacks_dir, tmp_path_factory) -> dict:
-    """checkov's report on a copy of the stacks without ``terraform.required_version``.
+    """checkov's report, one run over ``scanned/<env>``, a copy of the stacks without
+    ``terraform.required_version``, and ``as-is/dev``, the dev stack as synthesized.
 
     checkov's terraform_json parser (3.3.30) fails on a string attribute of the
     ``terraform`` block ("this method receives only dicts", checkov issue 7454) and then
-    reports zero checks with exit code 0. The copy differs by that field only (asserted below).
+    reports zero checks with exit code 0. The copy differs by that field only (asserted below);
+    the stack as synthesized shows that the copy is still needed.
     """
-    copy = tmp_path_factory.mktemp("checkov") / "stacks"
+    root = tmp_path_factory.mktemp("checkov")
     for env in ENVIRONMENTS:
         doc = json.loads((stacks_dir / env / "cdk.tf.json").read_text())
-        (copy / env).mkdir(parents=True)
-        (copy / env / "cdk.tf.json").write_text(json.dumps(without_required_version(doc), indent=2))
-    return run_checkov(copy)
+        (root / "scanned" / env).mkdir(parents=True)
+        (root / "scanned" / env / "cdk.tf.json").write_text(json.dumps(without_required_version(doc), indent=2))
+    (root / "as-is" / "dev").mkdir(parents=True)
+    (root / "as-is" / "dev" / "cdk.tf.json").write_text((stacks_dir / "dev" / "cdk.tf.json").read_text())
+    return run_checkov(root)
+
+
+def scanned_from(checkov: dict, check_kind: str, part: str) -> list[dict]:
+    """The checks of ``check_kind`` whose file is under ``part`` ("scanned" or "as-is")."""
+    return [c for c in checkov["results"][check_kind] if Path(c["file_path"]).parts[1] == part]
 
 
 def test_the_scanned_copy_differs_only_by_required_version(stacks_dir):
@@ -66,24 +75,21 @@ def test_the_scanned_copy_differs_only_by_required_version(stacks_dir):
         assert {**stripped, "terraform": {**stripped["terraform"], "required_version": ">= 1.10"}} == doc
 
 
-def test_checkov_still_cannot_parse_required_version(stacks_dir, tmp_path):
+def test_checkov_still_cannot_parse_required_version(checkov):
     """The reason for the copy; when checkov parses the field, scan the stacks as they are."""
-    (tmp_path / "dev").mkdir()
-    (tmp_path / "dev" / "cdk.tf.json").write_text((stacks_dir / "dev" / "cdk.tf.json").read_text())
-    summary = run_checkov(tmp_path)["summary"]
-    assert summary["parsing_errors"] == 1 and summary["passed"] == 0
+    assert [Path(path).parts[-3:] for path in checkov["results"]["parsing_errors"]] == [("as-is", "dev", "cdk.tf.json")]
+    assert scanned_from(checkov, "passed_checks", "as-is") == []
 
 
 def test_checkov_parses_every_stack_and_finds_no_failure(checkov):
-    summary = checkov["summary"]
-    assert summary["parsing_errors"] == 0  # a parse failure would otherwise look like a clean pass
+    assert checkov["summary"]["parsing_errors"] == 1  # the stack as-is only: any other would look like a clean pass
     failed = [(c["check_id"], c["file_path"], c["resource"]) for c in checkov["results"]["failed_checks"]]
-    assert failed == [] and summary["failed"] == 0
+    assert failed == [] and checkov["summary"]["failed"] == 0
 
 
 def test_checkov_ran_checks_on_every_stack(checkov):
     passed_per_stack = {}
-    for check in checkov["results"]["passed_checks"]:
+    for check in scanned_from(checkov, "passed_checks", "scanned"):
         stack = Path(check["file_path"]).parent.name
         passed_per_stack[stack] = passed_per_stack.get(stack, 0) + 1
     assert set(passed_per_stack) == set(ENVIRONMENTS)
