@@ -109,8 +109,9 @@ def histogram_figure(tasks: list[dict], title: str, max_panels: int = MAX_PLOTTE
         notes.append(f"{without_counts} task{'s' if without_counts > 1 else ''} without counts (see summary.json)")
 
     rows = max(1, len(shown))
-    figure = Figure(figsize=(8, 1.0 + 3.0 * rows), layout="constrained")
-    axes = figure.subplots(rows, 1, squeeze=False)[:, 0]
+    figure = Figure(figsize=(_WIDTH, 1.0 + 3.0 * rows))  # no layout engine: _place_panels computes it in one pass
+    axes = [figure.add_axes((0, 0, 1, 1)) for _ in range(rows)]
+    below_axes = []  # inches under each panel for its tick labels
     for axis, panel in zip(axes, shown):
         bars = panel.all_bars
         names = [name for name, _ in bars]
@@ -119,21 +120,75 @@ def histogram_figure(tasks: list[dict], title: str, max_panels: int = MAX_PLOTTE
         container = axis.bar(positions, [count for _, count in bars], color=colors)
         axis.bar_label(container, fontsize=7, padding=1)
         axis.set_xticks(list(positions), names)
-        widest = max(len(name) for name in names)
-        crowded = len(bars) > 8 or widest * len(bars) > 60
-        axis.tick_params(axis="x", labelsize=8, rotation=90 if crowded else 0)
         pad = max(0.6, (6 - len(bars)) / 2)  # a panel of 1 or 2 outcomes keeps slim bars
         axis.set_xlim(-pad, len(bars) - 1 + pad)
+        widest = max(_text_width(name, _TICK_SIZE) for name in names)
+        between_bars = (_WIDTH - 1.5) / (len(bars) - 1 + 2 * pad)  # inches, with a generous left margin
+        crowded = len(bars) > 8 or widest > 0.9 * between_bars  # side by side the labels would touch
+        axis.tick_params(axis="x", labelsize=_TICK_SIZE, rotation=90 if crowded else 0)
         axis.margins(y=0.12)  # room for the bar labels
         axis.set_ylabel("count")
+        # y given: no tight-bbox pass to lift the title over ticks on top (there are none).
         axis.set_title(f"{_shorten(panel.label)} — {panel.shots} shots", fontsize=10, y=1.0)
+        below_axes.append(_TICK_SPACE + (widest if crowded else _line(_TICK_SIZE)))
     if not shown:
         axes[0].text(0.5, 0.5, "no completed task", ha="center", va="center", transform=axes[0].transAxes)
         axes[0].set_axis_off()
-    figure.suptitle(title, fontsize=11)
+        below_axes.append(0.0)
+    _place_panels(figure, axes, below_axes, top=_EDGE + _line(11), bottom=_EDGE + (_line(9) if notes else 0.0))
+    height = figure.get_figheight()
+    figure.suptitle(title, fontsize=11, y=1 - _EDGE / height, va="top")
     if notes:
-        figure.supxlabel("; ".join(notes), fontsize=9, color="#444444")
+        figure.supxlabel("; ".join(notes), fontsize=9, color="#444444", y=_EDGE / height, va="bottom")
     return figure
+
+
+# Layout, in inches: matplotlib's constrained layout finds the same margins by measuring every
+# artist twice per save (half of a histogram's time); here they follow from the few texts that set them.
+_WIDTH = 8.0
+_EDGE = 0.08  # around the figure and between panels
+_TICK_SIZE = 8  # points, x tick labels
+_TICK_SPACE = (3.5 + 3.5) / 72  # tick length and pad (matplotlib's defaults)
+_TITLE_SPACE = (10 * 1.25 + 6) / 72  # a 10 pt panel title and its pad
+_MIN_PANEL = 1.5
+
+
+def _line(points: float) -> float:
+    """The height of one line of text at ``points``, in inches."""
+    return points * 1.25 / 72
+
+
+def _text_width(text: str, points: float) -> float:
+    """The width of ``text`` in matplotlib's default font at ``points``, in inches."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    return text_to_path.get_text_width_height_descent(text, FontProperties(size=points), ismath=False)[0] / 72
+
+
+def _place_panels(figure: "Figure", axes: list, below_axes: list[float], top: float, bottom: float) -> None:
+    """Stack the panels from ``top`` to ``bottom`` (inches from the figure's edges), equal in height,
+    each with room above for its title and ``below_axes[i]`` under it for its tick labels; and
+    one left margin for the widest y tick labels and the y label. The figure grows taller if
+    long rotated labels would leave a panel less than _MIN_PANEL high."""
+    tick_labels = 0.0
+    for axis in axes:
+        if axis.axison:
+            locations = axis.yaxis.get_major_locator()()
+            texts = axis.yaxis.get_major_formatter().format_ticks(locations)
+            tick_labels = max([tick_labels, *(_text_width(text, 10) for text in texts)])
+    left = _EDGE + _line(10) + 4 / 72 + tick_labels + _TICK_SPACE
+    right = _EDGE + 0.1
+    decorations = sum(_TITLE_SPACE + below for below in below_axes) + _EDGE * (len(axes) - 1)
+    width, height = figure.get_size_inches()
+    height = max(height, top + bottom + decorations + _MIN_PANEL * len(axes))
+    figure.set_size_inches(width, height)
+    panel = (height - top - bottom - decorations) / len(axes)
+    y = height - top
+    for axis, below in zip(axes, below_axes):
+        y -= _TITLE_SPACE + panel
+        axis.set_position((left / width, y / height, (width - left - right) / width, panel / height))
+        y -= below + _EDGE
 
 
 def write_results(directory: Path, summary: dict, tasks: list[dict], raw_results: dict[int, dict]) -> dict[str, str]:

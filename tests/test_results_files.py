@@ -126,6 +126,46 @@ def test_128_outcomes_become_the_top_bars_plus_one_other_bar():
     assert all(label.get_rotation() == 90 for label in axis.get_xticklabels())
 
 
+LAYOUT_CASES = {
+    "one bell": [task(0, "bell", {"00": 52, "11": 48})],
+    "128 outcomes, a long path, a million shots": [
+        task(0, "/".join(["a-rather-long-folder-name"] * 6) + "/circuit.qasm", uniform(7, 10_000)),
+        task(1, "bell", {"00": 520_000, "11": 480_000}),
+    ],
+    "two 30-qubit outcomes": [task(0, "wide", {"0" * 30: 3, "1" * 30: 4})],
+    "more tasks than panels, one without counts": [task(i, "bell", {"00": i + 1, "11": 1}) for i in range(8)]
+    + [task(8, "bell", None, state="FAILED")],
+    "no completed task": [task(0, "bell", None, state="FAILED")],
+    "six panels of 84-qubit outcomes (Ankaa-3)": [
+        task(i, f"qaoa-{i}.qasm", {format(j * 977, "084b"): 10 + j for j in range(20)}) for i in range(6)
+    ],
+}
+
+
+@pytest.mark.parametrize("tasks", LAYOUT_CASES.values(), ids=LAYOUT_CASES.keys())
+def test_every_text_is_inside_the_figure_and_none_overlaps(tasks):
+    """The margins jobs.results computes leave room for every title, label and note, as drawn by Agg."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = histogram_figure(tasks, "dev / local / 20260101T000000Z-abcdef")
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    whole = figure.bbox
+    panels = [axis.get_tightbbox(renderer) for axis in figure.axes]  # with its title, labels and tick labels
+    notes = [text.get_window_extent(renderer) for text in (figure._suptitle, figure._supxlabel) if text]
+    for box in panels + notes:
+        assert whole.x0 <= box.x0 and box.x1 <= whole.x1 and whole.y0 <= box.y0 and box.y1 <= whole.y1, box
+    for upper, lower in zip(panels, panels[1:]):
+        assert lower.y1 < upper.y0  # panels stacked top to bottom, apart
+    assert notes[0].y0 > panels[0].y1  # the job's title above the first panel
+    if len(notes) > 1:
+        assert notes[1].y1 < panels[-1].y0  # the note under the last one
+    for axis in figure.axes:
+        labels = [label.get_window_extent(renderer) for label in axis.get_xticklabels()]
+        assert all(left.x1 < right.x0 for left, right in zip(labels, labels[1:]))  # side by side, never touching
+
+
 def test_few_outcomes_have_no_other_bar_and_flat_tick_labels():
     tasks = [task(0, "bell", {"11": 480, "00": 520})]
     [panel] = histogram_panels(tasks)
