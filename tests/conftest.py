@@ -160,7 +160,7 @@ LONG_TESTS = {
     "tests/test_lazy_provider.py::test_output_is_identical_when_the_provider_was_imported_the_ordinary_way_first": 14,
     # Throttled with botocore's randomized exponential backoff: 3 to 13 s, mostly asleep.
     "tests/test_jobs_emulator.py::test_throttling_is_retried_and_no_task_is_created_twice": 10,
-    "tests/test_jobs_properties.py::test_every_generated_command_line_ends_as_promised": 7,
+    "tests/test_jobs_properties.py::test_every_generated_command_line_ends_as_promised": 9,
     # The default deadline (5 s) waited out against a server that never answers.
     "tests/test_device_status.py::test_a_silent_endpoint_costs_at_most_the_deadline": 5,
     "tests/test_device_status.py::test_the_devices_command_waits_at_most_its_deadline_for_a_silent_endpoint": 4.5,
@@ -183,10 +183,10 @@ LONG_TESTS = {
 SHARED_SESSION_FIXTURES = {
     # Builds the wheel, installs it into a venv and synthesizes the consumer apps.
     "consumer_env": (("tests/consumers/",), 5),
-    # `python main.py` in a subprocess; test_security runs checkov twice on its output.
+    # `python main.py` in a subprocess; test_security runs checkov on its output.
     "main_synth": (("tests/test_main.py::", "tests/test_security.py::",
                     "tests/test_stack_outputs.py::test_real_synthesized_dev_stack",
-                    "tests/test_lazy_provider.py::test_npx_cdktf_synth"), 9),
+                    "tests/test_lazy_provider.py::test_npx_cdktf_synth"), 8),
 }
 
 

@@ -2,7 +2,7 @@
 
 Each `python -m jobs` spends 1.2 to 1.9 s of CPU importing the Braket SDK (sympy, numba,
 the OpenQASM parser) and matplotlib before it does anything; the suite starts about forty.
-This script, run once per test process (``serve``), imports them once, then forks one
+This script, run once per test run (``serve``; tests/jobs_process.py), imports them once, then forks one
 process per request. A forked process becomes exactly what `python -m jobs ARGS` would be:
 the requester's stdin, stdout and stderr (passed over the socket), environment, working
 directory, ``sys.argv`` and ``sys.path[0]``, and it runs ``jobs`` as ``__main__`` through
