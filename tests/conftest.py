@@ -163,7 +163,7 @@ LONG_TESTS = {
     "tests/test_jobs_properties.py::test_every_generated_command_line_ends_as_promised": 9,
     # The default deadline (5 s) waited out against a server that never answers.
     "tests/test_device_status.py::test_a_silent_endpoint_costs_at_most_the_deadline": 5,
-    "tests/test_device_status.py::test_the_devices_command_waits_at_most_its_deadline_for_a_silent_endpoint": 4.5,
+    "tests/test_device_status.py::test_the_devices_command_waits_at_most_its_deadline_for_a_silent_endpoint": 3.2,
     "tests/test_jobs_demanding_user.py::test_sigint_while_waiting_on_queued_braket_tasks": 4,
     "tests/test_jobs_demanding_user.py::test_sigint_during_a_local_batch_stops_saves_and_resumes": 3,
     "tests/test_jobs_emulator.py::test_results_and_status_by_task_arn": 3,
@@ -175,7 +175,6 @@ LONG_TESTS = {
     "tests/test_braket_emulator.py::test_search_quantum_tasks_and_devices": 1.5,
     "tests/test_device_status.py::test_a_silent_endpoint_through_aws_endpoint_url_braket": 1.5,
     "tests/test_jobs_demanding_user.py::test_a_closed_pipe_is_no_traceback": 1.5,
-    "tests/test_emulator_iam.py::test_cli_refuses_an_unreadable_identity": 1.3,
 }
 # Session fixtures too expensive to build on every worker. The tests that use one (by node id
 # prefix: the scheduler sees only node ids) are one unit of work, run by a single worker.

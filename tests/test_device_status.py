@@ -7,7 +7,6 @@ never answers, and a closed port. Every server and thread here is bounded in tim
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 from jobs import device_status
 from jobs.commands import DEVICES_DEADLINE_SECONDS
 from jobs.devices import LOCAL, device_from_arn
+from tests.jobs_process import run_jobs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -260,14 +260,13 @@ def test_importing_the_module_imports_neither_boto3_nor_the_sdk():
     assert run.stdout.strip() == "[]"
 
 
-def test_the_devices_command_waits_at_most_its_deadline_for_a_silent_endpoint(fake_credentials, silent, workdir):
+def test_the_devices_command_waits_at_most_its_deadline_for_a_silent_endpoint(fake_credentials, silent, workdir, monkeypatch):
     """The whole `python -m jobs devices --env prod`, as a user runs it: once it has asked the endpoint
     it ends within its 3 s deadline (plus exit). The interpreter's start comes before the deadline
     and depends on the machine's load, so the clock here starts at the first connection."""
-    env = {**os.environ, "BRAKET_ENDPOINT": silent.url, "PYTHONPATH": str(REPO)}
+    monkeypatch.setenv("BRAKET_ENDPOINT", silent.url)
     started = time.monotonic()
-    run = subprocess.run([sys.executable, "-m", "jobs", "devices", "--env", "prod", "--json"], cwd=workdir, env=env,
-                         capture_output=True, text=True, timeout=60)
+    run = run_jobs("devices", "--env", "prod", "--json", cwd=workdir)
     ended = time.monotonic()
     assert silent.first_connection_at is not None, "the command never asked the endpoint"
     waited = ended - silent.first_connection_at

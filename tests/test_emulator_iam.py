@@ -94,14 +94,12 @@ def test_get_device_and_search_devices_need_their_own_permission(as_identity, tm
     assert "braket:SearchDevices on resource: *" in access_denied(excinfo)
 
 
-def test_cli_refuses_an_unreadable_identity(tmp_path):
-    import subprocess
-    import sys
-    from pathlib import Path
+def test_cli_refuses_an_unreadable_identity(tmp_path, capsys):
+    """`python -m tests.braket_emulator` (its main, in this process: test_braket_emulator runs the command itself)."""
+    from tests.braket_emulator.__main__ import main
 
-    repo = Path(__file__).resolve().parents[1]
-    run = subprocess.run([sys.executable, "-m", "tests.braket_emulator", "--s3-endpoint", "http://127.0.0.1:1",
-                          "--identity-policy", str(tmp_path / "missing.json")],
-                         cwd=repo, capture_output=True, text=True, timeout=60)
-    assert run.returncode == 2
-    assert "cannot read the identity to enforce" in run.stderr and "missing.json" in run.stderr
+    with pytest.raises(SystemExit) as exit_:
+        main(["--s3-endpoint", "http://127.0.0.1:1", "--identity-policy", str(tmp_path / "missing.json")])
+    assert exit_.value.code == 2
+    stderr = capsys.readouterr().err
+    assert "cannot read the identity to enforce" in stderr and "missing.json" in stderr
