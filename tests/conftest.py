@@ -197,6 +197,15 @@ def shared_unit(nodeid: str) -> str | None:
     return None
 
 
+def pytest_collection_finish(session):
+    """What collection loaded (the SDK, matplotlib, the bindings: a million objects) stays for the
+    whole session: out of the garbage collector's sight, its full passes no longer walk it."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
