@@ -129,7 +129,7 @@ def histogram_figure(tasks: list[dict], title: str, max_panels: int = MAX_PLOTTE
         axis.margins(y=0.12)  # room for the bar labels
         axis.set_ylabel("count")
         # y given: no tight-bbox pass to lift the title over ticks on top (there are none).
-        axis.set_title(f"{_shorten(panel.label)} — {panel.shots} shots", fontsize=10, y=1.0)
+        axis.set_title(f"{_shorten(panel.label)} — {panel.shots} shots", fontsize=_TEXT_SIZE, y=1.0)
         below_axes.append(_TICK_SPACE + (widest if crowded else _line(_TICK_SIZE)))
     if not shown:
         axes[0].text(0.5, 0.5, "no completed task", ha="center", va="center", transform=axes[0].transAxes)
@@ -148,8 +148,10 @@ def histogram_figure(tasks: list[dict], title: str, max_panels: int = MAX_PLOTTE
 _WIDTH = 8.0
 _EDGE = 0.08  # around the figure and between panels
 _TICK_SIZE = 8  # points, x tick labels
+_TEXT_SIZE = 10  # points, matplotlib's default: y tick labels, the y label, panel titles
 _TICK_SPACE = (3.5 + 3.5) / 72  # tick length and pad (matplotlib's defaults)
-_TITLE_SPACE = (10 * 1.25 + 6) / 72  # a 10 pt panel title and its pad
+_LABEL_PAD = 4 / 72  # between the y label and the tick labels (matplotlib's default)
+_TITLE_SPACE = (_TEXT_SIZE * 1.25 + 6) / 72  # a panel title and its pad
 _MIN_PANEL = 1.5
 
 
@@ -176,8 +178,8 @@ def _place_panels(figure: "Figure", axes: list, below_axes: list[float], top: fl
         if axis.axison:
             locations = axis.yaxis.get_major_locator()()
             texts = axis.yaxis.get_major_formatter().format_ticks(locations)
-            tick_labels = max([tick_labels, *(_text_width(text, 10) for text in texts)])
-    left = _EDGE + _line(10) + 4 / 72 + tick_labels + _TICK_SPACE
+            tick_labels = max([tick_labels, *(_text_width(text, _TEXT_SIZE) for text in texts)])
+    left = _EDGE + _line(_TEXT_SIZE) + _LABEL_PAD + tick_labels + _TICK_SPACE
     right = _EDGE + 0.1
     decorations = sum(_TITLE_SPACE + below for below in below_axes) + _EDGE * (len(axes) - 1)
     width, height = figure.get_size_inches()

@@ -30,14 +30,13 @@ READY_WAIT_SECONDS = 60.0
 _socket: str | None = None
 
 
-def _start_server(announce: bool) -> tuple[subprocess.Popen, str]:
-    """A warm server, stopped when this process exits: (process, socket path).
-    ``announce``: its stdout is piped and says "ready" once it serves (else the socket appearing says it)."""
+def _start_server() -> tuple[str, int]:
+    """A warm server, stopped when this process exits: (socket path, pid)."""
     directory = tempfile.mkdtemp(prefix="jobs-zygote-")
     path = os.path.join(directory, "socket")
     server = subprocess.Popen(
         [sys.executable, str(ZYGOTE), "serve", path], env={**os.environ, **JOBS_ENV}, cwd=REPO,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE if announce else subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
     )
 
     def stop() -> None:
@@ -46,18 +45,18 @@ def _start_server(announce: bool) -> tuple[subprocess.Popen, str]:
         shutil.rmtree(directory, ignore_errors=True)
 
     atexit.register(stop)
-    return server, path
+    return path, server.pid
 
 
 def start_shared_server() -> None:
     """In the main process of a parallel run: start one server for all its workers, which inherit
     its address. It warms up while they start; one server instead of one per worker."""
-    server, path = _start_server(announce=False)
-    os.environ[SHARED_VARIABLE] = f"{path} {server.pid}"
+    path, pid = _start_server()
+    os.environ[SHARED_VARIABLE] = f"{path} {pid}"
 
 
-def _wait_for_shared(path: str, pid: int) -> bool:
-    """Whether the shared server at ``path`` serves (its socket appears once it is warm)."""
+def _serves(path: str, pid: int) -> bool:
+    """Whether the server ``pid`` serves at ``path``: it renames its socket to ``path`` once warm."""
     give_up = time.monotonic() + READY_WAIT_SECONDS
     while not os.path.exists(path):
         try:
@@ -77,10 +76,9 @@ def _server_socket() -> str | None:
     if _socket is None:
         if shared := os.environ.get(SHARED_VARIABLE):
             path, pid = shared.rsplit(" ", 1)
-            _socket = path if _wait_for_shared(path, int(pid)) else ""
         else:
-            server, path = _start_server(announce=True)
-            _socket = path if server.stdout.readline().strip() == b"ready" else ""
+            path, pid = _start_server()
+        _socket = path if _serves(path, int(pid)) else ""
     return _socket or None
 
 

@@ -14,7 +14,7 @@ environment, forwards the signals it receives (Ctrl-C, SIGTERM) and exits as the
 process did. A request whose interpreter-level settings (PYTHON* variables, locale) differ
 from the server's is run the ordinary way instead: the client execs `python -m jobs`.
 
-    python tests/jobs_zygote.py serve SOCKET            prints "ready" once warm
+    python tests/jobs_zygote.py serve SOCKET            SOCKET appears once it serves
     python -I -S tests/jobs_zygote.py client SOCKET PYTHON [ARG ...]
 """
 
@@ -52,10 +52,10 @@ def serve(path: str) -> None:
     gc.freeze()  # as the gc docs advise for pre-fork servers: shared pages stay shared, exit is quick
     settings = _interpreter_settings(os.environ)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listener.bind(path)
+    listener.bind(f"{path}.warming")
     listener.listen(64)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the waiters below reap themselves
-    print("ready" if warm else "cold", flush=True)
+    os.rename(f"{path}.warming", path)  # ``path`` appears listening: that is how a client knows it serves
     while True:
         connection, _ = listener.accept()
         if os.fork() == 0:

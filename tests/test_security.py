@@ -62,9 +62,9 @@ def checkov(stacks_dir, tmp_path_factory) -> dict:
     return run_checkov(root)
 
 
-def scanned_from(checkov: dict, check_kind: str, part: str) -> list[dict]:
-    """The checks of ``check_kind`` whose file is under ``part`` ("scanned" or "as-is")."""
-    return [c for c in checkov["results"][check_kind] if Path(c["file_path"]).parts[1] == part]
+def checks_under(checkov: dict, check_kind: str, folder: str) -> list[dict]:
+    """The checks of ``check_kind`` on files under ``folder`` ("scanned" or "as-is")."""
+    return [c for c in checkov["results"][check_kind] if Path(c["file_path"]).parts[1] == folder]
 
 
 def test_the_scanned_copy_differs_only_by_required_version(stacks_dir):
@@ -78,7 +78,7 @@ def test_the_scanned_copy_differs_only_by_required_version(stacks_dir):
 def test_checkov_still_cannot_parse_required_version(checkov):
     """The reason for the copy; when checkov parses the field, scan the stacks as they are."""
     assert [Path(path).parts[-3:] for path in checkov["results"]["parsing_errors"]] == [("as-is", "dev", "cdk.tf.json")]
-    assert scanned_from(checkov, "passed_checks", "as-is") == []
+    assert checks_under(checkov, "passed_checks", "as-is") == []
 
 
 def test_checkov_parses_every_stack_and_finds_no_failure(checkov):
@@ -89,7 +89,7 @@ def test_checkov_parses_every_stack_and_finds_no_failure(checkov):
 
 def test_checkov_ran_checks_on_every_stack(checkov):
     passed_per_stack = {}
-    for check in scanned_from(checkov, "passed_checks", "scanned"):
+    for check in checks_under(checkov, "passed_checks", "scanned"):
         stack = Path(check["file_path"]).parent.name
         passed_per_stack[stack] = passed_per_stack.get(stack, 0) + 1
     assert set(passed_per_stack) == set(ENVIRONMENTS)
