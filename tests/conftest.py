@@ -26,11 +26,26 @@ def pytest_configure(config):
     `python -m jobs` server its workers share instead, and no jsii kernel."""
     from tests.jobs_process import FRESH_VARIABLE, start_shared_server
 
+    _take_ctrl_c_back()
     if getattr(config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
         if os.environ.get(FRESH_VARIABLE) != "1":
             start_shared_server()
     else:
         import quantum_constructs  # noqa: F401
+
+
+def _take_ctrl_c_back() -> None:
+    """Ctrl-C as a terminal delivers it, in this process and every process the tests start.
+
+    A shell without job control starts a background command (``pytest &``, ``nohup``, most CI
+    wrappers) with SIGINT ignored, every process it starts inherits that, and Python then never
+    raises KeyboardInterrupt: the Ctrl-C tests would see `python -m jobs` finish instead of stop.
+    A handler (unlike an ignored signal) is reset to the default by exec, so children start as
+    from a terminal."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
