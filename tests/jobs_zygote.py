@@ -81,11 +81,29 @@ def _wait_for_one(connection: socket.socket, settings: dict | None) -> None:
         os.close(fd)
     try:
         connection.send(f"pid {pid}".encode())
-        _, status = os.waitpid(pid, 0)
+        status = _wait_unless_the_client_dies(connection, pid)
         connection.send(f"status {status}".encode())
     except BrokenPipeError:  # the client is gone (a test killed it): nobody to tell
         pass
     os._exit(0)
+
+
+def _wait_unless_the_client_dies(connection: socket.socket, pid: int) -> int:
+    """The jobs process's wait status. The client forwards every signal it can catch; if it dies
+    anyway (SIGKILL, as a test kills a process that must not clean up), the jobs process is killed
+    too: SIGKILL of `python -m jobs` stops all its work, and nothing may go on submitting tasks."""
+    import select
+
+    try:
+        process = os.pidfd_open(pid)  # readable once the process has ended; never a reused pid
+    except OSError:  # a kernel before 5.3: just wait
+        return os.waitpid(pid, 0)[1]
+    poller = select.poll()
+    poller.register(process, select.POLLIN)
+    poller.register(connection, select.POLLIN)  # the client sends nothing more: readable means gone
+    if all(fd != process for fd, _ in poller.poll()):
+        signal.pidfd_send_signal(process, signal.SIGKILL)
+    return os.waitpid(pid, 0)[1]
 
 
 def _become(request: dict, fds: list[int]) -> None:

@@ -2,9 +2,11 @@
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -74,3 +76,22 @@ def test_a_reader_gone_before_the_output_ends_the_same_way(warm_argv, workdir):
         process.stderr.close()
     assert ends[0] == ends[1]
     assert "Traceback" not in ends[0][1]
+
+
+def test_a_client_killed_outright_takes_the_jobs_process_with_it(warm_argv, workdir):
+    """SIGKILL cannot be forwarded: the jobs process must still end at once, as `python -m jobs`
+    killed so does, and not go on running (or submitting tasks) behind the test's back."""
+    circuits = [arg for _ in range(400) for arg in ("--circuit", "ghz:22")]  # a minute of work or more
+    process = subprocess.Popen(warm_argv("run", "--env", "dev", *circuits), cwd=workdir, env={**os.environ, **JOBS_ENV},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process.stderr.read(1)  # the progress bar: the jobs process is running
+    process.kill()
+    assert process.wait(timeout=10) == -signal.SIGKILL
+    # Every writer of the stderr pipe (the jobs process too) gone: end of file, soon.
+    give_up = time.monotonic() + 10
+    while select.select([process.stderr], [], [], max(0.0, give_up - time.monotonic()))[0]:
+        if not os.read(process.stderr.fileno(), 1 << 16):
+            break
+    else:
+        pytest.fail("the jobs process still runs 10 s after its client was killed")
+    process.stderr.close()
