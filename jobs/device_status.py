@@ -54,7 +54,7 @@ def braket_client(region: Optional[str], *, connect_timeout: float, read_timeout
     return aws_session(region, config=config).braket_client
 
 
-def live_statuses(devices: Sequence["Device"], region: str, *, deadline_seconds: float = 5.0) -> dict[str, str]:
+def live_statuses(devices: Sequence["Device"], region: str, *, deadline_seconds: float) -> dict[str, str]:
     """Device ARN -> ONLINE/OFFLINE/RETIRED as Braket's GetDevice reports it now, else ``unknown``.
 
     The local simulator is ONLINE without a call. Remote devices are asked all at once, each

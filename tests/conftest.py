@@ -176,8 +176,6 @@ LONG_TESTS = {
     # Throttled with botocore's randomized exponential backoff: 3 to 13 s, mostly asleep.
     "tests/test_jobs_emulator.py::test_throttling_is_retried_and_no_task_is_created_twice": 10,
     "tests/test_jobs_properties.py::test_every_generated_command_line_ends_as_promised": 9,
-    # The default deadline (5 s) waited out against a server that never answers.
-    "tests/test_device_status.py::test_a_silent_endpoint_costs_at_most_the_deadline": 5,
     "tests/test_device_status.py::test_the_devices_command_waits_at_most_its_deadline_for_a_silent_endpoint": 3.2,
     "tests/test_jobs_demanding_user.py::test_sigint_while_waiting_on_queued_braket_tasks": 4,
     "tests/test_jobs_demanding_user.py::test_sigint_during_a_local_batch_stops_saves_and_resumes": 3,

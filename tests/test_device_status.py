@@ -34,13 +34,17 @@ FIVE = [SV1, DM1, FORTE, FORTE_ENTERPRISE, AQUILA]
 HANG_GUARD = 30.0  # seconds: a test fails, rather than hangs, if live_statuses ever overruns this
 
 
-def statuses(devices, region: str = "us-east-1", **kwargs) -> tuple[dict[str, str], float]:
+# Longer than every "at once" bound below (3 s), so that none of them passes by waiting it out.
+LONG_DEADLINE = 5.0
+
+
+def statuses(devices, region: str = "us-east-1", deadline_seconds: float = LONG_DEADLINE) -> tuple[dict[str, str], float]:
     """live_statuses in a daemon thread (so a regression fails instead of hanging): (result, seconds)."""
     box: dict[str, object] = {}
 
     def call() -> None:
         try:
-            box["result"] = device_status.live_statuses(devices, region, **kwargs)
+            box["result"] = device_status.live_statuses(devices, region, deadline_seconds=deadline_seconds)
         except BaseException as error:  # surfaced below
             box["error"] = error
 
@@ -215,10 +219,10 @@ def test_throttled_or_denied_is_unknown(aws):
 
 def test_a_silent_endpoint_costs_at_most_the_deadline(fake_credentials, silent, monkeypatch):
     monkeypatch.setenv("BRAKET_ENDPOINT", silent.url)
-    found, elapsed = statuses([LOCAL, *FIVE])
-    print(f"\nfive devices against a silent endpoint: {elapsed:.2f} s")
+    found, elapsed = statuses([LOCAL, *FIVE], deadline_seconds=1.0)
+    print(f"\nfive devices against a silent endpoint, deadline 1 s: {elapsed:.2f} s")
     assert found == {"local": "ONLINE", **{d.arn: "unknown" for d in FIVE}}
-    assert elapsed < 6
+    assert 1.0 <= elapsed < 2.0
     assert silent.connections == 5  # all five asked at once, not one after the other
 
 
