@@ -23,13 +23,15 @@ from stacks import ENVIRONMENTS, add_environment_stacks
 def pytest_configure(config):
     """Before any test module is imported: ``quantum_constructs`` first (the lazy provider; no jsii
     Node 20 banner). The main process of a parallel run runs no test: it starts the one warm
-    `python -m jobs` server its workers share instead, and no jsii kernel."""
+    server (tests/jobs_zygote.py) that forks its workers and every `python -m jobs` they start
+    instead, and no jsii kernel."""
     from tests.jobs_process import FRESH_VARIABLE, start_shared_server
 
     _take_ctrl_c_back()
     if getattr(config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
         if os.environ.get(FRESH_VARIABLE) != "1":
-            start_shared_server()
+            # The workers too are forked from it: xdist starts each with this "python" (its --tx spec).
+            config.option.tx = [f"popen//python={start_shared_server()}"] * len(config.option.tx)
     else:
         import quantum_constructs  # noqa: F401
 

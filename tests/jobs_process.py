@@ -3,13 +3,14 @@
 ``run_jobs`` and ``start_jobs`` run it (``jobs_argv`` is its command line): the same process
 behaviour as ``[sys.executable, "-m", "jobs", *args]``, without re-importing the SDK each time. Tests about the
 interpreter's own start (import time, process start included in a deadline) keep the plain
-command. ``QUANTUM_TESTS_FRESH_JOBS=1`` makes every test use a fresh interpreter.
+command. ``QUANTUM_TESTS_FRESH_JOBS=1`` makes every test (and pytest worker) use a fresh interpreter.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -34,9 +35,10 @@ def _start_server() -> tuple[str, int]:
     """A warm server, stopped when this process exits: (socket path, pid)."""
     directory = tempfile.mkdtemp(prefix="jobs-zygote-")
     path = os.path.join(directory, "socket")
+    # Its own session: a Ctrl-C at the terminal reaches the processes it forks once, through their client.
     server = subprocess.Popen(
-        [sys.executable, str(ZYGOTE), "serve", path], env={**os.environ, **JOBS_ENV}, cwd=REPO,
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        [sys.executable, str(ZYGOTE), "serve", path], cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        start_new_session=True,
     )
 
     def stop() -> None:
@@ -48,15 +50,21 @@ def _start_server() -> tuple[str, int]:
     return path, server.pid
 
 
-def start_shared_server() -> None:
+def start_shared_server() -> str:
     """In the main process of a parallel run: start one server for all its workers, which inherit
-    its address. It warms up while they start; one server instead of one per worker."""
+    its address; one server instead of one per worker. Returns the command line that starts a
+    worker through it (execnet appends ``-u -c BOOTSTRAP``); the workers wait while it warms up."""
     path, pid = _start_server()
     os.environ[SHARED_VARIABLE] = f"{path} {pid}"
+    return shlex.join(_client_argv(path))
+
+
+def _client_argv(path: str) -> list[str]:
+    return [sys.executable, "-I", "-S", str(ZYGOTE), "client", path, sys.executable]
 
 
 def _serves(path: str, pid: int) -> bool:
-    """Whether the server ``pid`` serves at ``path``: it renames its socket to ``path`` once warm."""
+    """Whether the server ``pid`` serves at ``path``: it renames its socket to ``path`` once listening."""
     give_up = time.monotonic() + READY_WAIT_SECONDS
     while not os.path.exists(path):
         try:
@@ -82,12 +90,15 @@ def _server_socket() -> str | None:
     return _socket or None
 
 
+def python_argv(*args: str) -> list[str]:
+    """The argv of `python ARGS`, through the warm server when there is one."""
+    path = None if os.environ.get(FRESH_VARIABLE) == "1" else _server_socket()
+    return [*_client_argv(path), *args] if path else [sys.executable, *args]
+
+
 def jobs_argv(*args: str) -> list[str]:
     """The argv of `python -m jobs ARGS`; run it with ``env={**os.environ, **JOBS_ENV}``."""
-    path = None if os.environ.get(FRESH_VARIABLE) == "1" else _server_socket()
-    if path is None:
-        return [sys.executable, "-m", "jobs", *args]
-    return [sys.executable, "-I", "-S", str(ZYGOTE), "client", path, sys.executable, *args]
+    return python_argv("-m", "jobs", *args)
 
 
 def run_jobs(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -1,82 +1,111 @@
-"""`python -m jobs` for tests in milliseconds: forked from a warm interpreter, still its own process.
+"""A warm Python for tests: `python -m jobs` and the pytest workers, forked in milliseconds.
 
 Each `python -m jobs` spends 1.2 to 1.9 s of CPU importing the Braket SDK (sympy, numba,
-the OpenQASM parser) and matplotlib before it does anything; the suite starts about forty.
-This script, run once per test run (``serve``; tests/jobs_process.py), imports them once, then forks one
-process per request. A forked process becomes exactly what `python -m jobs ARGS` would be:
-the requester's stdin, stdout and stderr (passed over the socket), environment, working
-directory, ``sys.argv`` and ``sys.path[0]``, and it runs ``jobs`` as ``__main__`` through
-runpy's own ``-m`` entry at this script's top level, so interpreter exit (exit codes,
-uncaught KeyboardInterrupt, atexit, the final flush of a closed pipe) is the normal one.
+the OpenQASM parser) and matplotlib before it does anything, and each pytest-xdist worker
+2 s importing pytest, the SDK, matplotlib and moto before its first test; the suite starts
+about forty of the one and three of the other. This script, run once per test run (``serve``;
+tests/jobs_process.py), imports them once, then forks one process per request. A forked
+process becomes exactly what `python ARGS` would be for the two command lines it takes,
+``-m MODULE ...`` (runpy's own ``-m`` entry) and ``[-u] -c CODE ...`` (execnet's bootstrap
+of an xdist worker): the requester's stdin, stdout and stderr (passed over the socket),
+environment, working directory, ``sys.argv`` and ``sys.path``, run at this script's top
+level, so interpreter exit (exit codes, uncaught KeyboardInterrupt, atexit, the final flush
+of a closed pipe) is the normal one. It never imports the jsii runtime's kernel (a Node
+process and threads: nothing a process may fork with).
 
 Tests start ``client`` (a bare `python -I -S`, about 15 ms): it hands over its stdio and
-environment, forwards the signals it receives (Ctrl-C, SIGTERM) and exits as the jobs
-process did. A request whose interpreter-level settings (PYTHON* variables, locale) differ
-from the server's is run the ordinary way instead: the client execs `python -m jobs`.
+environment, forwards the signals it receives (Ctrl-C, SIGTERM) and exits as the forked
+process did. Any other command line, or interpreter-level settings (PYTHON* variables but
+PYTHONPATH, locale) that differ from the server's, run the ordinary way instead: the client
+execs `python ARGS`.
 
-    python tests/jobs_zygote.py serve SOCKET            SOCKET appears once it serves
-    python -I -S tests/jobs_zygote.py client SOCKET PYTHON [ARG ...]
+    python tests/jobs_zygote.py serve SOCKET             SOCKET appears once it listens
+    python -I -S tests/jobs_zygote.py client SOCKET PYTHON ARG...
 """
 
+import io
 import json
 import os
 import signal
 import socket
 import sys
 
-# Settings that shape the interpreter itself: a request must share them with the server.
+# Settings that shape the interpreter itself: a request must share them with the server
+# (PYTHONPATH is not one: it only adds to sys.path, which each request gets its own of).
 _INTERPRETER_VARIABLES = ("LANG", "LC_ALL", "LC_CTYPE")
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 # What `python -m jobs` imports on its paths (local simulator, AWS, results, charts).
 _WARM_MODULES = (
     "jobs.cli", "jobs.commands", "jobs.backends", "jobs.runner", "jobs.results", "jobs.circuits",
     "jobs.device_status", "jobs.devices", "jobs.pricing", "jobs.stack_outputs",
-    "braket.devices", "braket.aws", "braket.circuits", "braket.default_simulator",
+    "braket.devices", "braket.aws", "braket.circuits", "braket.default_simulator", "pyqasm", "boto3.s3.transfer",
     "matplotlib.figure", "matplotlib.backends.backend_agg", "boto3", "botocore.session",
+    # and what a pytest-xdist worker imports before and while it collects the suite, but pytest's
+    # plugins (xdist, hypothesis, syrupy: pytest rewrites their asserts as it loads them)
+    "pytest", "execnet", "jsii", "moto.moto_server.threaded_moto_server", "moto.s3.responses", "moto.s3.urls",
+    "moto.sts.models", "moto.moto_api._internal.urls",
 )
 
 
 def _interpreter_settings(environ) -> dict:
-    return {k: v for k, v in environ.items() if k.startswith("PYTHON") or k in _INTERPRETER_VARIABLES}
+    return {k: v for k, v in environ.items()
+            if (k.startswith("PYTHON") and k != "PYTHONPATH") or k in _INTERPRETER_VARIABLES}
 
 
-def serve(path: str) -> None:
-    """Serve requests until the socket is closed; returns only in a forked jobs process, ready to run."""
+def _pythonpath(environ) -> list[str]:
+    return [entry for entry in environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+
+
+class Command:
+    """A command line served: ``python [-u] -m MODULE ARGS`` or ``python [-u] -c CODE ARGS``."""
+
+    def __init__(self, args: list[str]) -> None:
+        self.unbuffered = args[:1] == ["-u"]
+        args = args[1:] if self.unbuffered else args
+        self.served = len(args) >= 2 and args[0] in ("-m", "-c")
+        if self.served:
+            self.option, self.target, self.rest = args[0], args[1], args[2:]
+
+
+def serve(path: str) -> Command:
+    """Serve requests until the socket is closed; returns only in a forked process, ready to run its command."""
     import gc
     import importlib
     import threading
 
+    base_path = sys.path[1 + len(_pythonpath(os.environ)):]  # without the script's folder and PYTHONPATH
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(f"{path}.binding")
+    listener.listen(64)  # requests queue while the imports below run
+    os.rename(f"{path}.binding", path)  # ``path`` appears listening: clients connect from then on
+    sys.path.insert(1, _REPO)
     for name in _WARM_MODULES:
         importlib.import_module(name)
     warm = threading.active_count() == 1  # forking a process with other threads is unsafe: then run fresh
     gc.freeze()  # as the gc docs advise for pre-fork servers: shared pages stay shared, exit is quick
     settings = _interpreter_settings(os.environ)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listener.bind(f"{path}.warming")
-    listener.listen(64)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the waiters below reap themselves
-    os.rename(f"{path}.warming", path)  # ``path`` appears listening: that is how a client knows it serves
     while True:
         connection, _ = listener.accept()
         if os.fork() == 0:
             listener.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            return _wait_for_one(connection, settings if warm else None)
+            return _wait_for_one(connection, settings if warm else None, base_path)
         connection.close()
 
 
-def _wait_for_one(connection: socket.socket, settings: dict | None) -> None:
-    """In a waiter: fork the jobs process (which returns), report its pid and status."""
+def _wait_for_one(connection: socket.socket, settings: dict | None, base_path: list[str]) -> Command:
+    """In a waiter: fork the requested process (which returns), report its pid and status."""
     message, fds, _, _ = socket.recv_fds(connection, 1 << 20, 3)
     request = json.loads(message)
-    if settings is None or _interpreter_settings(request["env"]) != settings:
+    if settings is None or _interpreter_settings(request["env"]) != settings or not Command(request["args"]).served:
         connection.send(b"fallback")
         os._exit(0)
     pid = os.fork()
     if pid == 0:
         connection.close()
-        _become(request, fds)
-        return
+        return _become(request, fds, base_path)
     for fd in fds:
         os.close(fd)
     try:
@@ -106,8 +135,8 @@ def _wait_unless_the_client_dies(connection: socket.socket, pid: int) -> int:
     return os.waitpid(pid, 0)[1]
 
 
-def _become(request: dict, fds: list[int]) -> None:
-    """Turn this forked process into `python -m jobs ARGS` started where and how the client was."""
+def _become(request: dict, fds: list[int], base_path: list[str]) -> Command:
+    """Turn this forked process into `python ARGS` started where and how the client was."""
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
     for fd in set(fds) - {0, 1, 2}:
@@ -115,17 +144,25 @@ def _become(request: dict, fds: list[int]) -> None:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
-    sys.argv = ["-m", *request["argv"]]
-    sys.path[0] = request["cwd"]  # what `python -m` puts first
+    command = Command(request["args"])
+    if command.unbuffered:  # -u: stdout and stderr written through, down to the file descriptor
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            setattr(sys, name, io.TextIOWrapper(io.FileIO(stream.fileno(), "w", closefd=False), encoding=stream.encoding,
+                                                errors=stream.errors, write_through=True))
+    # What the interpreter puts first: the working directory for -m, "" (the same, looked up late) for -c.
+    sys.path[:] = [request["cwd"] if command.option == "-m" else "", *_pythonpath(request["env"]), *base_path]
+    sys.argv = [command.option, *command.rest]
     if "numpy" in sys.modules:  # `random` reseeds itself after a fork; numpy's global generator does not
         sys.modules["numpy"].random.seed()
+    return command
 
 
-_ended_with: list[int] = []  # the exit code, once jobs ended with sys.exit(int) or sys.exit()
+_ended_with: list[int] = []  # the exit code, once the program ended with sys.exit(int), sys.exit() or its last line
 
 
 def _exit_without_teardown() -> None:
-    """The end of a forked jobs process that called sys.exit(code), after the interpreter has joined
+    """The end of a forked process that called sys.exit(code) or ran to its end, after the interpreter has joined
     its threads and run every other atexit handler: flush stdout and stderr as it would, then exit
     with the code, skipping what remains (freeing every module's objects, which in a process forked
     from a 200 MB interpreter copies most of its pages: 100 ms per run). Any other ending (uncaught
@@ -141,7 +178,7 @@ def _exit_without_teardown() -> None:
 
 
 def client(path: str, python: str, args: list[str]) -> None:
-    """Run `python -m jobs ARGS` through the server at ``path``, or the ordinary way when it cannot."""
+    """Run `python ARGS` through the server at ``path``, or the ordinary way when it cannot."""
     child: list[int] = []
     pending: list[int] = []
 
@@ -153,18 +190,18 @@ def client(path: str, python: str, args: list[str]) -> None:
 
     for signum in _FORWARDED_SIGNALS:
         signal.signal(signum, forward)
-    request = {"argv": args, "env": dict(os.environ), "cwd": os.getcwd()}
+    request = {"args": args, "env": dict(os.environ), "cwd": os.getcwd()}
     try:
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         connection.connect(path)
         socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
-        reply = connection.recv(64).decode()
+        reply = connection.recv(64).decode()  # empty if the server died warming up
     except OSError:
         reply = "fallback"
-    if reply == "fallback":
+    if not reply.startswith("pid "):
         for signum in _FORWARDED_SIGNALS:
             signal.signal(signum, signal.SIG_DFL)
-        os.execv(python, [python, "-m", "jobs", *args])
+        os.execv(python, [python, *args])
     child.append(int(reply.split()[1]))
     for signum in pending:
         os.kill(child[0], signum)
@@ -180,13 +217,21 @@ if __name__ == "__main__":
         client(sys.argv[2], sys.argv[3], sys.argv[4:])
     import atexit
 
-    atexit.register(_exit_without_teardown)  # first registered, so last run: after the handlers jobs adds
-    serve(sys.argv[2])
-    # Only a forked jobs process gets here: run jobs exactly as `python -m jobs` does.
-    import runpy
-
+    atexit.register(_exit_without_teardown)  # first registered, so last run: after the handlers the program adds
+    command = serve(sys.argv[2])
+    # Only a forked process gets here: run the program as `python -m MODULE` or `python -c CODE` does.
     try:
-        runpy._run_module_as_main("jobs")
+        if command.option == "-m":
+            import runpy
+
+            runpy._run_module_as_main(command.target)
+        else:
+            import types
+
+            main = types.ModuleType("__main__")
+            sys.modules["__main__"] = main
+            exec(compile(command.target, "<string>", "exec"), main.__dict__)
+        _ended_with.append(0)
     except SystemExit as end:
         if end.code is None or isinstance(end.code, int):
             _ended_with.append(end.code or 0)

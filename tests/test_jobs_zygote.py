@@ -1,4 +1,5 @@
-"""The warm `python -m jobs` the tests use behaves as a fresh one: same output, exit status and signals."""
+"""The warm `python -m jobs` (and `python -c`, how xdist starts its workers) the tests use behaves as a fresh
+one: same output, exit status, signals, sys.argv and sys.path."""
 
 import json
 import os
@@ -10,7 +11,7 @@ import time
 
 import pytest
 
-from tests.jobs_process import FRESH_VARIABLE, JOBS_ENV, jobs_argv
+from tests.jobs_process import FRESH_VARIABLE, JOBS_ENV, jobs_argv, python_argv
 
 FRESH = [sys.executable, "-m", "jobs"]
 
@@ -49,6 +50,29 @@ def test_other_interpreter_settings_run_a_fresh_interpreter_instead(warm_argv, w
     env = {**os.environ, **JOBS_ENV, "PYTHONWARNINGS": "error::DeprecationWarning:nothing"}
     warm, fresh = both(warm_argv, "run", "--env", "nope", cwd=workdir, env=env)
     assert (warm.returncode, warm.stdout, warm.stderr) == (fresh.returncode, fresh.stdout, fresh.stderr)
+
+
+# What a program sees of how it was started, printed unbuffered (-u), then an exit status of its own.
+WHERE_AM_I = ("import os, sys; print(sys.argv, sys.path, os.getcwd(), sorted(k for k in globals() if k[0] != '_'),"
+              " os.environ.get('ZYGOTE_TEST'), file=sys.stderr); sys.exit(3)")
+
+
+@pytest.mark.parametrize("args", [["-u", "-c", WHERE_AM_I, "one", "two"], ["-c", WHERE_AM_I],
+                                  ["-W", "error", "-c", WHERE_AM_I]],  # an option it does not serve: run fresh
+                         ids=["execnet", "plain", "other-option"])
+def test_python_c_sees_what_a_fresh_one_sees(warm_argv, tmp_path, args):
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "lib"), "ZYGOTE_TEST": "é"}
+    warm, fresh = (subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+                   for argv in (python_argv(*args), [sys.executable, *args]))
+    assert (warm.returncode, warm.stdout, warm.stderr) == (fresh.returncode, fresh.stdout, fresh.stderr) == (3, "", fresh.stderr)
+    assert str(tmp_path / "lib") in fresh.stderr and "é" in fresh.stderr
+
+
+def test_python_c_is_forked_warm_unless_an_option_is_not_served(warm_argv, tmp_path):
+    probe = "import sys; print('braket.aws' in sys.modules)"  # imported by the warm server only
+    runs = [subprocess.run(python_argv(*options, "-c", probe), cwd=tmp_path, capture_output=True, text=True, timeout=60)
+            for options in (["-u"], [], ["-W", "error"])]
+    assert [run.stdout.strip() for run in runs] == ["True", "True", "False"], [run.stderr for run in runs]
 
 
 def test_a_signal_to_the_client_reaches_the_jobs_process_and_its_status_comes_back(warm_argv, workdir):
