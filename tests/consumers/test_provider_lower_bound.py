@@ -88,7 +88,6 @@ def lower_bound(requirement: Requirement) -> Version:
     return bounds[0]
 
 
-@functools.lru_cache(maxsize=1)
 @functools.cache  # reading package.json means inflating most of a 37 MB archive: 1.6 s
 def bundled_provider_of_installed_bindings() -> tuple[str, str]:
     """(bindings version, hashicorp/aws version) of the bindings installed in the running environment."""
