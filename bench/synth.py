@@ -15,6 +15,7 @@ a page shared by N processes, such as Node's own code, counts 1/N in each, so on
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -102,7 +103,7 @@ def measure(commands: dict[str, list[str]], runs: int) -> dict[str, Sample]:
                 seconds, python_mb, largest_mb, tree_mb = run_once(argv, str(Path(tmp) / f"{name}-{i}"))
                 samples[name].append((seconds, python_mb, largest_mb, tree_mb))
                 print(
-                    f"  run {i + 1}/{runs} {name:5s} {seconds:6.2f} s  python peak {python_mb:5.0f} MB"
+                    f"  run {i + 1}/{runs} {name:5s} {seconds:6.2f} s  python peak {megabytes(python_mb):>7s}"
                     f"  largest process {largest_mb:5.0f} MB  process-tree peak {tree_mb:5.0f} MB",
                     flush=True,
                 )
@@ -112,11 +113,16 @@ def measure(commands: dict[str, list[str]], runs: int) -> dict[str, Sample]:
     }
 
 
+def megabytes(value: float) -> str:
+    """NaN is a peak not measured: under `npx cdktf synth` the CLI, not this script, starts Python."""
+    return "n/a" if math.isnan(value) else f"{value:.0f} MB"
+
+
 def report(label: str, results: dict[str, Sample]) -> str:
     for name, title in (("plain", "plain one-stack app"), ("app", "main.py, all environments")):
         seconds, python_mb, largest_mb, tree_mb = results[name]
         print(
-            f"{label} {title}: median {seconds:.2f} s, python peak {python_mb:.0f} MB, "
+            f"{label} {title}: median {seconds:.2f} s, python peak {megabytes(python_mb)}, "
             f"largest process {largest_mb:.0f} MB, process-tree peak {tree_mb:.0f} MB"
         )
     app_s, plain_s = results["app"][0], results["plain"][0]
