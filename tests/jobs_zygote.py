@@ -58,14 +58,22 @@ def _pythonpath(environ) -> list[str]:
 
 
 class Command:
-    """A command line served: ``python [-u] -m MODULE ARGS`` or ``python [-u] -c CODE ARGS``."""
+    """A command line served: ``python [-u] -m MODULE ARGS`` or ``python [-u] -c CODE ARGS``.
+    (A plain class: typing's NamedTuple would add 12 ms to every client's start.)"""
 
-    def __init__(self, args: list[str]) -> None:
-        self.unbuffered = args[:1] == ["-u"]
-        args = args[1:] if self.unbuffered else args
-        self.served = len(args) >= 2 and args[0] in ("-m", "-c")
-        if self.served:
-            self.option, self.target, self.rest = args[0], args[1], args[2:]
+    def __init__(self, unbuffered: bool, option: str, target: str, rest: list[str]) -> None:
+        self.unbuffered = unbuffered
+        self.option = option  # -m or -c
+        self.target = target  # the module or the code
+        self.rest = rest
+
+
+def _served_command(args: list[str]) -> Command | None:
+    unbuffered = args[:1] == ["-u"]
+    args = args[1:] if unbuffered else args
+    if len(args) >= 2 and args[0] in ("-m", "-c"):
+        return Command(unbuffered, args[0], args[1], args[2:])
+    return None
 
 
 def serve(path: str) -> Command:
@@ -99,13 +107,15 @@ def _wait_for_one(connection: socket.socket, settings: dict | None, base_path: l
     """In a waiter: fork the requested process (which returns), report its pid and status."""
     message, fds, _, _ = socket.recv_fds(connection, 1 << 20, 3)
     request = json.loads(message)
-    if settings is None or _interpreter_settings(request["env"]) != settings or not Command(request["args"]).served:
+    command = _served_command(request["args"])
+    if settings is None or _interpreter_settings(request["env"]) != settings or command is None:
         connection.send(b"fallback")
         os._exit(0)
     pid = os.fork()
     if pid == 0:
         connection.close()
-        return _become(request, fds, base_path)
+        _become(command, request, fds, base_path)
+        return command
     for fd in fds:
         os.close(fd)
     try:
@@ -118,8 +128,8 @@ def _wait_for_one(connection: socket.socket, settings: dict | None, base_path: l
 
 
 def _wait_unless_the_client_dies(connection: socket.socket, pid: int) -> int:
-    """The jobs process's wait status. The client forwards every signal it can catch; if it dies
-    anyway (SIGKILL, as a test kills a process that must not clean up), the jobs process is killed
+    """The forked process's wait status. The client forwards every signal it can catch; if it dies
+    anyway (SIGKILL, as a test kills a process that must not clean up), the forked process is killed
     too: SIGKILL of `python -m jobs` stops all its work, and nothing may go on submitting tasks."""
     import select
 
@@ -135,7 +145,7 @@ def _wait_unless_the_client_dies(connection: socket.socket, pid: int) -> int:
     return os.waitpid(pid, 0)[1]
 
 
-def _become(request: dict, fds: list[int], base_path: list[str]) -> Command:
+def _become(command: Command, request: dict, fds: list[int], base_path: list[str]) -> None:
     """Turn this forked process into `python ARGS` started where and how the client was."""
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
@@ -144,7 +154,6 @@ def _become(request: dict, fds: list[int], base_path: list[str]) -> Command:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
-    command = Command(request["args"])
     if command.unbuffered:  # -u: stdout and stderr written through, down to the file descriptor
         for name in ("stdout", "stderr"):
             stream = getattr(sys, name)
@@ -155,7 +164,6 @@ def _become(request: dict, fds: list[int], base_path: list[str]) -> Command:
     sys.argv = [command.option, *command.rest]
     if "numpy" in sys.modules:  # `random` reseeds itself after a fork; numpy's global generator does not
         sys.modules["numpy"].random.seed()
-    return command
 
 
 _ended_with: list[int] = []  # the exit code, once the program ended with sys.exit(int), sys.exit() or its last line
