@@ -201,13 +201,35 @@ def check_openqasm(label: str, source: str, inputs: Optional[Mapping[str, InputV
         # interpreter runs: it rewrites the tree as it goes.
         measures = any(type(node).__name__ in ("QuantumMeasurement", "QuantumMeasurementStatement")
                        for node in _walk(tree))
+        result_types = _result_type_pragmas(tree)
         _check_structure(tree, source, inputs)
         qubits = _check_semantics(tree, source, inputs)
-        if not measures:
+        analytic = _first([p for p in result_types if p.command.split()[2] in ANALYTIC_ONLY_RESULT_TYPES])
+        if analytic is not None:
+            raise _Refusal.at(
+                f"'#pragma {analytic.command}': Braket computes {analytic.command.split()[2]} only without "
+                "shots (shots=0), and jobs runs every task with shots (--shots 1 or more); expectation, "
+                "variance, probability and sample work with shots",
+                analytic.span,
+            )
+        if not measures and not result_types:
+            # With a result type and shots, Braket measures every qubit: counts come back.
             raise _Refusal("the OpenQASM program measures nothing, so it would return no counts")
     except _Refusal as refusal:
         raise refusal.usage_error(label) from None
     return qubits
+
+
+ANALYTIC_ONLY_RESULT_TYPES = frozenset({"amplitude", "state_vector", "density_matrix", "adjoint_gradient"})
+"""Result types Braket computes only for shots=0 (every device lists them with maxShots 0)."""
+
+
+def _result_type_pragmas(tree) -> list:
+    """The program's ``#pragma braket result ...`` statements, in order."""
+    from braket.default_simulator.openqasm.parser import openqasm_ast as ast
+
+    return [s for s in tree.statements
+            if isinstance(s, ast.Pragma) and s.command.split()[:2] == ["braket", "result"] and len(s.command.split()) > 2]
 
 
 def _parse(source: str):

@@ -29,7 +29,7 @@ DM1 = device_from_arn("arn:aws:braket:::device/quantum-simulator/amazon/dm1")
 FORTE = device_from_arn("arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1")
 FORTE_ENTERPRISE = device_from_arn("arn:aws:braket:us-east-1::device/qpu/ionq/Forte-Enterprise-1")
 AQUILA = device_from_arn("arn:aws:braket:us-east-1::device/qpu/quera/Aquila")
-ANKAA = device_from_arn("arn:aws:braket:us-west-1::device/qpu/rigetti/Ankaa-3")  # a QPU outside us-east-1
+CEPHEUS = device_from_arn("arn:aws:braket:us-west-1::device/qpu/rigetti/Cepheus-1-108Q")  # a QPU outside us-east-1
 FIVE = [SV1, DM1, FORTE, FORTE_ENTERPRISE, AQUILA]
 HANG_GUARD = 30.0  # seconds: a test fails, rather than hangs, if live_statuses ever overruns this
 
@@ -137,19 +137,19 @@ def fake_credentials(monkeypatch, no_aws_credentials):
 def test_statuses_are_live_from_the_braket_endpoint(aws):
     from tests.braket_emulator import DEVICES
 
-    devices = [LOCAL, *FIVE, ANKAA]
+    devices = [LOCAL, *FIVE, CEPHEUS]
     first, _ = statuses(devices)
-    # The catalogue's own statuses (Aquila is OFFLINE there); Ankaa-3 is asked in us-west-1,
-    # its own region: the emulator, like Braket, shows a QPU nowhere else.
+    # The catalogue's own statuses (all current devices, ONLINE); Cepheus-1-108Q is asked in
+    # us-west-1, its own region: the emulator, like Braket, shows a QPU nowhere else.
     assert first == {"local": "ONLINE", **{d.arn: DEVICES[d.arn].status for d in devices[1:]}}
-    assert first[ANKAA.arn] == "ONLINE" and first[AQUILA.arn] == "OFFLINE"
+    assert first[CEPHEUS.arn] == "ONLINE" and first[AQUILA.arn] == "ONLINE"
     assert list(first) == [d.arn for d in devices]
     aws.emulator.configure(
-        device_status={FORTE.arn: "OFFLINE", SV1.arn: "RETIRED", ANKAA.arn: "OFFLINE", AQUILA.arn: "ONLINE"}
+        device_status={FORTE.arn: "OFFLINE", SV1.arn: "RETIRED", CEPHEUS.arn: "OFFLINE", AQUILA.arn: "OFFLINE"}
     )
     second, _ = statuses(devices)
-    assert (second[FORTE.arn], second[SV1.arn], second[ANKAA.arn], second[AQUILA.arn]) == (
-        "OFFLINE", "RETIRED", "OFFLINE", "ONLINE")
+    assert (second[FORTE.arn], second[SV1.arn], second[CEPHEUS.arn], second[AQUILA.arn]) == (
+        "OFFLINE", "RETIRED", "OFFLINE", "OFFLINE")
     assert second[DM1.arn] == second[FORTE_ENTERPRISE.arn] == "ONLINE"
     assert aws.emulator.stats()["calls"]["GetDevice"] == 2 * 6  # local asked nothing
 
@@ -158,8 +158,8 @@ def test_aws_endpoint_url_braket_is_honoured_too(aws, monkeypatch):
     monkeypatch.delenv("BRAKET_ENDPOINT")
     monkeypatch.setenv("AWS_ENDPOINT_URL_BRAKET", aws.emulator.url)
     aws.emulator.configure(device_status={FORTE.arn: "OFFLINE"})
-    found, _ = statuses([LOCAL, SV1, FORTE, ANKAA])
-    assert found == {"local": "ONLINE", SV1.arn: "ONLINE", FORTE.arn: "OFFLINE", ANKAA.arn: "ONLINE"}
+    found, _ = statuses([LOCAL, SV1, FORTE, CEPHEUS])
+    assert found == {"local": "ONLINE", SV1.arn: "ONLINE", FORTE.arn: "OFFLINE", CEPHEUS.arn: "ONLINE"}
     assert aws.emulator.stats()["calls"]["GetDevice"] == 3
 
 
@@ -201,9 +201,9 @@ def test_simulators_are_asked_in_the_stack_region_and_qpus_in_their_own(aws, mon
         return build(region, **kwargs)
 
     monkeypatch.setattr(device_status, "braket_client", recording)
-    found, _ = statuses([SV1, DM1, FORTE, ANKAA], region="eu-west-2")
+    found, _ = statuses([SV1, DM1, FORTE, CEPHEUS], region="eu-west-2")
     assert sorted(asked) == ["eu-west-2", "us-east-1", "us-west-1"]  # one client per region
-    assert set(found.values()) == {"ONLINE"}  # Forte-1 and Ankaa-3 are found only in their own regions
+    assert set(found.values()) == {"ONLINE"}  # Forte-1 and Cepheus-1-108Q are found only in their own regions
 
 
 def test_throttled_or_denied_is_unknown(aws):
@@ -244,8 +244,8 @@ def test_a_refused_connection_is_unknown_at_once(fake_credentials, monkeypatch, 
 
 def test_no_credentials_means_unknown_without_a_connection(silent, monkeypatch, no_aws_credentials):
     monkeypatch.setenv("BRAKET_ENDPOINT", silent.url)
-    found, elapsed = statuses([LOCAL, *FIVE, ANKAA])
-    assert found == {"local": "ONLINE", **{d.arn: "unknown" for d in [*FIVE, ANKAA]}}
+    found, elapsed = statuses([LOCAL, *FIVE, CEPHEUS])
+    assert found == {"local": "ONLINE", **{d.arn: "unknown" for d in [*FIVE, CEPHEUS]}}
     assert elapsed < 3
     time.sleep(0.2)  # a connection made late would still be counted
     assert silent.connections == 0

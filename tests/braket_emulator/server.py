@@ -42,9 +42,9 @@ import botocore.loaders
 import botocore.session
 from botocore.exceptions import ClientError
 
-from braket.default_simulator.openqasm.parser.openqasm_parser import parse as parse_openqasm
 from braket.ir.openqasm import Program as OpenQASMProgram
 
+from . import programs, results
 from .access import ACCOUNT_ID, CallerIdentity, iam_device_arn
 from .devices import DEVICES, OPENQASM, Device
 
@@ -340,7 +340,8 @@ class BraketEmulator:
             raise ApiError(410, "DeviceRetiredException", f"Device {device.arn} is retired")
         if status == "OFFLINE":
             raise ApiError(424, "DeviceOfflineException", f"Device {device.arn} is offline")
-        shots = self._validate_program(device, req["action"], req["shots"])
+        experimental = (req.get("experimentalCapabilities") or {}).get("enabled") == "ALL"
+        shots = self._validate_program(device, req["action"], req["shots"], experimental)
         params = req.get("deviceParameters") or "{}"
         try:
             json.loads(params)
@@ -367,10 +368,10 @@ class BraketEmulator:
             self._pool.submit(self._execute, task)
         return 201, {"quantumTaskArn": task.arn}
 
-    def _validate_program(self, device: Device, action: str, shots: Any) -> int:
+    def _validate_program(self, device: Device, action: str, shots: Any, experimental: bool) -> int:
         """Reject what the service rejects at creation: unsupported action types, programs
-        the OpenQASM 3 parser refuses, shots outside the device's ``shotsRange``, and
-        shots=0 without a result type pragma."""
+        the OpenQASM 3 interpreter refuses, shots outside the device's ``shotsRange``, and
+        whatever the device's properties refuse (``programs.check``)."""
         try:
             name = json.loads(action)["braketSchemaHeader"]["name"]
         except (ValueError, KeyError, TypeError):
@@ -379,16 +380,18 @@ class BraketEmulator:
             raise _validation(f"Device {device.arn} does not support action type {name}")
         if name != OPENQASM or device.backend is None:
             raise _validation(f"The emulator cannot execute {name} on {device.arn}")
-        try:
-            program = OpenQASMProgram.parse_raw(action)
-            parse_openqasm(program.source)
-        except Exception as exc:  # pydantic.ValidationError or QASM3ParsingError
-            raise _validation(f"Invalid OpenQASM program: {exc or type(exc).__name__}") from None
         low, high = device.shots_range
         if not isinstance(shots, int) or not low <= shots <= high:
             raise _validation(f"Shots {shots} out of range [{low}, {high}] for {device.arn}")
-        if shots == 0 and "#pragma braket result" not in program.source:
-            raise _validation("shots=0 requires at least one result type")
+        try:
+            program = OpenQASMProgram.parse_raw(action)
+            shape = programs.shape_of(program.source, program.inputs)
+        except Exception as exc:  # pydantic.ValidationError, QASM3ParsingError, interpreter errors
+            raise _validation(f"Invalid OpenQASM program: {exc or type(exc).__name__}") from None
+        try:
+            programs.check(device, shape, shots, experimental)
+        except programs.ProgramRefused as refused:
+            raise _validation(str(refused)) from None
         return shots
 
     def get_quantum_task(self, _region: str, _req: Any, query: dict[str, list[str]],
@@ -487,8 +490,10 @@ class BraketEmulator:
             meta = result.taskMetadata
             meta.id, meta.deviceId, meta.status = task.arn, task.device.arn, "COMPLETED"
             meta.createdAt, meta.endedAt = _iso(task.created_at), _iso(ended)
+            body = results.to_json(result)
+            results.check(body, task.shots)  # a bug here fails the task; no unreadable file is stored
             self._s3.put_object(Bucket=task.bucket, Key=f"{task.directory}/results.json",
-                                Body=result.json().encode(), ContentType="application/json")
+                                Body=body.encode(), ContentType="application/json")
         except Exception as exc:  # noqa: BLE001 - any failure ends the task FAILED
             with self._lock:
                 if task.status == "CANCELLING":
