@@ -32,10 +32,42 @@ class TaskOutcome:
     counts: Optional[dict[str, int]] = None
     failure_reason: Optional[str] = None
     raw_result: Optional[dict] = field(default=None, repr=False)
+    result_types: Optional[list[dict]] = None
+    """The program's ``#pragma braket result`` values: ``{"result_type": label, "value": JSON}``."""
 
 
 def _counts(result) -> dict[str, int]:
     return {bits: int(n) for bits, n in sorted(result.measurement_counts.items())}
+
+
+def _completed(task_id: str, result, raw: dict) -> TaskOutcome:
+    """The outcome of a COMPLETED task from the SDK's ``GateModelQuantumTaskResult``."""
+    values = [{"result_type": result_type_label(rt.type), "value": _plain(rt.value)}
+              for rt in result.result_types or []]
+    return TaskOutcome(task_id, "COMPLETED", _counts(result), raw_result=raw, result_types=values or None)
+
+
+def result_type_label(ir) -> str:
+    """``expectation(z@z) on qubits 0,1``: a result type named from the IR the SDK returns."""
+    observable = getattr(ir, "observable", None)
+    factors = observable if isinstance(observable, list) else [observable] if observable else []
+    names = "@".join(f if isinstance(f, str) else "hermitian" for f in factors)
+    targets = getattr(ir, "targets", None)
+    return ir.type.value + (f"({names})" if names else "") + (
+        f" on qubits {','.join(map(str, targets))}" if targets else "")
+
+
+def _plain(value):
+    """A result value as JSON: numpy scalars and arrays as Python, complex numbers as [re, im]."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, complex):
+        return [value.real, value.imag]
+    return value
 
 
 # numba's threading layer (under the local simulators) aborts the process when two threads
@@ -71,12 +103,14 @@ class LocalBackend:
             if stop is not None and stop.is_set():
                 return TaskOutcome(task_id, "CREATED", failure_reason="interrupted before it ran")
             result = self._simulator.run(circuit.program(), shots=shots).result()
-        raw = {
+        outcome = _completed(task_id, result, {})
+        outcome.raw_result = {
             "taskMetadata": {"id": task_id, "deviceId": "local", "shots": shots, "tags": tags},
-            "measurementCounts": _counts(result),
+            "measurementCounts": outcome.counts,
             "measuredQubits": list(result.measured_qubits),
+            **({"resultTypes": outcome.result_types} if outcome.result_types else {}),
         }
-        return TaskOutcome(task_id, "COMPLETED", _counts(result), raw_result=raw)
+        return outcome
 
 
 def require_credentials(region: str) -> None:
@@ -194,8 +228,7 @@ class AwsBackend:
             body = self._session.retrieve_s3_object_body(bucket, f"{directory}/results.json")
         except Exception as error:
             raise ServiceError(f"downloading s3://{bucket}/{directory}/results.json failed: {_describe(error)}") from error
-        result = GateModelQuantumTaskResult.from_string(body)
-        return TaskOutcome(task_id, "COMPLETED", _counts(result), raw_result=json.loads(body))
+        return _completed(task_id, GateModelQuantumTaskResult.from_string(body), json.loads(body))
 
 
 def _set_client_token(params, **_):

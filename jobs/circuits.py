@@ -445,6 +445,13 @@ def _interpret(tree, inputs: Mapping[str, InputValue]) -> int:
         refusal.polished = polished
         raise refusal from None
     context = interpreter.context
+    if context.circuit.results:
+        try:  # jobs runs with shots: Braket measures each qubit in the one basis its observables share
+            context.circuit.basis_rotation_instructions
+        except ValueError as error:
+            raise _final(_Refusal(
+                f"the result types cannot be measured in one task with shots ({error}): with shots, "
+                "each qubit is measured in one basis, so give each qubit one observable")) from None
     # Declared qubits, or qubits used ($n physical qubits are used, not declared).
     return max(context.num_qubits, len(context.circuit.qubit_set))
 

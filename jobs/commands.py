@@ -137,8 +137,31 @@ def _print_tasks(tasks: list[dict], limit: int = 20) -> None:
     for task in tasks[:limit]:
         counts = ", ".join(f"{bits}: {n}" for bits, n in sorted((task.get("counts") or {}).items(), key=lambda kv: -kv[1])[:6])
         print(f"{task['index']:>4}  {task['circuit'][:12]:12s} {task['state']:10s} {counts or '-'}")
+        _print_result_types(task)
     if len(tasks) > limit:
         print(f"      ... {len(tasks) - limit} more in counts.csv")
+
+
+def _print_result_types(task: dict, indent: str = "      ") -> None:
+    """One line per result type of the program: its label and value (samples summarised)."""
+    for item in task.get("result_types") or []:
+        value = item["value"]
+        if item["result_type"].startswith("sample") and isinstance(value, list) and value:
+            flat = [v for row in value for v in row] if isinstance(value[0], list) else value
+            shown = f"{len(flat)} samples, mean {sum(flat) / len(flat):.6g}"
+        else:
+            shown = json.dumps(_rounded(value))
+        print(f"{indent}{item['result_type']} = {shown}")
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
 
 
 def devices(args, results_root: Path, progress):
@@ -240,10 +263,12 @@ def results(args, results_root: Path, progress):
         outcome = _backend_for_arn(item).wait(item, timeout_seconds=0)
         if outcome.state != "COMPLETED":
             raise UsageError(f"task {item} is {outcome.state}: results exist only for COMPLETED tasks")
-        document = {"tasks": [{"id": item, "state": outcome.state, "counts": outcome.counts}]}
+        document = {"tasks": [{"id": item, "state": outcome.state, "counts": outcome.counts,
+                               **({"result_types": outcome.result_types} if outcome.result_types else {})}]}
     if not args.json:
         for task in document["tasks"]:
             print(f"{task['id']}  {task['state']}  {json.dumps(task.get('counts'), sort_keys=True)}")
+            _print_result_types(task, indent="  ")
     return document, True
 
 

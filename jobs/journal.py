@@ -78,7 +78,8 @@ class JobRecord:
                 continue
             raw_path = self.directory / "raw" / f"task-{task['index']:04d}.json"
             raw = json.loads(raw_path.read_text(encoding="utf-8")) if raw_path.is_file() else None
-            outcomes[int(task["index"])] = TaskOutcome(task["id"], "COMPLETED", task["counts"], raw_result=raw)
+            outcomes[int(task["index"])] = TaskOutcome(task["id"], "COMPLETED", task["counts"], raw_result=raw,
+                                                       result_types=task.get("result_types"))
         return outcomes
 
 

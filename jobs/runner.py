@@ -285,6 +285,7 @@ def _write_report(
                 "state": outcome.state,
                 "counts": outcome.counts,
                 "failure_reason": outcome.failure_reason,
+                **({"result_types": outcome.result_types} if outcome.result_types else {}),
             }
         )
     summary = {

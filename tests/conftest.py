@@ -190,6 +190,11 @@ LONG_TESTS = {
     "tests/test_braket_emulator.py::test_search_quantum_tasks_and_devices": 1.5,
     "tests/test_device_status.py::test_a_silent_endpoint_through_aws_endpoint_url_braket": 1.5,
     "tests/test_jobs_demanding_user.py::test_a_closed_pipe_is_no_traceback": 1.5,
+    "tests/test_braket_emulator_results.py::test_a_thousand_layers[DM1]": 3.5,
+    "tests/test_braket_emulator_results.py::test_batch_and_multithreaded_submission[DM1]": 2.5,
+    "tests/test_braket_emulator_results.py::test_batch_and_multithreaded_submission[SV1]": 2.5,
+    "tests/test_braket_emulator_results.py::test_a_thousand_layers[SV1]": 1.7,
+    "tests/test_braket_emulator_catalog.py::test_a_regional_device_answers_only_in_its_region": 1.4,
 }
 # Session fixtures too expensive to build on every worker. The tests that use one (by node id
 # prefix: the scheduler sees only node ids) are one unit of work, run by a single worker.

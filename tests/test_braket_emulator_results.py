@@ -222,26 +222,29 @@ def test_parametric_program_with_inputs(sdk):
         assert np.isclose(result.values[0], -1.0)
 
 
-def test_batch_and_multithreaded_submission(sdk):
+@pytest.mark.parametrize("arn", [SV1, DM1], ids=["SV1", "DM1"])
+def test_batch_and_multithreaded_submission(sdk, arn):
     bell = Circuit().h(0).cnot(0, 1)
-    for arn in (SV1, DM1):
-        batch = AwsDevice(arn).run_batch([bell] * 3, s3_destination_folder=(BUCKET, "batch"),
-                                         shots=SHOTS, max_parallel=3)
-        with ThreadPoolExecutor(3) as pool:
-            threaded = list(pool.map(lambda _: _run(arn, bell, SHOTS), range(3)))
-        for result in [*batch.results(fail_unsuccessful=True), *threaded]:
-            assert set(result.measurement_counts) == {"00", "11"}
-            assert math.isclose(result.measurement_probabilities["00"], 0.5, abs_tol=0.05)
+    batch = AwsDevice(arn).run_batch([bell] * 3, s3_destination_folder=(BUCKET, "batch"),
+                                     shots=SHOTS, max_parallel=3)
+    with ThreadPoolExecutor(3) as pool:
+        threaded = list(pool.map(lambda _: _run(arn, bell, SHOTS), range(3)))
+    for result in [*batch.results(fail_unsuccessful=True), *threaded]:
+        assert set(result.measurement_counts) == {"00", "11"}
+        assert math.isclose(result.measurement_probabilities["00"], 0.5, abs_tol=0.05)
 
 
 def test_openqasm_source_with_result_pragmas(sdk):
     source = ("OPENQASM 3.0;\nqubit[2] q;\nh q[0];\ncnot q[0], q[1];\n"
               "#pragma braket result expectation z(q[0]) @ z(q[1])\n"
               "#pragma braket result probability q[0]\n")
+    on_one_line = source.replace("\n", "")  # as the SDK's own integration test writes it
     for arn, shots in ((SV1, SHOTS), (DM1, 0)):
-        result = _run(arn, Program(source=source), shots)
-        assert np.isclose(result.values[0], 1.0)
-        assert np.allclose(result.values[1], [0.5, 0.5], **_tol(shots))
+        for text in (source, on_one_line):
+            result = _run(arn, Program(source=text), shots)
+            assert len(result.values) == 2, text
+            assert np.isclose(result.values[0], 1.0)
+            assert np.allclose(result.values[1], [0.5, 0.5], **_tol(shots))
 
 
 # --------------------------------------------------------------------------------- refusals

@@ -9,6 +9,8 @@ document the SDK shows as ``AwsDevice(arn).properties``:
   result type, with a listed observable, and shots within its ``minShots``..``maxShots``
   (so ``shots = 0`` is allowed exactly for the result types whose minShots is 0);
   ``shots = 0`` needs at least one result type;
+* with shots, every qubit is measured in one basis: observables that need two bases for one
+  qubit (X and Z on q[0]) are refused, as the SDK refuses such a Circuit itself;
 * ``requiresAllQubitsMeasurement``: a program that measures must measure every declared qubit;
   the message is the service's, as the SDK's integration test ``test_measure.py`` expects it;
 * probability on at most 15 qubits and a reduced density matrix on at most 8 (the developer
@@ -20,6 +22,7 @@ document the SDK shows as ``AwsDevice(arn).properties``:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -42,6 +45,17 @@ _CAPABILITY_NAMES = {"expectation": "Expectation", "variance": "Variance", "samp
                      "adjoint_gradient": "AdjointGradient"}
 
 
+_INLINE_PRAGMA = re.compile(r"(?<=[^\s])[ \t]*(?=#pragma\b)")
+
+
+def one_pragma_per_line(source: str) -> str:
+    """``source`` with every ``#pragma`` starting a line. The managed simulators read
+    ``...cnot q[0], q[1];#pragma braket result expectation ...#pragma braket result sample ...``
+    (no newlines: the SDK's integration test ``openqasm_result_types_bell_pair_testing``) as two
+    result types; the local simulator's grammar runs a pragma to the end of its line."""
+    return _INLINE_PRAGMA.sub("\n", source)
+
+
 class ProgramRefused(ValueError):
     """The program breaks a rule of the device; the message is the ValidationException's."""
 
@@ -55,6 +69,7 @@ class ProgramShape:
     measured_qubits: list[int]
     declared_qubits: int | None  # None: physical qubits ($n), nothing declared
     mid_circuit_measurement: bool
+    basis_conflict: str | None  # why the observables cannot be measured in one run with shots
 
 
 def shape_of(source: str, inputs: dict[str, Any] | None = None) -> ProgramShape:
@@ -69,8 +84,13 @@ def shape_of(source: str, inputs: dict[str, Any] | None = None) -> ProgramShape:
         interpreter.context.load_inputs(inputs)
     interpreter.visit(program)
     circuit = interpreter.context.circuit
+    try:
+        circuit.basis_rotation_instructions  # with shots, each qubit is measured in one basis
+        conflict = None
+    except ValueError as error:
+        conflict = str(error)
     return ProgramShape(list(circuit.results), set(circuit.qubit_set), list(circuit.measured_qubits),
-                        size, mid_circuit)
+                        size, mid_circuit, conflict)
 
 
 def check(device: Device, shape: ProgramShape, shots: int, experimental: bool) -> None:
@@ -85,6 +105,8 @@ def check(device: Device, shape: ProgramShape, shots: int, experimental: bool) -
     supported = {rt["name"]: rt for rt in action.get("supportedResultTypes") or []}
     for result_type in shape.result_types:
         _check_result_type(device, supported, result_type, shots, shape)
+    if shots and shape.basis_conflict:
+        raise ProgramRefused(f"Observables cannot be measured together with shots > 0: {shape.basis_conflict}")
     if shape.mid_circuit_measurement and not (device.dynamic_circuits and experimental):
         how = ("enable experimental capabilities to use it" if device.dynamic_circuits
                else "it is not supported by this device")

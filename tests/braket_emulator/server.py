@@ -341,7 +341,7 @@ class BraketEmulator:
         if status == "OFFLINE":
             raise ApiError(424, "DeviceOfflineException", f"Device {device.arn} is offline")
         experimental = (req.get("experimentalCapabilities") or {}).get("enabled") == "ALL"
-        shots = self._validate_program(device, req["action"], req["shots"], experimental)
+        shots, program = self._validate_program(device, req["action"], req["shots"], experimental)
         params = req.get("deviceParameters") or "{}"
         try:
             json.loads(params)
@@ -358,7 +358,7 @@ class BraketEmulator:
             task = Task(arn=task_arn,
                         client_token=req["clientToken"], device=device, region=region,
                         shots=shots, bucket=req["outputS3Bucket"],
-                        directory=f"{req['outputS3KeyPrefix']}/{task_id}", action=req["action"],
+                        directory=f"{req['outputS3KeyPrefix']}/{task_id}", action=program.json(),
                         device_parameters=params, tags=req.get("tags") or {},
                         inject_failure=self._failure_rng.random() < self.knobs.failure_rate,
                         queue_delay=self.knobs.queue_delay)
@@ -368,10 +368,12 @@ class BraketEmulator:
             self._pool.submit(self._execute, task)
         return 201, {"quantumTaskArn": task.arn}
 
-    def _validate_program(self, device: Device, action: str, shots: Any, experimental: bool) -> int:
+    def _validate_program(self, device: Device, action: str, shots: Any,
+                          experimental: bool) -> tuple[int, OpenQASMProgram]:
         """Reject what the service rejects at creation: unsupported action types, programs
         the OpenQASM 3 interpreter refuses, shots outside the device's ``shotsRange``, and
-        whatever the device's properties refuse (``programs.check``)."""
+        whatever the device's properties refuse (``programs.check``); the shots and the
+        program to run (its pragmas one per line, ``programs.one_pragma_per_line``)."""
         try:
             name = json.loads(action)["braketSchemaHeader"]["name"]
         except (ValueError, KeyError, TypeError):
@@ -385,6 +387,7 @@ class BraketEmulator:
             raise _validation(f"Shots {shots} out of range [{low}, {high}] for {device.arn}")
         try:
             program = OpenQASMProgram.parse_raw(action)
+            program = program.copy(update={"source": programs.one_pragma_per_line(program.source)})
             shape = programs.shape_of(program.source, program.inputs)
         except Exception as exc:  # pydantic.ValidationError, QASM3ParsingError, interpreter errors
             raise _validation(f"Invalid OpenQASM program: {exc or type(exc).__name__}") from None
@@ -392,7 +395,7 @@ class BraketEmulator:
             programs.check(device, shape, shots, experimental)
         except programs.ProgramRefused as refused:
             raise _validation(str(refused)) from None
-        return shots
+        return shots, program
 
     def get_quantum_task(self, _region: str, _req: Any, query: dict[str, list[str]],
                          arn: str) -> Response:
