@@ -250,15 +250,16 @@ def test_aws_device_reads_every_device(emulator, arn):
         assert expected.qubit_count == EXPECTED[arn][0]
 
 
-@pytest.mark.parametrize("arn", sorted(arn for arn, d in DEVICES.items() if d.status == "RETIRED"))
-def test_create_on_a_retired_device_is_refused(braket, emulator, arn):
-    with pytest.raises(ClientError) as info:
-        braket[home(arn)].create_quantum_task(
-            clientToken=str(uuid.uuid4()), deviceArn=arn, shots=100, action=BELL,
-            outputS3Bucket=BUCKET, outputS3KeyPrefix="retired", deviceParameters="{}")
-    assert info.value.response["Error"]["Code"] == "DeviceRetiredException"
-    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 410
-    assert emulator.tasks() == []
+def test_create_on_a_retired_device_is_refused(braket, emulator):
+    retired = sorted(arn for arn, d in DEVICES.items() if d.status == "RETIRED")
+    for arn in retired:
+        with pytest.raises(ClientError) as info:
+            braket[home(arn)].create_quantum_task(
+                clientToken=str(uuid.uuid4()), deviceArn=arn, shots=100, action=BELL,
+                outputS3Bucket=BUCKET, outputS3KeyPrefix="retired", deviceParameters="{}")
+        assert info.value.response["Error"]["Code"] == "DeviceRetiredException", arn
+        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 410, arn
+    assert retired and emulator.tasks() == []
 
 
 def test_a_regional_device_answers_only_in_its_region(braket, emulator):

@@ -58,10 +58,20 @@ def sdk():
         point_sdk_at(monkeypatch, emulator.url, s3_url)
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield emulator
+        _DEVICES.clear()
+
+
+_DEVICES: dict[str, AwsDevice] = {}  # one per ARN while the module's service runs: AwsDevice() costs 0.1 s
+
+
+def _device(arn: str) -> AwsDevice:
+    if arn not in _DEVICES:
+        _DEVICES[arn] = AwsDevice(arn)
+    return _DEVICES[arn]
 
 
 def _run(arn: str, circuit: Circuit | Program, shots: int, prefix: str = "rt", **kwargs):
-    return AwsDevice(arn).run(circuit, shots=shots, s3_destination_folder=(BUCKET, prefix), **kwargs).result()
+    return _device(arn).run(circuit, shots=shots, s3_destination_folder=(BUCKET, prefix), **kwargs).result()
 
 
 def _tol(shots: int) -> dict[str, float]:
@@ -225,7 +235,7 @@ def test_parametric_program_with_inputs(sdk):
 @pytest.mark.parametrize("arn", [SV1, DM1], ids=["SV1", "DM1"])
 def test_batch_and_multithreaded_submission(sdk, arn):
     bell = Circuit().h(0).cnot(0, 1)
-    batch = AwsDevice(arn).run_batch([bell] * 3, s3_destination_folder=(BUCKET, "batch"),
+    batch = _device(arn).run_batch([bell] * 3, s3_destination_folder=(BUCKET, "batch"),
                                      shots=SHOTS, max_parallel=3)
     with ThreadPoolExecutor(3) as pool:
         threaded = list(pool.map(lambda _: _run(arn, bell, SHOTS), range(3)))
@@ -337,7 +347,7 @@ def test_the_check_refuses_documents_the_sdk_cannot_read(mangle, reason):
 
 def test_a_result_that_fails_the_check_fails_the_task_and_stores_nothing(sdk, monkeypatch):
     monkeypatch.setattr(results, "to_json", lambda _result: json.dumps({"measurements": []}))
-    task = AwsDevice(SV1).run(BELL, shots=10, s3_destination_folder=(BUCKET, "broken"))
+    task = _device(SV1).run(BELL, shots=10, s3_destination_folder=(BUCKET, "broken"))
     assert task.result() is None  # the SDK's answer for a FAILED task
     metadata = task.metadata()
     assert metadata["status"] == "FAILED"
