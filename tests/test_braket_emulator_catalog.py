@@ -18,10 +18,10 @@ from braket.aws import AwsDevice
 from braket.devices import Devices
 from braket.schema_common import BraketSchemaBase
 
-from tests.braket_emulator import DEVICES, BraketEmulator, moto_s3_server, point_sdk_at
+from tests.braket_emulator import DEVICES
 from tests.braket_emulator.devices import AHS, OPENQASM, UNSUPPORTED, catalogue
+from tests.test_braket_emulator import BUCKET, emulator, s3_url  # noqa: F401 - the same fixtures
 
-BUCKET = "amazon-braket-emulator-catalog-tests"
 REGIONS = AwsDevice.REGIONS
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 DM1 = "arn:aws:braket:::device/quantum-simulator/amazon/dm1"
@@ -77,22 +77,6 @@ def sdk_members(devices: type = Devices) -> dict[str, set[str]]:
 
 def family(arn: str) -> str:
     return arn.split("/")[-2]
-
-
-@pytest.fixture(scope="module")
-def s3_url():
-    with moto_s3_server() as url:
-        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-        s3.create_bucket(Bucket=BUCKET)
-        yield url
-
-
-@pytest.fixture
-def emulator(s3_url, monkeypatch):
-    with BraketEmulator(s3_endpoint=s3_url) as em:
-        point_sdk_at(monkeypatch, em.url, s3_url)
-        yield em
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from braket.default_simulator import StateVectorSimulator
 from braket.devices import LocalSimulator
 from braket.ir.openqasm import Program
 
-from tests.braket_emulator import BraketEmulator, moto_s3_server, results
+from tests.braket_emulator import BraketEmulator, gradients, moto_s3_server, results
 from tests.braket_emulator.programs import ALL_QUBITS_MEASURED
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
@@ -257,6 +257,44 @@ def test_openqasm_source_with_result_pragmas(sdk):
             assert np.allclose(result.values[1], [0.5, 0.5], **_tol(shots))
 
 
+def test_adjoint_gradient_of_a_hamiltonian_on_sv1(sdk):
+    """VQE's workhorse: the energy of 2 Z0Z1 - 0.5 Z1 after rx(theta) q0, ry(gamma) q1, cnot, and its
+    gradient, against the analytic values (<Z0Z1> = cos(gamma), <Z1> = cos(theta) cos(gamma))."""
+    theta, gamma = FreeParameter("theta"), FreeParameter("gamma")
+    hamiltonian = 2 * Observable.Z() @ Observable.Z() - 0.5 * Observable.Z()
+    circuit = Circuit().rx(0, theta).ry(1, gamma).cnot(0, 1).expectation(Observable.X(), [1]) \
+        .adjoint_gradient(hamiltonian, [[0, 1], [1]], [theta, gamma])
+    t, g = 0.3, 0.7
+    result = _run(SV1, circuit, 0, inputs={"theta": t, "gamma": g})
+    [expectation, gradient] = result.result_types
+    assert np.isclose(expectation.value, _local_value(circuit, t, g))
+    assert gradient.type.observable == "2 * z @ z - 0.5 * z" and gradient.type.targets == [[0, 1], [1]]
+    assert gradient.type.parameters == ["theta", "gamma"]
+    assert gradient.value["expectation"] == pytest.approx(2 * np.cos(g) - 0.5 * np.cos(t) * np.cos(g), abs=1e-9)
+    assert gradient.value["gradient"]["theta"] == pytest.approx(0.5 * np.sin(t) * np.cos(g), abs=1e-6)
+    assert gradient.value["gradient"]["gamma"] == pytest.approx(
+        -2 * np.sin(g) + 0.5 * np.cos(t) * np.sin(g), abs=1e-6)
+    every = Circuit().rx(0, theta).ry(0, gamma).adjoint_gradient(Observable.Z(), [0])  # "all" parameters
+    value = _run(SV1, every, 0, inputs={"theta": t, "gamma": g}).values[0]
+    assert set(value["gradient"]) == {"theta", "gamma"}
+    assert value["gradient"]["theta"] == pytest.approx(-np.sin(t) * np.cos(g), abs=1e-6)
+
+
+def test_adjoint_gradient_pragmas_are_read_term_by_term():
+    source = ("OPENQASM 3.0;\ninput float a;\nqubit[2] q;\nrx(a) q[0];\n#pragma braket result probability\n"
+              "#pragma braket result adjoint_gradient expectation(-z(q[0]) + 2e-3 * x(q[1]) @ y(q[0])) all\n")
+    rewritten, [gradient] = gradients.rewrite(source)
+    assert rewritten.endswith("#pragma braket result expectation z(q[0])\n"
+                              "#pragma braket result expectation x(q[1]) @ y(q[0])\n")
+    assert gradient == gradients.Gradient((-1.0, 0.002), (("z",), ("x", "y")), None, first=1)
+
+
+def _local_value(circuit: Circuit, t: float, g: float) -> float:
+    """<X1> of ``circuit`` on the local simulator (which has no adjoint gradient)."""
+    exact = Circuit().add(circuit.instructions).expectation(Observable.X(), [1])
+    return LocalSimulator("braket_sv").run(exact, shots=0, inputs={"theta": t, "gamma": g}).result().values[0]
+
+
 # --------------------------------------------------------------------------------- refusals
 def _refusal(arn: str, circuit, shots: int, **kwargs) -> str:
     with pytest.raises(ClientError) as info:
@@ -266,6 +304,9 @@ def _refusal(arn: str, circuit, shots: int, **kwargs) -> str:
 
 
 BELL = Circuit().h(0).cnot(0, 1)
+# The SDK refuses to send an AwsDevice.run with free parameters and no inputs: a program carries them.
+GRADIENT = Program(source="OPENQASM 3.0;\ninput float t;\nqubit[1] q;\nrx(t) q[0];\n"
+                          "#pragma braket result adjoint_gradient expectation(z(q[0])) t\n", inputs={"t": 0.1})
 MID_CIRCUIT = Program(source="OPENQASM 3.0;\nbit[2] b;\nqubit[2] q;\nh q[0];\nb[0] = measure q[0];\n"
                              "if (b[0]) { x q[1]; }\nb[1] = measure q[1];\n")
 
@@ -285,6 +326,10 @@ MID_CIRCUIT = Program(source="OPENQASM 3.0;\nbit[2] b;\nqubit[2] q;\nh q[0];\nb[
     (SV1, Circuit().h(0).h(2), 100, ALL_QUBITS_MEASURED),  # qubit[3] declared, q[1] never measured
     (SV1, MID_CIRCUIT, 100, f"Mid-circuit measurement is not available on {SV1}"),
     (GARNET, MID_CIRCUIT, 100, "enable experimental capabilities"),
+    (DM1, GRADIENT, 0, f"Result type AdjointGradient is not supported by {DM1}"),
+    (SV1, GRADIENT, 100, "Result type AdjointGradient on .* requires shots=0 only"),
+    (SV1, Program(source=GRADIENT.source.replace("z(q[0])", "hermitian([[1, 0], [0, -1]]) q[0]"),
+                  inputs={"t": 0.1}), 0, "computes adjoint_gradient of sums of products of x, y, z, h, i only"),
     (SV1, Circuit().h(range(16)).probability(), 0, "Probability is limited to 15 qubits; requested 16"),
     (DM1, Circuit().h(range(9)).density_matrix(range(9)), 0, "DensityMatrix is limited to 8 target qubits"),
     (DM1, Circuit().h(range(18)), 100, f"Program uses 18 qubits, more than the 17 of {DM1}"),
@@ -292,6 +337,7 @@ MID_CIRCUIT = Program(source="OPENQASM 3.0;\nbit[2] b;\nqubit[2] q;\nh q[0];\nb[
         "amplitude with shots", "density matrix with shots", "sample without shots",
         "no result type without shots", "partial measurement", "non-contiguous qubits",
         "mid-circuit measurement", "dynamic circuit without experimental capabilities",
+        "adjoint gradient on dm1", "adjoint gradient with shots", "adjoint gradient of a hermitian",
         "probability over 15 qubits", "density matrix over 8 qubits", "too many qubits"])
 def test_refusals(sdk, arn, circuit, shots, message):
     """The service refuses at creation (ValidationException), so nothing runs or is billed."""

@@ -79,6 +79,7 @@ def test_results_by_task_arn_carry_the_result_types(workdir, aws):
     ('#pragma braket result amplitude "00", "11"', "Braket computes amplitude only without shots"),
     ("#pragma braket result state_vector", "Braket computes state_vector only without shots"),
     ("#pragma braket result density_matrix q[0]", "Braket computes density_matrix only without shots"),
+    ("#pragma braket result adjoint_gradient expectation(z(q[0])) all", "Braket computes adjoint_gradient only"),
     ("#pragma braket result expectation x(q[0])\n#pragma braket result expectation z(q[0])",
      "the result types cannot be measured in one task with shots"),
 ])

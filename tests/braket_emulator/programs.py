@@ -31,6 +31,7 @@ from braket.default_simulator.openqasm.parser import openqasm_ast as ast
 from braket.default_simulator.openqasm.parser.openqasm_parser import parse
 from braket.default_simulator.openqasm.program_context import ProgramContext
 
+from . import gradients
 from .devices import OPENQASM, Device
 
 ALL_QUBITS_MEASURED = ("Device requires all qubits in the program to be measured. This may be caused "
@@ -67,6 +68,8 @@ class ProgramShape:
     result_types: list[Any]  # braket.ir result type objects, in program order
     used_qubits: set[int]
     measured_qubits: list[int]
+    source: str  # what to run: one pragma per line, adjoint gradients as expectations (gradients.py)
+    adjoint_gradients: list[gradients.Gradient]
     declared_qubits: int | None  # None: physical qubits ($n), nothing declared
     mid_circuit_measurement: bool
     basis_conflict: str | None  # why the observables cannot be measured in one run with shots
@@ -75,6 +78,7 @@ class ProgramShape:
 def shape_of(source: str, inputs: dict[str, Any] | None = None) -> ProgramShape:
     """Parse and interpret ``source`` with its ``inputs`` (raises on programs the OpenQASM
     interpreter refuses), parsing once: long programs spend most of their time there."""
+    source, requested_gradients = gradients.rewrite(one_pragma_per_line(source))
     program = parse(source)
     declared = [s for s in _walk(program.statements) if isinstance(s, ast.QubitDeclaration)]
     size = sum(_size(d) for d in declared) if declared else None
@@ -89,7 +93,8 @@ def shape_of(source: str, inputs: dict[str, Any] | None = None) -> ProgramShape:
         conflict = None
     except ValueError as error:
         conflict = str(error)
-    return ProgramShape(list(circuit.results), set(circuit.qubit_set), list(circuit.measured_qubits),
+    return ProgramShape(gradients.fold(list(circuit.results), requested_gradients, inputs or {}),
+                        set(circuit.qubit_set), list(circuit.measured_qubits), source, requested_gradients,
                         size, mid_circuit, conflict)
 
 
@@ -143,11 +148,14 @@ def _check_result_type(device: Device, supported: dict[str, dict], result_type: 
 
 
 def _observable_factors(observable: Any) -> Iterator[str]:
-    """Names of the factors of an IR observable: ["x", "y"] or ["z", [[...hermitian matrix...]]]."""
+    """Names of the factors of an IR observable: ["x", "y"], ["z", [[...hermitian matrix...]]] or a
+    Hamiltonian's text."""
     if observable is None:
         return
-    factors = observable if isinstance(observable, list) else [observable]
-    for factor in factors:
+    if isinstance(observable, str):  # an adjoint gradient's Hamiltonian, "2 * x @ y + 1 * z"
+        yield from re.findall(r"\b[a-z]+\b", observable)
+        return
+    for factor in observable:
         if isinstance(factor, str):
             yield factor
         else:  # a matrix: the Hermitian observable

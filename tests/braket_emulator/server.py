@@ -18,6 +18,7 @@ Wire format, as botocore's ``braket`` service model describes it:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -44,7 +45,7 @@ from botocore.exceptions import ClientError
 
 from braket.ir.openqasm import Program as OpenQASMProgram
 
-from . import programs, results
+from . import gradients, programs, results
 from .access import ACCOUNT_ID, CallerIdentity, iam_device_arn
 from .devices import DEVICES, OPENQASM, Device
 
@@ -111,7 +112,9 @@ class Task:
     shots: int
     bucket: str
     directory: str
-    action: str
+    action: str  # as created (results.json echoes it)
+    source: str  # what runs (programs.ProgramShape.source)
+    adjoint_gradients: list[gradients.Gradient]
     device_parameters: str
     tags: dict[str, str]
     inject_failure: bool
@@ -341,7 +344,7 @@ class BraketEmulator:
         if status == "OFFLINE":
             raise ApiError(424, "DeviceOfflineException", f"Device {device.arn} is offline")
         experimental = (req.get("experimentalCapabilities") or {}).get("enabled") == "ALL"
-        shots, program = self._validate_program(device, req["action"], req["shots"], experimental)
+        shots, shape = self._validate_program(device, req["action"], req["shots"], experimental)
         params = req.get("deviceParameters") or "{}"
         try:
             json.loads(params)
@@ -358,7 +361,8 @@ class BraketEmulator:
             task = Task(arn=task_arn,
                         client_token=req["clientToken"], device=device, region=region,
                         shots=shots, bucket=req["outputS3Bucket"],
-                        directory=f"{req['outputS3KeyPrefix']}/{task_id}", action=program.json(),
+                        directory=f"{req['outputS3KeyPrefix']}/{task_id}", action=req["action"],
+                        source=shape.source, adjoint_gradients=shape.adjoint_gradients,
                         device_parameters=params, tags=req.get("tags") or {},
                         inject_failure=self._failure_rng.random() < self.knobs.failure_rate,
                         queue_delay=self.knobs.queue_delay)
@@ -369,11 +373,11 @@ class BraketEmulator:
         return 201, {"quantumTaskArn": task.arn}
 
     def _validate_program(self, device: Device, action: str, shots: Any,
-                          experimental: bool) -> tuple[int, OpenQASMProgram]:
+                          experimental: bool) -> tuple[int, programs.ProgramShape]:
         """Reject what the service rejects at creation: unsupported action types, programs
         the OpenQASM 3 interpreter refuses, shots outside the device's ``shotsRange``, and
         whatever the device's properties refuse (``programs.check``); the shots and the
-        program to run (its pragmas one per line, ``programs.one_pragma_per_line``)."""
+        program's shape (``shape.source`` is what runs)."""
         try:
             name = json.loads(action)["braketSchemaHeader"]["name"]
         except (ValueError, KeyError, TypeError):
@@ -387,15 +391,16 @@ class BraketEmulator:
             raise _validation(f"Shots {shots} out of range [{low}, {high}] for {device.arn}")
         try:
             program = OpenQASMProgram.parse_raw(action)
-            program = program.copy(update={"source": programs.one_pragma_per_line(program.source)})
             shape = programs.shape_of(program.source, program.inputs)
+        except gradients.UnsupportedGradient as exc:
+            raise _validation(str(exc)) from None
         except Exception as exc:  # pydantic.ValidationError, QASM3ParsingError, interpreter errors
             raise _validation(f"Invalid OpenQASM program: {exc or type(exc).__name__}") from None
         try:
             programs.check(device, shape, shots, experimental)
         except programs.ProgramRefused as refused:
             raise _validation(str(refused)) from None
-        return shots, program
+        return shots, shape
 
     def get_quantum_task(self, _region: str, _req: Any, query: dict[str, list[str]],
                          arn: str) -> Response:
@@ -483,8 +488,9 @@ class BraketEmulator:
             # GateModelTaskResult that Braket stores as results.json.
             backend_name = task.device.backend or "braket_sv"
             backend = entry_points(group="braket.simulators")[backend_name].load()()
+            action = OpenQASMProgram.parse_raw(task.action)
             with _SIMULATION_LOCK:  # numba's JIT (used by the simulators) crashes when compiling in two threads
-                result = backend.run(OpenQASMProgram.parse_raw(task.action), shots=task.shots)
+                result = _simulate(backend, action, task.source, task.adjoint_gradients, task.shots)
             with self._lock:
                 if task.status == "CANCELLING":
                     task.finish("CANCELLED")
@@ -507,6 +513,26 @@ class BraketEmulator:
         with self._lock:
             task.finish("COMPLETED")
             task.ended_at = ended
+
+
+def _simulate(backend: Any, action: OpenQASMProgram, source: str, adjoint_gradients: list[gradients.Gradient],
+              shots: int) -> Any:
+    """Run ``source`` (the program as ``programs.shape_of`` rewrote it) with the action's inputs;
+    fold adjoint gradients into their values (``gradients.py``); echo the action as created."""
+    inputs = dict(action.inputs or {})
+
+    def run(with_inputs: dict[str, Any]) -> Any:
+        return backend.run(OpenQASMProgram(source=source, inputs=with_inputs), shots=shots)
+
+    result = run(inputs)
+    if adjoint_gradients:
+        base = [rt.value for rt in result.resultTypes]
+        rerun = functools.cache(lambda items: [rt.value for rt in run(dict(items)).resultTypes])
+        result.resultTypes = gradients.fold(
+            result.resultTypes, adjoint_gradients, inputs,
+            lambda _index, gradient: gradients.values(lambda i: rerun(tuple(sorted(i.items()))), gradient, inputs, base))
+    result.additionalMetadata.action = action
+    return result
 
 
 def _matches(row: dict[str, Any], flt: dict[str, Any]) -> bool:
