@@ -128,6 +128,14 @@ def check_for_device(circuits: Sequence[CircuitSpec], device: Device, shots: int
         low, high = caps.shots
         if not low <= shots <= high:
             raise UsageError(f"--shots {shots}: {named} accepts {low} to {high} shots per task")
+    for circuit in circuits if caps.measures_all else ():
+        unmeasured = _unmeasured_qubits(circuit.source)
+        if unmeasured:
+            raise UsageError(
+                f"--circuit {circuit.name!r}: {named} requires every declared qubit to be measured, and the "
+                f"program leaves {', '.join(unmeasured)} unmeasured: measure all of them, or none (Braket then "
+                "measures every qubit)"
+            )
     if caps.qubits is None:
         return
     for circuit in circuits:
@@ -149,6 +157,24 @@ def _bytes(count: int) -> str:
             return f"{count:g} {unit}"
         count /= 1024
     raise AssertionError("unreachable")
+
+
+@functools.lru_cache(maxsize=256)
+def _unmeasured_qubits(source: str) -> list[str]:
+    """Declared qubits (``q[1]``) a program leaves unmeasured although it measures some; empty
+    when it measures all or none (Braket then measures every qubit) or cannot be read."""
+    try:
+        interpreter = _checking_interpreter()()
+        interpreter.visit(_parse(source))
+    except Exception:  # noqa: BLE001 - parse_circuit has refused an unreadable program already
+        return []
+    context = interpreter.context
+    measured = set(context.circuit.measured_qubits)
+    if not measured:
+        return []
+    names = {index: f"{register}[{offset}]" for register, indices in context.qubit_mapping.items()
+             for offset, index in enumerate(indices)}
+    return [names.get(index, str(index)) for index in sorted(set(range(context.num_qubits)) - measured)]
 
 
 @functools.lru_cache(maxsize=256)

@@ -25,6 +25,10 @@ Sources, retrieved 2026-11-24 (update the table and this date together):
               QuEra's published 256-site lattice (numberSitesMax).
 * [emulator]  tests/braket_emulator/devices.py, the capabilities documents this repository's
               Braket test double serves (its own choices where no public figure is pinned).
+* [measure]   the SDK's integration test test/integ_tests/test_measure.py (amazon-braket-sdk-python):
+              SV1 and IonQ refuse a program measuring a subset of its qubits ("Device requires all
+              qubits in the program to be measured..."), IQM Garnet runs one. DM1 follows SV1
+              (the managed simulators share the rule); other IonQ devices follow Aria-1.
 * [vendor]    the vendors' published sizes (IonQ Forte: 36 qubits; IQM Garnet: 20, Emerald: 54;
               Rigetti Ankaa-3: 84, Cepheus-1-108Q: 108; AQT IBEX Q1: 12). Not confirmed in
               Braket's documentation: the service's own qubitCount wins where they differ.
@@ -56,6 +60,9 @@ class DeviceCapabilities:
     """The program types the device runs: OPENQASM, AHS."""
     source: str
     """Where the numbers come from (keys of the module docstring's list)."""
+    measures_all: Optional[bool] = None
+    """A program that measures any qubit must measure every declared one (the device's
+    ``requiresAllQubitsMeasurement``); None when not known offline."""
 
     @property
     def runs_gate_circuits(self) -> bool:
@@ -77,15 +84,16 @@ DEVICES: dict[str, DeviceCapabilities] = {
     caps_arn: caps
     for caps_arn, caps in (
         ("arn:aws:braket:::device/quantum-simulator/amazon/sv1",
-         DeviceCapabilities("SV1", 34, (0, 100_000), _GATES, "sims, sv1-shots, emulator")),
+         DeviceCapabilities("SV1", 34, (0, 100_000), _GATES, "sims, sv1-shots, emulator; measure", True)),
         ("arn:aws:braket:::device/quantum-simulator/amazon/dm1",
-         DeviceCapabilities("DM1", 17, (0, 150_000), _GATES, "sims; shots: emulator")),
+         DeviceCapabilities("DM1", 17, (0, 150_000), _GATES, "sims; shots: emulator; measure", True)),
         ("arn:aws:braket:::device/quantum-simulator/amazon/tn1",  # retired in the SDK; kept for its ARN
          DeviceCapabilities("TN1", 50, None, _GATES, "sims")),
         ("arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1",
-         DeviceCapabilities("IonQ Forte-1", 36, (100, 5_000), _GATES, "vendor, emulator; shots: ionq")),
+         DeviceCapabilities("IonQ Forte-1", 36, (100, 5_000), _GATES, "vendor, emulator; shots: ionq; measure", True)),
         ("arn:aws:braket:us-east-1::device/qpu/ionq/Forte-Enterprise-1",
-         DeviceCapabilities("IonQ Forte-Enterprise-1", 36, (100, 5_000), _GATES, "vendor, emulator; shots: ionq")),
+         DeviceCapabilities("IonQ Forte-Enterprise-1", 36, (100, 5_000), _GATES,
+                            "vendor, emulator; shots: ionq; measure", True)),
         ("arn:aws:braket:us-east-1::device/qpu/quera/Aquila",
          DeviceCapabilities("QuEra Aquila", 256, (1, 1_000), frozenset({AHS}), "devices, aquila, emulator")),
         ("arn:aws:braket:us-west-1::device/qpu/rigetti/Ankaa-3",  # retired in the SDK; kept for its ARN
@@ -93,9 +101,9 @@ DEVICES: dict[str, DeviceCapabilities] = {
         ("arn:aws:braket:us-west-1::device/qpu/rigetti/Cepheus-1-108Q",
          DeviceCapabilities("Rigetti Cepheus-1-108Q", 108, None, _GATES, "vendor")),
         ("arn:aws:braket:eu-north-1::device/qpu/iqm/Garnet",
-         DeviceCapabilities("IQM Garnet", 20, None, _GATES, "vendor")),
+         DeviceCapabilities("IQM Garnet", 20, None, _GATES, "vendor; measure", False)),
         ("arn:aws:braket:eu-north-1::device/qpu/iqm/Emerald",
-         DeviceCapabilities("IQM Emerald", 54, None, _GATES, "vendor")),
+         DeviceCapabilities("IQM Emerald", 54, None, _GATES, "vendor; measure", False)),
         ("arn:aws:braket:eu-north-1::device/qpu/aqt/Ibex-Q1",
          DeviceCapabilities("AQT IBEX Q1", 12, (1, 2_000), _GATES, "vendor; shots: aqt")),
     )

@@ -139,6 +139,25 @@ def test_shots_outside_the_device_range(device, shots, allowed):
     assert message == f"--shots {shots}: device {device.alias} ({device.arn}) accepts {allowed} shots per task"
 
 
+@pytest.mark.parametrize("body, unmeasured", [
+    ("h q[0];\ncnot q[0], q[1];\nb[0] = measure q[0];\n", "q[1]"),
+    ("qubit[2] r;\nh q[0];\nb = measure q;\n", "r[0], r[1]"),  # a second register, never measured
+])
+def test_a_device_that_measures_every_qubit_refuses_a_partial_measurement(qasm_file, body, unmeasured):
+    spec = qasm_file(HEADER + body)
+    circuit = parse_circuit(spec)
+    for device in (SV1, DM1, FORTE):
+        assert refusal(check_for_device, [parse_circuit("bell"), circuit], device, 100) == (
+            f"--circuit 'a/c.qasm': device {device.alias} ({device.arn}) requires every declared qubit to be "
+            f"measured, and the program leaves {unmeasured} unmeasured: measure all of them, or none "
+            "(Braket then measures every qubit)")
+    garnet = device_for_arn("arn:aws:braket:eu-north-1::device/qpu/iqm/Garnet")
+    check_for_device([circuit], garnet, 100)  # IQM measures subsets
+    check_for_device([circuit], LOCAL, 100)  # so does the local simulator
+    unmeasured_none = parse_circuit(qasm_file(HEADER + "h q[0];\n#pragma braket result probability\n", "b.qasm"))
+    check_for_device([unmeasured_none], SV1, 100)  # no measure at all: Braket measures every qubit
+
+
 def test_measure_only_in_a_comment_measures_nothing(qasm_file):
     spec = qasm_file(HEADER + "h q[0];\n// b = measure q;\n/* measure q; */\n")
     assert refusal(parse_circuit, spec) == (
@@ -312,6 +331,9 @@ def test_the_table_agrees_with_the_braket_emulator():
         assert ours.actions == emulated.actions, arn
         low, high = emulated.shots_range  # nothing we let through may be refused there
         assert ours.shots is None or low <= ours.shots[0] <= ours.shots[1] <= high, arn
+        if ours.measures_all is not None:
+            action = emulated.capabilities["action"][device_capabilities.OPENQASM]
+            assert ours.measures_all == action["requiresAllQubitsMeasurement"], arn
 
 
 def test_the_table_covers_the_devices_our_stacks_allow():

@@ -116,9 +116,11 @@ def check(device: Device, shape: ProgramShape, shots: int, experimental: bool) -
         how = ("enable experimental capabilities to use it" if device.dynamic_circuits
                else "it is not supported by this device")
         raise ProgramRefused(f"Mid-circuit measurement is not available on {device.arn}: {how}")
-    if (action.get("requiresAllQubitsMeasurement") and shape.measured_qubits
-            and sorted(set(shape.measured_qubits)) != list(range(shape.declared_qubits or 0))
-            and shape.declared_qubits is not None):
+    # Declared qubits 0..n-1 must all be measured once a program measures any (no measurement at
+    # all: the service measures every qubit). Physical qubits ($n) declare nothing.
+    declared = range(shape.declared_qubits) if shape.declared_qubits is not None else None
+    if (action.get("requiresAllQubitsMeasurement") and shape.measured_qubits and declared is not None
+            and sorted(set(shape.measured_qubits)) != list(declared)):
         raise ProgramRefused(ALL_QUBITS_MEASURED)
 
 
