@@ -333,12 +333,15 @@ MID_CIRCUIT = Program(source="OPENQASM 3.0;\nbit[2] b;\nqubit[2] q;\nh q[0];\nb[
     (SV1, Circuit().h(range(16)).probability(), 0, "Probability is limited to 15 qubits; requested 16"),
     (DM1, Circuit().h(range(9)).density_matrix(range(9)), 0, "DensityMatrix is limited to 8 target qubits"),
     (DM1, Circuit().h(range(18)), 100, f"Program uses 18 qubits, more than the 17 of {DM1}"),
+    (SV1, BELL, 100_001, f"Shot count should be between 0 and 100000 on {SV1}"),
+    (GARNET, BELL.copy().probability(), 0, f"Shot count should be between 1 and 20000 on {GARNET}"),
 ], ids=["sv1 state vector", "dm1 state vector", "dm1 amplitude", "sv1 density matrix",
         "amplitude with shots", "density matrix with shots", "sample without shots",
         "no result type without shots", "partial measurement", "non-contiguous qubits",
         "mid-circuit measurement", "dynamic circuit without experimental capabilities",
         "adjoint gradient on dm1", "adjoint gradient with shots", "adjoint gradient of a hermitian",
-        "probability over 15 qubits", "density matrix over 8 qubits", "too many qubits"])
+        "probability over 15 qubits", "density matrix over 8 qubits", "too many qubits",
+        "shots over the device's range", "a QPU without shots"])
 def test_refusals(sdk, arn, circuit, shots, message):
     """The service refuses at creation (ValidationException), so nothing runs or is billed."""
     before = len(sdk.tasks())

@@ -388,7 +388,8 @@ class BraketEmulator:
             raise _validation(f"The emulator cannot execute {name} on {device.arn}")
         low, high = device.shots_range
         if not isinstance(shots, int) or not low <= shots <= high:
-            raise _validation(f"Shots {shots} out of range [{low}, {high}] for {device.arn}")
+            # The service's words, as quoted in unitaryfoundation/metriq-gym#781 and #793.
+            raise _validation(f"Shot count should be between {low} and {high} on {device.arn}")
         try:
             program = OpenQASMProgram.parse_raw(action)
             shape = programs.shape_of(program.source, program.inputs)
