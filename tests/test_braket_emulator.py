@@ -112,9 +112,13 @@ def test_failed_task_reports_reason_and_writes_nothing(emulator):
 def test_cancel_queued_task_never_runs(emulator):
     emulator.configure(queue_delay=5)
     task = AwsDevice(SV1).run(Circuit().h(0), (BUCKET, "cancelled"), shots=10)
-    assert task.state() == "QUEUED" and task.queue_position().queue_position == "1"
+    queued = task.queue_position()
+    assert task.state() == "QUEUED" and (queued.queue_position, queued.message) == ("1", None)
     task.cancel()
     assert task.state() == "CANCELLED"
+    gone = task.queue_position()  # no position once it left the queue, and the service says why
+    assert (gone.queue_position, gone.message) == (
+        None, "Task is in CANCELLED status. AmazonBraket does not show queue position for this status.")
     time.sleep(0.3)
     assert task.state() == "CANCELLED" and task.result() is None
     assert [t["status"] for t in emulator.tasks()] == ["CANCELLED"]

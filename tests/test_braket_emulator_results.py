@@ -271,13 +271,13 @@ def test_adjoint_gradient_of_a_hamiltonian_on_sv1(sdk):
     assert gradient.type.observable == "2 * z @ z - 0.5 * z" and gradient.type.targets == [[0, 1], [1]]
     assert gradient.type.parameters == ["theta", "gamma"]
     assert gradient.value["expectation"] == pytest.approx(2 * np.cos(g) - 0.5 * np.cos(t) * np.cos(g), abs=1e-9)
-    assert gradient.value["gradient"]["theta"] == pytest.approx(0.5 * np.sin(t) * np.cos(g), abs=1e-6)
+    assert gradient.value["gradient"]["theta"] == pytest.approx(0.5 * np.sin(t) * np.cos(g), abs=1e-10)
     assert gradient.value["gradient"]["gamma"] == pytest.approx(
-        -2 * np.sin(g) + 0.5 * np.cos(t) * np.sin(g), abs=1e-6)
+        -2 * np.sin(g) + 0.5 * np.cos(t) * np.sin(g), abs=1e-10)
     every = Circuit().rx(0, theta).ry(0, gamma).adjoint_gradient(Observable.Z(), [0])  # "all" parameters
     value = _run(SV1, every, 0, inputs={"theta": t, "gamma": g}).values[0]
     assert set(value["gradient"]) == {"theta", "gamma"}
-    assert value["gradient"]["theta"] == pytest.approx(-np.sin(t) * np.cos(g), abs=1e-6)
+    assert value["gradient"]["theta"] == pytest.approx(-np.sin(t) * np.cos(g), abs=1e-10)
 
 
 def test_adjoint_gradient_pragmas_are_read_term_by_term():

@@ -422,6 +422,9 @@ class BraketEmulator:
                 position = str(queued.index(arn) + 1) if arn in queued else "None"
                 out["queueInfo"] = {"queue": "QUANTUM_TASKS_QUEUE", "position": position,
                                     "queuePriority": "Normal"}
+                if arn not in queued:  # the SDK's QuantumTaskQueueInfo docstring quotes this message
+                    out["queueInfo"]["message"] = (f"Task is in {task.status} status. AmazonBraket does "
+                                                   "not show queue position for this status.")
             return 200, out
 
     def cancel_quantum_task(self, _region: str, _req: Any, _q: Any, arn: str) -> Response:
