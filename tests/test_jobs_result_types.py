@@ -44,7 +44,7 @@ def test_result_type_values_are_reported_next_to_counts(workdir, aws, device):
     values = _values(task)
     assert list(values) == ["expectation(z@z) on qubits 0,1", "probability on qubits 0", "sample(z) on qubits 1"]
     assert values["expectation(z@z) on qubits 0,1"] == 1.0  # a Bell pair: always equal bits
-    assert values["probability on qubits 0"] == pytest.approx([0.5, 0.5], abs=0.1)
+    assert values["probability on qubits 0"] == pytest.approx([0.5, 0.5], abs=0.15)  # 6 sigma at 400 shots
     samples = values["sample(z) on qubits 1"]
     assert len(samples) == 400 and set(samples) <= {1.0, -1.0}
     # The probability agrees with the counts it was computed from.

@@ -14,6 +14,11 @@ Wire format, as botocore's ``braket`` service model describes it:
   header (``Credential=AKID/20250101/us-west-1/braket/aws4_request``), then from a
   ``braket.<region>.amazonaws.com`` Host, else the constructor default. Signatures are
   never verified; every ARN uses account ``123456789012``.
+
+What a task does: ``programs.py`` decides at CreateQuantumTask what the device's properties
+refuse (a ValidationException, nothing queued); a worker runs the program on the local
+simulator the device maps to (``gradients.py`` adds SV1's adjoint gradient); ``results.py``
+writes results.json in Braket's shape and checks it with the SDK's schema before storing it.
 """
 
 from __future__ import annotations
