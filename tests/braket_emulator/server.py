@@ -593,6 +593,9 @@ class _Handler(BaseHTTPRequestHandler):
     """HTTP/1.1 keep-alive handler; every response carries Content-Length."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm the body then waits for the
+    # client's delayed ACK, 40 ms on every call (measured: 44 ms per GetDevice, 2 ms without).
+    disable_nagle_algorithm = True
     emulator: BraketEmulator
 
     def _serve(self) -> None:
