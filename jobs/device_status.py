@@ -10,6 +10,7 @@ boto3 and the SDK are imported inside the functions: importing this module costs
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from typing import TYPE_CHECKING, Optional, Sequence
@@ -33,9 +34,21 @@ def aws_session(region: Optional[str], *, config: Optional["Config"] = None) -> 
     ``config`` is merged over the SDK's own (its user agent).
     """
     import boto3
+    import botocore.session
     from braket.aws import AwsSession
 
-    return AwsSession(boto_session=boto3.Session(region_name=region), config=config)
+    # A new botocore session re-reads botocore's data files (endpoints, service models): 70 ms of
+    # JSON per session. One loader per process keeps what was read; sessions stay separate.
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _botocore_data_loader())
+    return AwsSession(boto_session=boto3.Session(region_name=region, botocore_session=core), config=config)
+
+
+@functools.cache
+def _botocore_data_loader():
+    import botocore.loaders
+
+    return botocore.loaders.create_loader()
 
 
 def braket_client(region: Optional[str], *, connect_timeout: float, read_timeout: float, max_attempts: int):
