@@ -242,7 +242,7 @@ def test_parametric_program_with_inputs(sdk):
 def test_batch_and_multithreaded_submission(sdk, arn):
     bell = Circuit().h(0).cnot(0, 1)
     batch = _device(arn).run_batch([bell] * 3, s3_destination_folder=(BUCKET, "batch"),
-                                     shots=SHOTS, max_parallel=3)
+                                     shots=SHOTS, max_parallel=3, poll_interval_seconds=POLL_SECONDS)
     with ThreadPoolExecutor(3) as pool:
         threaded = list(pool.map(lambda _: _run(arn, bell, SHOTS), range(3)))
     for result in [*batch.results(fail_unsuccessful=True), *threaded]:
