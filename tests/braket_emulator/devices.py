@@ -44,8 +44,9 @@ Choices where no public figure is pinned:
 * the simulators advertise ``getTaskPollIntervalMillis`` of 100 so that SDK polling
   (``AwsQuantumTask.result()``) stays fast in tests.
 
-QPUs that take OpenQASM execute on the noise-free ``braket_sv`` backend; Aquila (AHS), the
-D-Wave annealers and Borealis (Blackbird) have backend None.
+QPUs that take OpenQASM execute on the noise-free ``braket_sv`` backend, Aquila's AHS programs
+on the local AHS simulator ``braket_ahs`` (``ahs.py``); the D-Wave annealers and Borealis
+(Blackbird) have backend None.
 """
 
 from __future__ import annotations
@@ -500,7 +501,7 @@ _FAMILIES: dict[str, Family] = {
         "braket.device_schema.rigetti.rigetti_device_capabilities", "California, USA",
         _RIGETTI_OPS, ("rx", "rz", "iswap"), _lattice, RigettiDeviceParameters, False, True),
         Spec(84, (10, 100000), 0.0009, cols=12), legacy_region="us-west-1"),
-    "quera": Family("QuEra", _quera, Spec(256, (1, 1000), 0.01), backend=None),
+    "quera": Family("QuEra", _quera, Spec(256, (1, 1000), 0.01), backend="braket_ahs"),
     "d-wave": Family("D-Wave Systems", _dwave, Spec(5760, (1, 10000), 0.00019), backend=None,
                      legacy_region="us-west-2"),
     "oqc": Family("Oxford", _gate_qpu(

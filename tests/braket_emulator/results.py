@@ -25,19 +25,22 @@ import numbers
 from typing import Any
 
 import numpy as np
-from braket.task_result import GateModelTaskResult
+from braket.task_result import AnalogHamiltonianSimulationTaskResult, GateModelTaskResult
 from pydantic.v1 import ValidationError
-from braket.tasks import GateModelQuantumTaskResult
+from braket.tasks import AnalogHamiltonianSimulationQuantumTaskResult, GateModelQuantumTaskResult
 
 _COMPLEX = {"amplitude", "statevector", "densitymatrix"}
+AHS_RESULT = "braket.task_result.analog_hamiltonian_simulation_task_result"
 
 
 class ResultsCheckError(ValueError):
     """A results document the SDK could not read, or with a value of the wrong type."""
 
 
-def to_json(result: GateModelTaskResult) -> str:
+def to_json(result: GateModelTaskResult | AnalogHamiltonianSimulationTaskResult) -> str:
     """The results.json body for a local simulator's ``result``, values computed and plain."""
+    if isinstance(result, AnalogHamiltonianSimulationTaskResult):
+        return result.json(exclude_none=True)
     computed = GateModelQuantumTaskResult.from_object(result).result_types or []
     # pydantic's json() of thousands of measurements costs more than the simulation: numpy's tolist.
     body = json.loads(result.json(exclude={"resultTypes", "measurements"}, exclude_none=True))
@@ -77,6 +80,14 @@ def _pairs(value: Any) -> Any:
 
 def check(body: str, shots: int) -> None:
     """Raise ``ResultsCheckError`` unless the SDK reads ``body`` and every value has its type."""
+    if json.loads(body).get("braketSchemaHeader", {}).get("name") == AHS_RESULT:
+        try:
+            read = AnalogHamiltonianSimulationQuantumTaskResult.from_string(body)
+        except Exception as exc:  # noqa: BLE001 - the schema's or the reader's refusal
+            raise ResultsCheckError(f"the SDK cannot read the AHS results.json: {type(exc).__name__}: {exc}") from None
+        if len(read.measurements or []) != shots:
+            raise ResultsCheckError(f"AHS results.json has {len(read.measurements or [])} shots, not {shots}")
+        return
     try:
         GateModelQuantumTaskResult.from_string(body)  # GateModelTaskResult.parse_raw, then the reader
     except ValidationError as exc:  # the schema: what the SDK itself raises for a bad document

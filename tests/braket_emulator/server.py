@@ -48,11 +48,12 @@ import botocore.loaders
 import botocore.session
 from botocore.exceptions import ClientError
 
+from braket.ir.ahs import Program as AhsProgram
 from braket.ir.openqasm import Program as OpenQASMProgram
 
-from . import gradients, programs, results
+from . import ahs, gradients, programs, results
 from .access import ACCOUNT_ID, CallerIdentity, iam_device_arn
-from .devices import DEVICES, OPENQASM, Device
+from .devices import AHS, DEVICES, OPENQASM, Device
 
 TERMINAL = {"COMPLETED", "FAILED", "CANCELLED"}
 DEVICE_STATUSES = {"ONLINE", "OFFLINE", "RETIRED"}
@@ -118,8 +119,7 @@ class Task:
     bucket: str
     directory: str
     action: str  # as created (results.json echoes it)
-    source: str  # what runs (programs.ProgramShape.source)
-    adjoint_gradients: list[gradients.Gradient]
+    shape: programs.ProgramShape | None  # an OpenQASM program's (shape.source runs); None: AHS
     device_parameters: str
     tags: dict[str, str]
     inject_failure: bool
@@ -367,7 +367,7 @@ class BraketEmulator:
                         client_token=req["clientToken"], device=device, region=region,
                         shots=shots, bucket=req["outputS3Bucket"],
                         directory=f"{req['outputS3KeyPrefix']}/{task_id}", action=req["action"],
-                        source=shape.source, adjoint_gradients=shape.adjoint_gradients,
+                        shape=shape,
                         device_parameters=params, tags=req.get("tags") or {},
                         inject_failure=self._failure_rng.random() < self.knobs.failure_rate,
                         queue_delay=self.knobs.queue_delay)
@@ -378,23 +378,29 @@ class BraketEmulator:
         return 201, {"quantumTaskArn": task.arn}
 
     def _validate_program(self, device: Device, action: str, shots: Any,
-                          experimental: bool) -> tuple[int, programs.ProgramShape]:
+                          experimental: bool) -> tuple[int, programs.ProgramShape | None]:
         """Reject what the service rejects at creation: unsupported action types, programs
         the OpenQASM 3 interpreter refuses, shots outside the device's ``shotsRange``, and
-        whatever the device's properties refuse (``programs.check``); the shots and the
-        program's shape (``shape.source`` is what runs)."""
+        whatever the device's properties refuse (``programs.check``, ``ahs.check``); the shots
+        and an OpenQASM program's shape (``shape.source`` is what runs; None for AHS)."""
         try:
             name = json.loads(action)["braketSchemaHeader"]["name"]
         except (ValueError, KeyError, TypeError):
             raise _validation("action is not a valid Braket IR document") from None
         if name not in device.actions:
             raise _validation(f"Device {device.arn} does not support action type {name}")
-        if name != OPENQASM or device.backend is None:
+        if name not in (OPENQASM, AHS) or device.backend is None:
             raise _validation(f"The emulator cannot execute {name} on {device.arn}")
         low, high = device.shots_range
         if not isinstance(shots, int) or not low <= shots <= high:
             # The service's words, as quoted in unitaryfoundation/metriq-gym#781 and #793.
             raise _validation(f"Shot count should be between {low} and {high} on {device.arn}")
+        if name == AHS:
+            try:
+                ahs.check(device, action)
+            except ahs.AhsRefused as refused:
+                raise _validation(str(refused)) from None
+            return shots, None
         try:
             program = OpenQASMProgram.parse_raw(action)
             shape = programs.shape_of(program.source, program.inputs)
@@ -416,7 +422,7 @@ class BraketEmulator:
             task = self._task(arn)
             out = task.summary() | {
                 "deviceParameters": task.device_parameters, "associations": [],
-                "actionMetadata": {"actionType": OPENQASM, "programCount": 1}}
+                "actionMetadata": {"actionType": OPENQASM if task.shape else AHS, "programCount": 1}}
             if task.failure_reason:
                 out["failureReason"] = task.failure_reason
             if task.status == "COMPLETED":
@@ -493,13 +499,14 @@ class BraketEmulator:
             if task.inject_failure:
                 raise RuntimeError("Injected device failure (emulator failure_rate)")
             # The simulator LocalSimulator(name) delegates to, resolved through the same
-            # "braket.simulators" entry point (braket_sv/braket_dm); run() returns the
-            # GateModelTaskResult that Braket stores as results.json.
-            backend_name = task.device.backend or "braket_sv"
-            backend = entry_points(group="braket.simulators")[backend_name].load()()
-            action = OpenQASMProgram.parse_raw(task.action)
+            # "braket.simulators" entry point (braket_sv/braket_dm/braket_ahs); run() returns the
+            # task result that Braket stores as results.json.
+            backend = entry_points(group="braket.simulators")[task.device.backend].load()()
             with _SIMULATION_LOCK:  # numba's JIT (used by the simulators) crashes when compiling in two threads
-                result = _simulate(backend, action, task.source, task.adjoint_gradients, task.shots)
+                if task.shape is None:
+                    result = ahs.simulate(backend, AhsProgram.parse_raw(task.action), task.shots)
+                else:
+                    result = _simulate(backend, OpenQASMProgram.parse_raw(task.action), task.shape, task.shots)
             with self._lock:
                 if task.status == "CANCELLING":
                     task.finish("CANCELLED")
@@ -524,21 +531,20 @@ class BraketEmulator:
             task.ended_at = ended
 
 
-def _simulate(backend: Any, action: OpenQASMProgram, source: str, adjoint_gradients: list[gradients.Gradient],
-              shots: int) -> Any:
-    """Run ``source`` (the program as ``programs.shape_of`` rewrote it) with the action's inputs;
-    fold adjoint gradients into their values (``gradients.py``); echo the action as created."""
+def _simulate(backend: Any, action: OpenQASMProgram, shape: programs.ProgramShape, shots: int) -> Any:
+    """Run ``shape.source`` (the program as ``programs.shape_of`` rewrote it) with the action's
+    inputs; fold adjoint gradients into their values (``gradients.py``); echo the action as created."""
     inputs = dict(action.inputs or {})
 
     def run(with_inputs: dict[str, Any]) -> Any:
-        return backend.run(OpenQASMProgram(source=source, inputs=with_inputs), shots=shots)
+        return backend.run(OpenQASMProgram(source=shape.source, inputs=with_inputs), shots=shots)
 
     result = run(inputs)
-    if adjoint_gradients:
+    if shape.adjoint_gradients:
         base = [rt.value for rt in result.resultTypes]
         rerun = functools.cache(lambda items: [rt.value for rt in run(dict(items)).resultTypes])
         result.resultTypes = gradients.fold(
-            result.resultTypes, adjoint_gradients, inputs,
+            result.resultTypes, shape.adjoint_gradients, inputs,
             lambda _index, gradient: gradients.values(lambda i: rerun(tuple(sorted(i.items()))), gradient, inputs, base))
     result.additionalMetadata.action = action
     return result
