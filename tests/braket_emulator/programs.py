@@ -80,9 +80,7 @@ def shape_of(source: str, inputs: dict[str, Any] | None = None) -> ProgramShape:
     interpreter refuses), parsing once: long programs spend most of their time there."""
     source, requested_gradients = gradients.rewrite(one_pragma_per_line(source))
     program = parse(source)
-    declared = [s for s in _walk(program.statements) if isinstance(s, ast.QubitDeclaration)]
-    size = sum(_size(d) for d in declared) if declared else None
-    mid_circuit = _measures_mid_circuit(program.statements)
+    mid_circuit = _measures_mid_circuit(program.statements)  # before the interpreter rewrites the tree
     interpreter = Interpreter(ProgramContext())
     if inputs:
         interpreter.context.load_inputs(inputs)
@@ -95,7 +93,7 @@ def shape_of(source: str, inputs: dict[str, Any] | None = None) -> ProgramShape:
         conflict = str(error)
     return ProgramShape(gradients.fold(list(circuit.results), requested_gradients, inputs or {}),
                         set(circuit.qubit_set), list(circuit.measured_qubits), source, requested_gradients,
-                        size, mid_circuit, conflict)
+                        interpreter.context.num_qubits or None, mid_circuit, conflict)
 
 
 def check(device: Device, shape: ProgramShape, shots: int, experimental: bool) -> None:
@@ -162,11 +160,6 @@ def _observable_factors(observable: Any) -> Iterator[str]:
             yield factor
         else:  # a matrix: the Hermitian observable
             yield "hermitian"
-
-
-def _size(declaration: ast.QubitDeclaration) -> int:
-    size = declaration.size
-    return 1 if size is None else int(getattr(size, "value", 1))
 
 
 def _walk(statements: list) -> Iterator[Any]:
