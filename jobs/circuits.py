@@ -67,6 +67,9 @@ class CircuitSpec:
     source: str
     qubits: Optional[int] = field(default=None, compare=False, repr=False)
     """Qubits the program uses, when known (parse_circuit sets it; a journal's circuits leave it None)."""
+    unmeasured: Optional[tuple[str, ...]] = field(default=None, compare=False, repr=False)
+    """Declared qubits (``q[1]``) the program leaves unmeasured although it measures some; empty
+    when it measures all or none (Braket then measures every qubit); None when not known."""
 
     def program(self):
         """The Braket program to run (an OpenQASM 3 `Program`, accepted by every gate-model device)."""
@@ -85,7 +88,7 @@ def _ghz_source(qubits: int) -> str:
 def parse_circuit(spec: str) -> CircuitSpec:
     """Validate ``spec`` before anything is submitted; UsageError names what is wrong."""
     if spec == "bell":
-        return CircuitSpec("bell", _ghz_source(2), 2)
+        return CircuitSpec("bell", _ghz_source(2), 2, ())
     if spec.startswith("ghz:"):
         count = spec[4:]
         # ASCII digits only: str.isdigit() also accepts '³' and '١', which int() rejects or reads.
@@ -93,7 +96,7 @@ def parse_circuit(spec: str) -> CircuitSpec:
             raise UsageError(
                 f"--circuit {spec!r}: the GHZ size must be a whole number from 2 to {MAX_GHZ_QUBITS} (digits 0-9)"
             )
-        return CircuitSpec(spec, _ghz_source(int(count)), int(count))
+        return CircuitSpec(spec, _ghz_source(int(count)), int(count), ())
     path = Path(spec)
     if not path.is_file():
         raise UsageError(f"--circuit {spec!r}: no such file; expected {SPEC_HELP}")
@@ -101,8 +104,8 @@ def parse_circuit(spec: str) -> CircuitSpec:
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"--circuit {spec!r}: cannot read the file ({error})") from None
-    qubits = check_openqasm(spec, source)
-    return CircuitSpec(spec, source, qubits)
+    shape = _check_openqasm(spec, source)
+    return CircuitSpec(spec, source, shape.qubits, shape.unmeasured)
 
 
 def check_for_device(circuits: Sequence[CircuitSpec], device: Device, shots: int) -> None:
@@ -129,7 +132,7 @@ def check_for_device(circuits: Sequence[CircuitSpec], device: Device, shots: int
         if not low <= shots <= high:
             raise UsageError(f"--shots {shots}: {named} accepts {low} to {high} shots per task")
     for circuit in circuits if caps.measures_all else ():
-        unmeasured = _unmeasured_qubits(circuit.source)
+        unmeasured = circuit.unmeasured if circuit.unmeasured is not None else _shape_of(circuit.source).unmeasured
         if unmeasured:
             raise UsageError(
                 f"--circuit {circuit.name!r}: {named} requires every declared qubit to be measured, and the "
@@ -139,7 +142,7 @@ def check_for_device(circuits: Sequence[CircuitSpec], device: Device, shots: int
     if caps.qubits is None:
         return
     for circuit in circuits:
-        qubits = circuit.qubits if circuit.qubits is not None else _qubits_of(circuit.source)
+        qubits = circuit.qubits if circuit.qubits is not None else _shape_of(circuit.source).qubits
         if qubits is None or qubits <= caps.qubits:
             continue
         if device.kind == "local":
@@ -159,31 +162,21 @@ def _bytes(count: int) -> str:
     raise AssertionError("unreachable")
 
 
-@functools.lru_cache(maxsize=256)
-def _unmeasured_qubits(source: str) -> list[str]:
-    """Declared qubits (``q[1]``) a program leaves unmeasured although it measures some; empty
-    when it measures all or none (Braket then measures every qubit) or cannot be read."""
-    try:
-        interpreter = _checking_interpreter()()
-        interpreter.visit(_parse(source))
-    except Exception:  # noqa: BLE001 - parse_circuit has refused an unreadable program already
-        return []
-    context = interpreter.context
-    measured = set(context.circuit.measured_qubits)
-    if not measured:
-        return []
-    names = {index: f"{register}[{offset}]" for register, indices in context.qubit_mapping.items()
-             for offset, index in enumerate(indices)}
-    return [names.get(index, str(index)) for index in sorted(set(range(context.num_qubits)) - measured)]
+@dataclass(frozen=True)
+class _Shape:
+    """What the device checks need to know of a program (see ``CircuitSpec``)."""
+
+    qubits: Optional[int]
+    unmeasured: tuple[str, ...]
 
 
 @functools.lru_cache(maxsize=256)
-def _qubits_of(source: str) -> Optional[int]:
-    """The qubit count of a program known to be valid (e.g. a journal's); None if it is not."""
+def _shape_of(source: str) -> _Shape:
+    """The shape of a program known to be valid (e.g. a journal's); unknown if it is not."""
     try:
-        return check_openqasm("<journal>", source)
+        return _check_openqasm("<journal>", source)
     except UsageError:
-        return None
+        return _Shape(None, ())
 
 
 # --------------------------------------------------------------------------- OpenQASM checks
@@ -220,6 +213,11 @@ def check_openqasm(label: str, source: str, inputs: Optional[Mapping[str, InputV
     a program declaring an input is refused). Columns in messages count from 1, as editors do.
     Nothing is simulated: the check allocates nothing proportional to 2^qubits.
     """
+    return _check_openqasm(label, source, inputs).qubits
+
+
+def _check_openqasm(label: str, source: str, inputs: Optional[Mapping[str, InputValue]] = None) -> _Shape:
+    """``check_openqasm``, returning the program's shape (its interpreter's findings)."""
     inputs = dict(inputs or {})
     try:
         tree = _parse(source)
@@ -238,13 +236,13 @@ def check_openqasm(label: str, source: str, inputs: Optional[Mapping[str, InputV
                 "variance, probability and sample work with shots",
                 analytic.span,
             )
-        qubits = _check_semantics(tree, source, inputs)
+        shape = _check_semantics(tree, source, inputs)
         if not measures and not result_types:
             # With a result type and shots, Braket measures every qubit: counts come back.
             raise _Refusal("the OpenQASM program measures nothing, so it would return no counts")
     except _Refusal as refusal:
         raise refusal.usage_error(label) from None
-    return qubits
+    return shape
 
 
 ANALYTIC_ONLY_RESULT_TYPES = frozenset({"amplitude", "state_vector", "density_matrix", "adjoint_gradient"})
@@ -320,15 +318,15 @@ def _check_structure(tree, source: str, inputs: Mapping[str, InputValue]) -> Non
         )
 
 
-def _check_semantics(tree, source: str, inputs: Mapping[str, InputValue]) -> int:
-    """Braket's interpreter, then pyqasm (see the module docstring); the qubits the program uses."""
+def _check_semantics(tree, source: str, inputs: Mapping[str, InputValue]) -> _Shape:
+    """Braket's interpreter, then pyqasm (see the module docstring); the program's shape."""
     braket_refusal: Optional[_Refusal] = None
     try:
-        qubits = _interpret(tree, inputs)
+        shape = _interpret(tree, inputs)
     except _Refusal as refusal:
         if refusal.final:
             raise
-        braket_refusal, qubits = refusal, 0
+        braket_refusal = refusal
     pyqasm_refusal = _pyqasm_verdict(source, inputs)
     if braket_refusal is not None:
         if braket_refusal.polished or pyqasm_refusal is None or _PYQASM_LIMITATION.search(pyqasm_refusal.message):
@@ -336,7 +334,7 @@ def _check_semantics(tree, source: str, inputs: Mapping[str, InputValue]) -> int
         raise pyqasm_refusal  # both refuse: pyqasm words it better (it names the gate, the counts...)
     if pyqasm_refusal is not None and _PYQASM_ONLY_ERROR.match(pyqasm_refusal.message):
         raise pyqasm_refusal
-    return qubits
+    return shape
 
 
 # Braket's messages for what is most often wrong, reworded. The first two name the register, so
@@ -455,8 +453,8 @@ def _final(refusal: _Refusal) -> _Refusal:
     return refusal
 
 
-def _interpret(tree, inputs: Mapping[str, InputValue]) -> int:
-    """Build the circuit with Braket's interpreter, simulating nothing; the qubits it uses."""
+def _interpret(tree, inputs: Mapping[str, InputValue]) -> _Shape:
+    """Build the circuit with Braket's interpreter, simulating nothing; the program's shape."""
     interpreter = _checking_interpreter()()
     if inputs:
         interpreter.context.load_inputs(dict(inputs))
@@ -479,8 +477,12 @@ def _interpret(tree, inputs: Mapping[str, InputValue]) -> int:
             raise _final(_Refusal(
                 f"the result types cannot be measured in one task with shots ({error}): with shots, "
                 "each qubit is measured in one basis, so give each qubit one observable")) from None
+    measured = set(context.circuit.measured_qubits)
+    names = {index: f"{register}[{offset}]" for register, indices in context.qubit_mapping.items()
+             for offset, index in enumerate(indices)}
+    unmeasured = tuple(names.get(i, str(i)) for i in sorted(set(range(context.num_qubits)) - measured)) if measured else ()
     # Declared qubits, or qubits used ($n physical qubits are used, not declared).
-    return max(context.num_qubits, len(context.circuit.qubit_set))
+    return _Shape(max(context.num_qubits, len(context.circuit.qubit_set)), unmeasured)
 
 
 _PYQASM_LOCK = threading.Lock()  # pyqasm reports positions through its logger, which is process-wide
