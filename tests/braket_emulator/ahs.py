@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import warnings
 from decimal import Decimal
-from typing import Any
 
 from braket.analog_hamiltonian_simulator.rydberg.constants import capabilities_constants
 from braket.analog_hamiltonian_simulator.rydberg.validators.capabilities_constants import CapabilitiesConstants
@@ -70,7 +69,3 @@ def check(device: Device, action: str) -> Program:
                          f"fills {filled} (Aquila itself takes up to {device.qubit_count})")
     return program
 
-
-def simulate(backend: Any, program: Program, shots: int) -> Any:
-    """The ``AnalogHamiltonianSimulationTaskResult`` of ``program`` on the local AHS simulator."""
-    return backend.run(program, shots=shots)

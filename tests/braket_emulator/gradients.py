@@ -90,10 +90,10 @@ def _terms(observable: str) -> tuple[tuple[float, ...], tuple[tuple[str, ...], .
 
 
 def fold(results: list[Any], gradients: list[Gradient], inputs: dict[str, Any],
-         value: Callable[[int, Gradient], Any] | None = None) -> list[Any]:
+         value: Callable[[Gradient], Any] | None = None) -> list[Any]:
     """The rewritten program's result types (IR objects, or ``ResultTypeValue`` when ``value`` is
     given) with each gradient's expectations folded into one AdjointGradient;
-    ``value(index, gradient)`` computes the folded value."""
+    ``value(gradient)`` computes the folded value."""
     out, by_first, index = [], {g.first: g for g in gradients}, 0
     while index < len(results):
         gradient = by_first.get(index)
@@ -106,7 +106,7 @@ def fold(results: list[Any], gradients: list[Gradient], inputs: dict[str, Any],
             observable=_hamiltonian(gradient),
             targets=[list((t.type if isinstance(t, ResultTypeValue) else t).targets or []) for t in terms],
             parameters=list(gradient.parameters or sorted(inputs)))
-        out.append(ir if value is None else ResultTypeValue.construct(type=ir, value=value(index, gradient)))
+        out.append(ir if value is None else ResultTypeValue.construct(type=ir, value=value(gradient)))
         index += len(terms)
     return out
 
@@ -121,10 +121,9 @@ def _hamiltonian(gradient: Gradient) -> str:
     return text
 
 
-def values(run: Callable[[dict[str, Any]], list[Any]], gradient: Gradient, inputs: dict[str, Any],
-           base: list[Any]) -> dict[str, Any]:
+def values(run: Callable[[dict[str, Any]], list[Any]], gradient: Gradient, inputs: dict[str, Any]) -> dict[str, Any]:
     """``{"expectation", "gradient"}`` of ``gradient``; ``run(inputs)`` gives the result values of
-    the rewritten program, ``base`` those at ``inputs``."""
+    the rewritten program at ``inputs``."""
     def energy(values: list[Any]) -> float:
         terms = values[gradient.first:gradient.first + len(gradient.coefficients)]
         return float(sum(c * float(v) for c, v in zip(gradient.coefficients, terms)))
@@ -135,4 +134,4 @@ def values(run: Callable[[dict[str, Any]], list[Any]], gradient: Gradient, input
             raise UnsupportedGradient(f"adjoint_gradient parameter {name!r} is not an input of the program")
         at = {k: energy(run(inputs | {name: float(inputs[name]) + k * STEP})) for k in (-2, -1, 1, 2)}
         derivatives[name] = (8 * (at[1] - at[-1]) - (at[2] - at[-2])) / (12 * STEP)
-    return {"expectation": energy(base), "gradient": derivatives}
+    return {"expectation": energy(run(inputs)), "gradient": derivatives}

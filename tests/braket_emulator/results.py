@@ -80,7 +80,8 @@ def _pairs(value: Any) -> Any:
 
 def check(body: str, shots: int) -> None:
     """Raise ``ResultsCheckError`` unless the SDK reads ``body`` and every value has its type."""
-    if json.loads(body).get("braketSchemaHeader", {}).get("name") == AHS_RESULT:
+    document = json.loads(body)
+    if document.get("braketSchemaHeader", {}).get("name") == AHS_RESULT:
         try:
             read = AnalogHamiltonianSimulationQuantumTaskResult.from_string(body)
         except Exception as exc:  # noqa: BLE001 - the schema's or the reader's refusal
@@ -94,7 +95,6 @@ def check(body: str, shots: int) -> None:
         raise ResultsCheckError(f"results.json does not match GateModelTaskResult: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any other failure of the SDK's reader
         raise ResultsCheckError(f"the SDK cannot read results.json: {type(exc).__name__}: {exc}") from None
-    document = json.loads(body)
     if shots > 0 and not document.get("measurements") and not document.get("measurementProbabilities"):
         raise ResultsCheckError("results.json of a task with shots > 0 has no measurements")
     if shots == 0 and not document.get("resultTypes"):

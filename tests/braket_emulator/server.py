@@ -23,7 +23,6 @@ writes results.json in Braket's shape and checks it with the SDK's schema before
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import random
@@ -503,8 +502,8 @@ class BraketEmulator:
             # task result that Braket stores as results.json.
             backend = entry_points(group="braket.simulators")[task.device.backend].load()()
             with _SIMULATION_LOCK:  # numba's JIT (used by the simulators) crashes when compiling in two threads
-                if task.shape is None:
-                    result = ahs.simulate(backend, AhsProgram.parse_raw(task.action), task.shots)
+                if task.shape is None:  # an AHS program, checked by ahs.check
+                    result = backend.run(AhsProgram.parse_raw(task.action), shots=task.shots)
                 else:
                     result = _simulate(backend, OpenQASMProgram.parse_raw(task.action), task.shape, task.shots)
             with self._lock:
@@ -541,11 +540,17 @@ def _simulate(backend: Any, action: OpenQASMProgram, shape: programs.ProgramShap
 
     result = run(inputs)
     if shape.adjoint_gradients:
-        base = [rt.value for rt in result.resultTypes]
-        rerun = functools.cache(lambda items: [rt.value for rt in run(dict(items)).resultTypes])
-        result.resultTypes = gradients.fold(
-            result.resultTypes, shape.adjoint_gradients, inputs,
-            lambda _index, gradient: gradients.values(lambda i: rerun(tuple(sorted(i.items()))), gradient, inputs, base))
+        # Result values at shifted inputs, each simulated once however many gradients ask.
+        simulated = {tuple(sorted(inputs.items())): [rt.value for rt in result.resultTypes]}
+
+        def values_at(at: dict[str, Any]) -> list[Any]:
+            key = tuple(sorted(at.items()))
+            if key not in simulated:
+                simulated[key] = [rt.value for rt in run(at).resultTypes]
+            return simulated[key]
+
+        result.resultTypes = gradients.fold(result.resultTypes, shape.adjoint_gradients, inputs,
+                                            lambda gradient: gradients.values(values_at, gradient, inputs))
     result.additionalMetadata.action = action
     return result
 
