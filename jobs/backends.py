@@ -177,7 +177,7 @@ class AwsBackend:
                 circuit.program(), s3_destination_folder=self._destination, shots=shots, tags=tags, quiet=True
             )
         except Exception as error:
-            message = f"creating a task on {self._device_arn} failed: {_describe(error)}"
+            message = f"creating a task on {self._device_arn} failed: {describe_error(error)}"
             if "AccessDeniedException" in message and "explicit deny" in message:
                 message += " (if the environment's Braket budget kill switch fired, see README, 'Guardrails', to resume)"
             raise ServiceError(message) from error
@@ -207,7 +207,7 @@ class AwsBackend:
         try:
             self._session.cancel_quantum_task(task_id)
         except Exception as error:
-            raise ServiceError(f"cancelling {task_id} failed: {_describe(error)}") from error
+            raise ServiceError(f"cancelling {task_id} failed: {describe_error(error)}") from error
         return self.state(task_id)[0]
 
     def _metadata(self, task_id: str) -> dict:
@@ -216,7 +216,7 @@ class AwsBackend:
         except Exception as error:
             if "ResourceNotFoundException" in type(error).__name__ + str(error):
                 raise UsageError(f"no quantum task {task_id} in this account and region") from None
-            raise ServiceError(f"reading task {task_id} failed: {_describe(error)}") from error
+            raise ServiceError(f"reading task {task_id} failed: {describe_error(error)}") from error
 
     def _read_result(self, task_id: str, metadata: dict) -> TaskOutcome:
         from braket.tasks import GateModelQuantumTaskResult
@@ -227,7 +227,7 @@ class AwsBackend:
         try:
             body = self._session.retrieve_s3_object_body(bucket, f"{directory}/results.json")
         except Exception as error:
-            raise ServiceError(f"downloading s3://{bucket}/{directory}/results.json failed: {_describe(error)}") from error
+            raise ServiceError(f"downloading s3://{bucket}/{directory}/results.json failed: {describe_error(error)}") from error
         return _completed(task_id, GateModelQuantumTaskResult.from_string(body), json.loads(body))
 
 
@@ -237,5 +237,5 @@ def _set_client_token(params, **_):
         params["clientToken"] = token
 
 
-def _describe(error: Exception) -> str:
+def describe_error(error: Exception) -> str:
     return " ".join(str(error).split()) or type(error).__name__

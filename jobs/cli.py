@@ -48,6 +48,14 @@ def usd_amount(text: str) -> float:
     return float(text)
 
 
+def hybrid_hyperparameter(text: str) -> tuple[str, str]:
+    """KEY=VALUE: a key of letters, digits, '_', '-' and '.'; the value anything."""
+    key, equals, value = text.partition("=")
+    if not equals or not re.match(r"^[A-Za-z0-9_.-]+$", key):
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE (e.g. iterations=10; keys of letters, digits, '_', '-', '.')")
+    return key, value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m jobs", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
@@ -88,6 +96,25 @@ def build_parser() -> argparse.ArgumentParser:
         json_option(cmd)
         if name == "run":
             parallel_option(cmd)
+
+    cmd = command("hybrid", "estimate, then run a hybrid job (an algorithm with its tasks) and collect its result")
+    env_option(cmd)
+    cmd.add_argument("--source", type=Path, required=True, help="the algorithm's directory (or one .py file)")
+    cmd.add_argument(
+        "--entry-point", required=True, help="MODULE[:FUNCTION] from the source's name, e.g. hybrid_vqe.vqe:main"
+    )
+    cmd.add_argument("--device", default="local", help="local (default: offline, free), an alias such as sv1, or a device ARN")
+    cmd.add_argument(
+        "--hyperparameter", action="append", type=hybrid_hyperparameter, default=[], metavar="KEY=VALUE",
+        help="passed to the job as Braket passes hyperparameters; repeat for more",
+    )
+    cmd.add_argument("--instance-type", default="ml.m5.large", help="the job's classical instance (default ml.m5.large)")
+    cmd.add_argument(
+        "--max-runtime-minutes", type=whole_number, default=60, help="stop the job after this long, 1-7200 (default 60)"
+    )
+    max_cost_option(cmd)
+    cmd.add_argument("--outputs", type=Path, help="deployed outputs file (default: found automatically)")
+    json_option(cmd)
 
     cmd = command("devices", "list the devices the stack allows, with prices and live status")
     env_option(cmd)
@@ -132,11 +159,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _fail(1, str(error), wants_json)
     except Interrupted as stopped:
         report = stopped.report
-        saved = sum(task["state"] == "COMPLETED" for task in report["tasks"])
-        message = (
-            f"interrupted: {saved} of {len(report['tasks'])} task(s) completed, saved in {report['results_dir']}/; "
-            f"collect the rest with `{stopped.resume_command}`"
-        )
+        if "tasks" in report:
+            saved = sum(task["state"] == "COMPLETED" for task in report["tasks"])
+            done = f"{saved} of {len(report['tasks'])} task(s) completed"
+        else:  # a hybrid job
+            done = f"hybrid job {report['state']}" + (f" ({report['braket_job_arn']})" if report.get("braket_job_arn") else "")
+        message = f"interrupted: {done}, saved in {report['results_dir']}/; collect the rest with `{stopped.resume_command}`"
         return _fail(INTERRUPTED, message, wants_json, {**report, "resume_command": stopped.resume_command})
     except KeyboardInterrupt:
         return _fail(INTERRUPTED, "interrupted before anything was submitted", wants_json)

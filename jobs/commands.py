@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 from .backends import TERMINAL_STATES
@@ -68,6 +69,63 @@ def run(args, results_root: Path, progress):
     return _finish(args, {**plan_document(plan), **report})
 
 
+def hybrid(args, results_root: Path, progress):
+    from . import hybrid as hybrid_jobs
+
+    plan = hybrid_jobs.plan_hybrid(
+        args.env,
+        source=args.source,
+        entry_point=args.entry_point,
+        device=args.device,
+        hyperparameters=args.hyperparameter,
+        instance_type=args.instance_type,
+        max_runtime_minutes=args.max_runtime_minutes,
+        max_cost_usd=args.max_cost,
+        outputs_file=args.outputs,
+    )
+    stack = plan.outputs
+    where = (
+        "a local subprocess with the LocalSimulator, offline"
+        if plan.device is LOCAL
+        else f"{plan.instance_type} as {stack.jobs_role_arn}, files under s3://{stack.results_bucket_name}/{stack.jobs_prefix}/"
+    )
+    _say(args, f"Hybrid job {plan.entry_point} on {plan.device.alias}: {where}")
+    _say(args, f"Estimated ${plan.estimate.usd:.2f} [{plan.estimate.breakdown}], cap ${plan.max_cost_usd:.2f}")
+    _say(args, f"Not in the estimate: {plan.estimate.not_covered}")
+    echo = None if args.json else (lambda line: print(f"  | {line}", file=sys.stderr, flush=True))
+    return _finish_hybrid(args, hybrid_jobs.start_hybrid(plan, results_root=results_root, echo=echo))
+
+
+def _finish_hybrid(args, summary: dict):
+    if not args.json:
+        arn = f" ({summary['braket_job_arn']})" if summary.get("braket_job_arn") else ""
+        print(f"Hybrid job {summary['job_id']}{arn}: {summary['state']}" +
+              (f": {summary['failure_reason']}" if summary.get("failure_reason") else ""))
+        if summary.get("result") is not None:
+            print(f"Result: {json.dumps(_rounded(summary['result']), sort_keys=True)}")
+        for note in summary.get("notes", []):
+            print(f"Note: {note}")
+        print(f"Results: {summary['results_dir']}/")
+    return summary, summary["state"] == "COMPLETED"
+
+
+def _resume_hybrid(args, record: JobRecord):
+    from . import hybrid as hybrid_jobs
+
+    header = record.header
+    if record.runs_locally or record.braket_job_arn is None:
+        # It runs (again) now: estimated and capped like a new job.
+        cap = environment_config(args.env).max_cost_usd if args.max_cost is None else args.max_cost
+        if header["estimated_cost_usd"] > cap:
+            raise UsageError(f"estimated cost ${header['estimated_cost_usd']:.2f} exceeds --max-cost ${cap:.2f}: {header['estimate']}")
+        _say(args, f"Resuming hybrid job {record.job_id}: {'running it again locally' if record.runs_locally else 'creating it'} "
+                   f"(estimated ${header['estimated_cost_usd']:.2f}, cap ${cap:.2f})")
+    else:
+        _say(args, f"Resuming hybrid job {record.job_id}: waiting for {record.braket_job_arn}")
+    echo = None if args.json else (lambda line: print(f"  | {line}", file=sys.stderr, flush=True))
+    return _finish_hybrid(args, hybrid_jobs.execute_hybrid(record, echo=echo))
+
+
 def resume(args, results_root: Path, progress):
     config = environment_config(args.env)
     if args.job_id:
@@ -89,6 +147,8 @@ def resume(args, results_root: Path, progress):
         [record] = pending
     if not record.header:
         raise UsageError(f"{record.directory}: the journal has no job header; nothing to resume")
+    if record.is_hybrid:
+        return _resume_hybrid(args, record)
     # Money first: tasks the journal lacks are created now, so they are estimated and capped like a new run.
     device = device_for_arn(record.header["device"]["arn"])
     kept = record.completed_outcomes()
@@ -115,11 +175,13 @@ def discard(args, results_root: Path, progress):
         raise UsageError(f"job {job_id} is complete: there is nothing to discard")
     if not record.discarded:
         Journal(record.directory).discarded()
-    remote = bool(record.task_ids) and not record.runs_locally
+    remote = (bool(record.task_ids) or bool(record.braket_job_arn)) and not record.runs_locally
     _say(args, f"Discarded job {job_id}: `resume` will pass it by; its files stay in {record.directory}")
     if remote:
-        _say(args, f"Its {len(record.task_ids)} created task(s) may still run at Braket: `python -m jobs cancel {job_id}` stops them")
-    return {"job_id": job_id, "discarded": True, "created_tasks": sorted(record.task_ids.values())}, True
+        what = f"hybrid job {record.braket_job_arn}" if record.is_hybrid else f"{len(record.task_ids)} created task(s)"
+        _say(args, f"Its {what} may still run at Braket: `python -m jobs cancel {job_id}` stops it")
+    created = [record.braket_job_arn] if record.braket_job_arn else sorted(record.task_ids.values())
+    return {"job_id": job_id, "discarded": True, "created_tasks": created}, True
 
 
 def _finish(args, report: dict):
@@ -219,7 +281,13 @@ def _backend_for_arn(arn: str):
 
 
 def _job_task_states(record: JobRecord) -> list[dict]:
-    """Each task of a job with its state: from the summary once collected, else asked of Braket."""
+    """Each task of a job with its state: from the summary once collected, else asked of Braket.
+    A hybrid job is one row: the job itself."""
+    if record.is_hybrid:
+        from .hybrid import state_of
+
+        state, reason = state_of(record)
+        return [{"id": record.braket_job_arn or record.job_id, "state": state, "failure_reason": reason}]
     if record.complete:
         return record.summary["tasks"]
     if record.runs_locally:
@@ -259,6 +327,10 @@ def results(args, results_root: Path, progress):
                 f"job {item} is not complete: `{record.resume_command}` collects it"
             )
         document = record.summary
+        if record.is_hybrid:
+            if not args.json:
+                _finish_hybrid(args, document)
+            return document, document["state"] == "COMPLETED"
     else:
         outcome = _backend_for_arn(item).wait(item, timeout_seconds=0)
         if outcome.state != "COMPLETED":
@@ -279,6 +351,8 @@ def cancel(args, results_root: Path, progress):
         header = records[item].header
         if records[item].runs_locally:
             raise UsageError(f"job {item} ran on the local simulator: there is nothing to cancel")
+        if records[item].is_hybrid:
+            return _cancel_hybrid(args, records[item])
         backend, candidates = backend_for(header), list(records[item].task_ids.values())
     else:
         backend, candidates = _backend_for_arn(item), [item]
@@ -290,4 +364,20 @@ def cancel(args, results_root: Path, progress):
             print(f"{r['id']}  {r['state']}")
         if not rows:
             print("Nothing to cancel: every task has finished.")
+    return {"tasks": rows}, True
+
+
+def _cancel_hybrid(args, record: JobRecord):
+    from .hybrid import cancel_on_braket, state_of
+
+    state, _ = state_of(record)
+    if record.braket_job_arn is None or state in TERMINAL_STATES:
+        rows = []
+    else:
+        rows = [{"id": record.braket_job_arn, "state": cancel_on_braket(record)}]
+    if not args.json:
+        for r in rows:
+            print(f"{r['id']}  {r['state']}")
+        if not rows:
+            print(f"Nothing to cancel: hybrid job {record.job_id} is {state}.")
     return {"tasks": rows}, True

@@ -25,13 +25,14 @@ UNKNOWN = "unknown"
 """The status of a device that did not answer in time, or could not be asked (no credentials, denied, throttled...)."""
 
 
-def aws_session(region: Optional[str], *, config: Optional["Config"] = None) -> "AwsSession":
+def aws_session(region: Optional[str], *, config: Optional["Config"] = None, default_bucket: Optional[str] = None) -> "AwsSession":
     """The SDK session for ``region``: a boto3 Session wrapped in ``braket.aws.AwsSession``.
 
     The one place a Braket endpoint is resolved: ``AwsSession`` passes ``BRAKET_ENDPOINT``
     as the client's endpoint URL; when it is unset, botocore applies its configured endpoints
     (``AWS_ENDPOINT_URL_BRAKET``, ``AWS_ENDPOINT_URL``, ``endpoint_url`` in the profile).
-    ``config`` is merged over the SDK's own (its user agent).
+    ``config`` is merged over the SDK's own (its user agent). ``default_bucket``: the bucket the SDK
+    uses where none is named (without it, hybrid jobs create ``amazon-braket-<region>-<account>``).
     """
     import boto3
     import botocore.session
@@ -41,7 +42,8 @@ def aws_session(region: Optional[str], *, config: Optional["Config"] = None) -> 
     # JSON per session. One loader per process keeps what was read; sessions stay separate.
     core = botocore.session.get_session()
     core.register_component("data_loader", _botocore_data_loader())
-    return AwsSession(boto_session=boto3.Session(region_name=region, botocore_session=core), config=config)
+    boto_session = boto3.Session(region_name=region, botocore_session=core)
+    return AwsSession(boto_session=boto_session, config=config, default_bucket=default_bucket)
 
 
 @functools.cache

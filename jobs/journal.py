@@ -2,7 +2,8 @@
 
 The first line describes the job (device, circuits, shots, estimate); then one
 line per created task, flushed and fsynced before the next task is created, so
-`resume` can finish an interrupted batch without creating any task twice.
+`resume` can finish an interrupted batch without creating any task twice. A hybrid
+job (``kind: hybrid``) has one such line instead: its Braket job ARN.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ class JobRecord:
         return self.header["job_id"]
 
     discarded: bool = False
+    braket_job_arn: Optional[str] = None
+    """A hybrid job's ARN at Braket, once CreateJob returned it."""
+
+    @property
+    def is_hybrid(self) -> bool:
+        return self.header.get("kind") == "hybrid"
 
     @property
     def summary(self) -> Optional[dict]:
@@ -102,6 +109,9 @@ class Journal:
     def task_created(self, index: int, task_id: str) -> None:
         self._append({"event": "task", "index": index, "id": task_id})
 
+    def braket_job_created(self, job_arn: str) -> None:
+        self._append({"event": "braket_job", "arn": job_arn})
+
     def _append(self, entry: dict) -> None:
         line = json.dumps(entry, sort_keys=True) + "\n"
         with self._lock, open(self.path, "a", encoding="utf-8") as handle:
@@ -115,6 +125,7 @@ def read_job(directory: Path) -> JobRecord:
     header: dict = {}
     task_ids: dict[int, str] = {}
     discarded = False
+    braket_job_arn = None
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             entry = json.loads(line)
@@ -124,9 +135,11 @@ def read_job(directory: Path) -> JobRecord:
             header = {k: v for k, v in entry.items() if k != "event"}
         elif entry.get("event") == "task":
             task_ids[int(entry["index"])] = entry["id"]
+        elif entry.get("event") == "braket_job":
+            braket_job_arn = entry["arn"]
         elif entry.get("event") == "discarded":
             discarded = True
-    return JobRecord(directory, header, task_ids, discarded)
+    return JobRecord(directory, header, task_ids, discarded, braket_job_arn)
 
 
 def find_jobs(results_root: Path, environment: str) -> list[JobRecord]:

@@ -85,3 +85,16 @@ def check_cap(estimate: Estimate, max_cost_usd: float) -> None:
             f"estimated cost {_usd(estimate.usd)} exceeds --max-cost {_usd(max_cost_usd)}: {estimate.breakdown}; "
             "raise --max-cost, or use fewer circuits, fewer shots or a cheaper device"
         )
+
+
+def job_instance_estimate(instance_type: str, minutes: int, table: Optional[PriceTable] = None) -> tuple[float, str]:
+    """What a hybrid job's classical instance costs at most: its hourly price times the maximum runtime.
+
+    UsageError naming the instance types the table prices when ``instance_type`` is not one of them.
+    """
+    table = load_price_table() if table is None else table
+    prices = table["job_instances"]["per_hour"]
+    if instance_type not in prices:
+        raise UsageError(f"--instance-type {instance_type!r} is not one this tool prices: expected one of {', '.join(prices)}")
+    usd = round(prices[instance_type] * minutes / 60, 6)
+    return usd, f"{instance_type} at {_usd(prices[instance_type])}/h for at most {minutes} min"

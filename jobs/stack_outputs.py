@@ -36,7 +36,7 @@ _REFERENCE = re.compile(r"^\$\{([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)\.([A-Za-z_]\
 
 @dataclass(frozen=True)
 class StackOutputs:
-    """The 8 outputs of one stack; None where the value is not known (yet)."""
+    """The 10 outputs of one stack; None where the value is not known (yet)."""
 
     environment: Optional[str]
     region: Optional[str]
@@ -46,6 +46,10 @@ class StackOutputs:
     notebook_role_arn: Optional[str]
     notebook_name: Optional[str]
     allowed_devices: Optional[tuple[str, ...]]
+    jobs_role_arn: Optional[str]
+    """The hybrid jobs execution role (known after deploy)."""
+    jobs_prefix: Optional[str]
+    """The key prefix hybrid jobs use in the results bucket, ``jobs`` (known at synth)."""
     sources: Mapping[str, str] = field(default_factory=dict, hash=False)
     """For each output name: "synthesized" or the path of the deployed outputs file."""
 

@@ -133,6 +133,7 @@ class SynthesizedStack:
             "aws_sns_topic": ("name", ("name",)),
             "aws_sagemaker_notebook_instance": ("name", ("name", "id")),
             "aws_sagemaker_notebook_instance_lifecycle_configuration": ("name", ("name", "id")),
+            "aws_cloudwatch_event_rule": ("name", ("name",)),
         }.get(type_)
         if literal and attribute in literal[1]:
             return self.resolve(config[literal[0]])
@@ -163,6 +164,11 @@ class SynthesizedStack:
             return f"arn:{PARTITION}:sagemaker:{region}:{account}:notebook-instance/{literal('name').lower()}"
         if type_ == "aws_budgets_budget":
             return f"arn:{PARTITION}:budgets::{account}:budget/{literal('name')}"
+        if type_ == "aws_cloudwatch_event_rule":
+            # A rule on the default event bus (EventBridge: arn:...:rule/[bus-name/]rule-name).
+            if config.get("event_bus_name", "default") != "default":
+                raise ValueError(f"{type_}.{name}: rules on another event bus are not modelled")
+            return f"arn:{PARTITION}:events:{region}:{account}:rule/{literal('name')}"
         raise ValueError(f"no ARN format for {type_}")
 
     @staticmethod

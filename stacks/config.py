@@ -27,6 +27,8 @@ OUTPUT_NAMES = (
     "notebook_role_arn",
     "notebook_name",
     "allowed_devices",
+    "jobs_role_arn",
+    "jobs_prefix",
 )
 
 # Braket device ARNs (checked against the Braket SDK's `braket.devices.Devices` by the tests).
@@ -80,12 +82,13 @@ class EnvironmentConfig:
     results_bucket_name: str
     notebook_name: str
     allowed_devices: tuple[str, ...]
-    """Device ARNs the notebook role may create tasks and jobs on (enforced by IAM)."""
+    """Device ARNs the notebook role may create tasks and jobs on, and hybrid jobs tasks on (enforced by IAM)."""
     max_cost_usd: float
     """Default cost cap of one `python -m jobs run` in this environment."""
     monthly_budget_usd: float
     """Monthly Amazon Braket budget: alerts at 50/80/100 % actual and 100 % forecast; at 100 % actual
-    the notebook role loses braket:CreateQuantumTask and braket:CreateJob (the kill switch)."""
+    the notebook role and the jobs execution role lose braket:CreateQuantumTask and braket:CreateJob
+    (the kill switch)."""
     budget_alert_emails: tuple[str, ...] = ()
     """Addresses subscribed to the budget alerts (at least one)."""
     results_prefix: str = "results"

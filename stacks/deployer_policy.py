@@ -11,7 +11,7 @@ prints (indent 2) the IAM policy that lets an identity run ``cdktf deploy <env>`
   create, read, update, delete and tag it. A type missing from the table raises
   ``ValueError`` naming it, so a new resource type can never go unpermitted silently;
 - resources are scoped to the literal names the synthesized JSON gives (bucket, role and
-  policy paths and names, notebook, lifecycle configuration, topic, budget); the account
+  policy paths and names, notebook, lifecycle configuration, topic, budget, EventBridge rule); the account
   is ``*`` (known only at deploy time). ``"*"`` is used only for the actions in
   ``UNSCOPED_ACTIONS``, which support no resource-level permission, each in a statement
   whose Sid ends ``NoResourceLevelPermission``;
@@ -214,6 +214,19 @@ ACTIONS_BY_TYPE: dict[str, tuple[str, ...]] = {
         "sns:Subscribe",
         "sns:Unsubscribe",
     ),
+    # PutRule (create and update; with Tags, events:TagResource), DescribeRule, ListTagsForResource,
+    # Tag/UntagResource, DeleteRule (internal/service/events/rule.go). All on the rule's ARN.
+    "aws_cloudwatch_event_rule": (
+        "events:DeleteRule",
+        "events:DescribeRule",
+        "events:ListTagsForResource",
+        "events:PutRule",
+        "events:TagResource",
+        "events:UntagResource",
+    ),
+    # PutTargets (create and update), ListTargetsByRule (read: FindTarget), RemoveTargets
+    # (internal/service/events/target.go); IAM authorizes them on the rule's ARN.
+    "aws_cloudwatch_event_target": ("events:ListTargetsByRule", "events:PutTargets", "events:RemoveTargets"),
     # Data sources.
     DATA_PREFIX + "aws_caller_identity": ("sts:GetCallerIdentity",),
     DATA_PREFIX + "aws_iam_policy_document": (),  # rendered by the provider, no API call
@@ -267,6 +280,10 @@ _UNSUPPORTED_ATTRIBUTES = {
     "aws_iam_policy": ("name_prefix",),
     "aws_sns_topic": ("name_prefix",),
     "aws_budgets_budget": ("name_prefix",),
+    # A rule or target that passes a role (iam:PassRole to events.amazonaws.com), a rule on another
+    # event bus (another ARN form) and generated rule names are not covered.
+    "aws_cloudwatch_event_rule": ("name_prefix", "role_arn", "event_bus_name"),
+    "aws_cloudwatch_event_target": ("role_arn", "event_bus_name"),
 }
 _SUPPORTED_BACKEND_SETTINGS = {
     "bucket",
@@ -461,6 +478,9 @@ def _attributes(stack: _Stack, rtype: str, config: Mapping) -> dict[str, str]:
         return {"id": name(), "name": name(), "arn": _notebook_arn(stack, region, name())}
     if rtype == "aws_sagemaker_notebook_instance_lifecycle_configuration" and name():
         return {"id": name(), "name": name(), "arn": _lifecycle_arn(stack, region, name())}
+    if rtype == "aws_cloudwatch_event_rule" and name():
+        arn = _rule_arn(stack, region, name())
+        return {"id": name(), "name": name(), "arn": arn}
     if rtype == "aws_kms_key":
         # The key id is generated at creation: any key of the region.
         return {"arn": stack.key_arn(region), "key_id": "*", "id": "*"}
@@ -470,6 +490,11 @@ def _attributes(stack: _Stack, rtype: str, config: Mapping) -> dict[str, str]:
 def _notebook_arn(stack: _Stack, region: str, name: str) -> str:
     # SageMaker writes resource names in lower case in ARNs.
     return stack.arn("sagemaker", region, f"notebook-instance/{name.lower()}")
+
+
+def _rule_arn(stack: _Stack, region: str, name: str) -> str:
+    # A rule on the default event bus: arn:...:events:<region>:<account>:rule/<name>.
+    return stack.arn("events", region, f"rule/{name}")
 
 
 def _lifecycle_arn(stack: _Stack, region: str, name: str) -> str:
@@ -614,6 +639,15 @@ def _scope_subscription(stack: _Stack, rtype: str, name: str, config: dict) -> l
     )
 
 
+def _scope_event_rule(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    return _all_on("EventBridgeRules", rtype, [_rule_arn(stack, stack.region_of(config), stack.name(rtype, name, config))])
+
+
+def _scope_event_target(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    rule = stack.required(rtype, name, config, "rule")
+    return _all_on("EventBridgeRules", rtype, [_rule_arn(stack, stack.region_of(config), rule)])
+
+
 def _scope_unscoped(category: str) -> Scoper:
     def scope(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
         return _all_on(category, rtype, ["*"])
@@ -640,6 +674,8 @@ _SCOPERS: dict[str, Scoper] = {
     "aws_sns_topic": _scope_topic,
     "aws_sns_topic_policy": _scope_topic_policy,
     "aws_sns_topic_subscription": _scope_subscription,
+    "aws_cloudwatch_event_rule": _scope_event_rule,
+    "aws_cloudwatch_event_target": _scope_event_target,
     DATA_PREFIX + "aws_caller_identity": _scope_unscoped("StsGetCallerIdentityNoResourceLevelPermission"),
 }
 

@@ -7,7 +7,9 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from constructs import Construct
 from quantum_constructs import (
     BraketBudget,
+    BraketJobsExecutionRole,
     BraketNotebookRole,
+    BraketStateChangeAlerts,
     BucketEncryption,
     QuantumDevNotebook,
     QuantumResultsBucket,
@@ -18,7 +20,7 @@ from .config import OUTPUT_NAMES, PROJECT, TERRAFORM_REQUIRED_VERSION, Environme
 
 
 class QuantumStack(TerraformStack):
-    """Results bucket, notebook role and dev notebook for one environment."""
+    """Results bucket, notebook and jobs roles, dev notebook, budget and alerts for one environment."""
 
     def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
         super().__init__(scope, config.name)
@@ -59,12 +61,19 @@ class QuantumStack(TerraformStack):
             force_destroy=config.force_destroy,
         )
         self.role = BraketNotebookRole(self, "NotebookRole", allowed_device_arns=config.allowed_devices)
+        # Hybrid jobs run as their own role: tasks on the same devices, objects under jobs/ only.
+        self.jobs_role = BraketJobsExecutionRole(
+            self, "JobsExecutionRole", allowed_device_arns=config.allowed_devices, results_bucket=self.results
+        )
         self.notebook = QuantumDevNotebook(
             self,
             "Notebook",
             notebook_name=config.notebook_name,
             role=self.role,
             results_bucket=self.results,
+            # The notebook role may pass the jobs role to Braket and use the jobs prefix
+            # (jobs_role.grant_pass_role), and the notebook's stack outputs name the jobs role.
+            jobs_role=self.jobs_role,
             instance_type=config.instance_type,
             volume_size_gb=config.volume_size_gb,
             idle_stop_minutes=config.idle_stop_minutes,
@@ -76,8 +85,11 @@ class QuantumStack(TerraformStack):
             budget_name=f"{PROJECT}-braket-{config.name}",
             monthly_limit_usd=config.monthly_budget_usd,
             role=self.role,
+            additional_roles=[self.jobs_role],  # the kill switch stops both roles
             alert_emails=config.budget_alert_emails,
         )
+        # Final states of this account's hybrid jobs and quantum tasks, to the budget's encrypted topic.
+        self.alerts = BraketStateChangeAlerts(self, "StateChangeAlerts", budget=self.budget)
         add_guardrails(self, production=config.production)
 
         outputs = {
@@ -89,6 +101,8 @@ class QuantumStack(TerraformStack):
             "notebook_role_arn": self.role.role_arn,
             "notebook_name": self.notebook.notebook_name,
             "allowed_devices": list(self.role.allowed_device_arns),
+            "jobs_role_arn": self.jobs_role.role_arn,
+            "jobs_prefix": self.jobs_role.jobs_prefix,
         }
         assert tuple(outputs) == OUTPUT_NAMES
         for name, value in outputs.items():

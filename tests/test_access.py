@@ -16,6 +16,36 @@ Documents this models:
   S3 on amazon-braket-*, no KMS), through S3 (kms:ViaService s3.<region>.amazonaws.com);
 - "Key policies in AWS KMS": without a key-policy grant, IAM policies cannot use the key;
 - the service principals Budgets, SNS and SageMaker call with aws:SourceAccount/SourceArn.
+
+Hybrid jobs (the "jobs" callers):
+- the Service Authorization Reference for Amazon Braket lists iam:PassRole as a dependent action
+  of braket:CreateJob, and IAM's "Granting a user permissions to pass a role to an AWS service"
+  gives iam:PassedToService as the key that names the service the role is passed to;
+- Braket assumes the execution role as braket.amazonaws.com; IAM's "The confused deputy
+  problem" has a service principal's requests carry aws:SourceAccount and aws:SourceArn (here the
+  job's ARN, arn:aws:braket:<region>:<account>:job/<name>), which the trust policy tests;
+- the job container calls AWS as that role: the SDK's defaults put a job's sources, input,
+  outputs and checkpoints under s3://<bucket>/jobs/<job-name>/ and its tasks' results under
+  jobs/<job-name>/tasks (AMZN_BRAKET_TASK_RESULTS_S3_URI, braket/jobs/local/
+  local_job_container_setup.py); logs go to /aws/braket* and metrics to the namespace
+  /aws/braket (AmazonBraketJobsExecutionPolicy; the "cloudwatch:namespace" key of PutMetricData);
+  ecr:GetAuthorizationToken supports no resource (Service Authorization Reference for Amazon
+  ECR), and the images live in AWS-owned registries (braket/jobs/image_uri_config/*.json), whose
+  repository policy tests/access/simulation.py models (ECR: a cross-account pull needs both the
+  caller's identity policy and the repository policy);
+- the budget's kill switch attaches its deny policy to the jobs role too (Budgets
+  APPLY_IAM_POLICY on each role of the action's definition).
+
+EventBridge to the budget's encrypted topic:
+- EventBridge User Guide, "Using resource-based policies for Amazon EventBridge" (Amazon SNS
+  permissions): the topic policy must allow events.amazonaws.com sns:Publish, and "You can't
+  use Condition blocks in Amazon SNS topic policies for EventBridge": the statement has none,
+  so EventBridge may publish for any rule (at worst, someone else's alerts in the inbox);
+- SNS Developer Guide, "Key management" (and the sns:topicArn encryption context): a publisher
+  to an encrypted topic needs kms:GenerateDataKey* and kms:Decrypt in the key policy, and
+  "adding aws:SourceAccount, aws:SourceArn and aws:SourceOrgID to a KMS policy is not supported
+  for EventBridge-to-encrypted topics": the key statement is scoped to this topic's encryption
+  context (kms:EncryptionContext:aws:sns:topicArn) only, so EventBridge uses the key for SNS only.
 """
 
 from __future__ import annotations
@@ -36,6 +66,16 @@ RESULT = "{bucket}/results/job-2026/0b5b1d53/results.json"
 OTHER_ROLE = "arn:aws:iam::{account}:role/AnyOtherRole"
 UNLISTED_QPU = "arn:aws:braket:us-west-1:{account}:device/qpu/rigetti/Ankaa-3"
 VIA_S3 = {"kms:ViaService": "s3.{region}.amazonaws.com"}
+JOB_SOURCES = "{bucket}/jobs/bell-2026/script/source.tar.gz"
+JOB_OUTPUT = "{bucket}/jobs/bell-2026/data/output/model.tar.gz"
+JOB_CHECKPOINT = "{bucket}/jobs/bell-2026/checkpoints/bell-2026.json"
+JOB_TASK_RESULT = "{bucket}/jobs/bell-2026/tasks/0b5b1d53/results.json"  # AMZN_BRAKET_TASK_RESULTS_S3_URI
+TO_BRAKET = {"iam:PassedToService": "braket.amazonaws.com"}
+FROM_OUR_JOB = {"aws:SourceAccount": "{account}", "aws:SourceArn": JOB}
+JOB_LOG_STREAM = "arn:aws:logs:{region}:{account}:log-group:/aws/braket/jobs:log-stream:bell-2026/algo-1-1700000000"
+BRAKET_IMAGE = "arn:aws:ecr:{region}:292282985366:repository/amazon-braket-base-jobs"
+FROM_THE_RULE = {"aws:SourceAccount": "{account}", "aws:SourceArn": "{rule}"}
+FOR_THE_TOPIC = {"kms:EncryptionContext:aws:sns:topicArn": "{topic}"}
 FROM_THIS_ACCOUNT = {"aws:SourceAccount": "{account}", "aws:SourceArn": "{budget}"}
 FROM_ANOTHER_ACCOUNT = {"aws:SourceAccount": OUTSIDER_ACCOUNT,
                         "aws:SourceArn": f"arn:aws:budgets::{OUTSIDER_ACCOUNT}:budget/theirs"}
@@ -106,6 +146,110 @@ MATRIX = [
     ("outsider", "sts:AssumeRole", "{action_role}", {}, DENY),
     ("outsider", "braket:GetQuantumTask", TASK, {}, DENY),
     ("outsider", "iam:AttachRolePolicy", "{notebook_role}", {"iam:PolicyARN": "{deny_policy}"}, DENY),
+    # Hybrid jobs. The notebook passes exactly the jobs role, to Braket only, and uses the jobs prefix.
+    ("notebook", "iam:PassRole", "{jobs_role}", TO_BRAKET, ALLOW),
+    ("notebook", "iam:PassRole", "{jobs_role}", {"iam:PassedToService": "sagemaker.amazonaws.com"}, DENY),
+    ("notebook", "iam:PassRole", "{jobs_role}", {"iam:PassedToService": "ec2.amazonaws.com"}, DENY),
+    ("notebook", "iam:PassRole", "{notebook_role}", TO_BRAKET, DENY),
+    ("notebook", "iam:PassRole", "{action_role}", TO_BRAKET, DENY),
+    # Not every role the managed policies' AmazonBraketJobsExecutionRole* pattern would let through.
+    ("notebook", "iam:PassRole", "arn:aws:iam::{account}:role/service-role/AmazonBraketJobsExecutionRole-other",
+     TO_BRAKET, DENY),
+    ("notebook", "s3:PutObject", JOB_SOURCES, {}, ALLOW),
+    ("notebook", "s3:GetObject", JOB_OUTPUT, {}, ALLOW),
+    ("notebook", "s3:ListBucket", "{bucket}", {"s3:prefix": "jobs/bell-2026/"}, ALLOW),
+    ("notebook", "s3:PutObject", JOB_SOURCES, {"aws:SecureTransport": False}, DENY),
+    ("notebook", "logs:GetLogEvents", JOB_LOG_STREAM, {}, ALLOW),  # AwsQuantumJob.logs()
+    ("notebook", "logs:GetLogEvents", "arn:aws:logs:{region}:{account}:log-group:/aws/lambda/other:log-stream:x", {}, DENY),
+    # Braket assumes the jobs role for this account's jobs in this region only.
+    ("braket.amazonaws.com", "sts:AssumeRole", "{jobs_role}", FROM_OUR_JOB, ALLOW),
+    ("braket.amazonaws.com", "sts:AssumeRole", "{jobs_role}",
+     {"aws:SourceAccount": OUTSIDER_ACCOUNT, "aws:SourceArn": f"arn:aws:braket:us-east-1:{OUTSIDER_ACCOUNT}:job/theirs"}, DENY),
+    ("braket.amazonaws.com", "sts:AssumeRole", "{jobs_role}",
+     {"aws:SourceAccount": "{account}", "aws:SourceArn": f"arn:aws:braket:us-east-1:{OUTSIDER_ACCOUNT}:job/theirs"}, DENY),
+    ("braket.amazonaws.com", "sts:AssumeRole", "{jobs_role}", {"aws:SourceAccount": "{account}", "aws:SourceArn": TASK}, DENY),
+    ("braket.amazonaws.com", "sts:AssumeRole", "{jobs_role}",
+     {"aws:SourceAccount": "{account}", "aws:SourceArn": "arn:aws:braket:eu-north-1:{account}:job/elsewhere"}, DENY),
+    ("braket.amazonaws.com", "sts:AssumeRole", "{jobs_role}", {}, DENY),
+    ("braket.amazonaws.com", "sts:AssumeRole", "{notebook_role}", FROM_OUR_JOB, DENY),
+    ("sagemaker.amazonaws.com", "sts:AssumeRole", "{jobs_role}", {}, DENY),
+    ("outsider", "sts:AssumeRole", "{jobs_role}", {}, DENY),
+    ("outsider", "iam:PassRole", "{jobs_role}", TO_BRAKET, DENY),
+    # The jobs role: tasks on the allowed devices, its own tasks, nothing of jobs or roles.
+    ("jobs", "braket:CreateQuantumTask", TASK, {}, ALLOW),
+    ("jobs", "braket:TagResource", TASK, {}, ALLOW),
+    ("jobs", "braket:GetQuantumTask", TASK, {}, ALLOW),
+    ("jobs", "braket:CancelQuantumTask", TASK, {}, ALLOW),
+    ("jobs", "braket:SearchQuantumTasks", "*", {}, ALLOW),
+    ("jobs", "braket:CreateQuantumTask", UNLISTED_QPU, {}, DENY),
+    ("jobs", "braket:GetDevice", UNLISTED_QPU, {}, DENY),
+    ("jobs", "braket:CreateQuantumTask", "arn:aws:braket:us-east-1:{account}:device/qpu/ionq/Aria-1", {}, DENY),
+    ("jobs", "braket:CreateJob", JOB, {}, DENY),
+    ("jobs", "braket:CancelJob", JOB, {}, DENY),
+    ("jobs", "braket:SearchJobs", "*", {}, DENY),
+    ("jobs", "iam:PassRole", "{jobs_role}", TO_BRAKET, DENY),
+    ("jobs", "iam:PassRole", "{notebook_role}", {"iam:PassedToService": "sagemaker.amazonaws.com"}, DENY),
+    ("jobs", "iam:DetachRolePolicy", "{jobs_role}", {"iam:PolicyARN": "{deny_policy}"}, DENY),
+    ("jobs", "sagemaker:StopNotebookInstance", "{notebook}", {}, DENY),
+    # ... objects under jobs/ of the stack's bucket only ...
+    ("jobs", "s3:GetObject", JOB_SOURCES, {}, ALLOW),
+    ("jobs", "s3:PutObject", JOB_OUTPUT, {}, ALLOW),
+    ("jobs", "s3:PutObject", JOB_CHECKPOINT, {}, ALLOW),
+    ("jobs", "s3:PutObject", JOB_TASK_RESULT, {}, ALLOW),
+    ("jobs", "s3:ListBucket", "{bucket}", {"s3:prefix": "jobs/bell-2026/"}, ALLOW),
+    ("jobs", "s3:ListBucket", "{bucket}", {"s3:prefix": "results/"}, DENY),
+    ("jobs", "s3:GetObject", RESULT, {}, DENY),
+    ("jobs", "s3:PutObject", RESULT, {}, DENY),
+    ("jobs", "s3:PutObject", "{bucket}/other/data.json", {}, DENY),
+    ("jobs", "s3:GetObject", "arn:aws:s3:::amazon-braket-another-team/jobs/bell-2026/script/source.tar.gz", {}, DENY),
+    ("jobs", "s3:CreateBucket", "arn:aws:s3:::amazon-braket-us-east-1-{account}", {}, DENY),  # the SDK's default bucket
+    ("jobs", "s3:GetObject", JOB_SOURCES, {"aws:SecureTransport": False}, DENY),
+    # ... the bucket's key through S3 only ...
+    ("jobs", "kms:GenerateDataKey", "{results_key}", VIA_S3, ALLOW),
+    ("jobs", "kms:Decrypt", "{results_key}", VIA_S3, ALLOW),
+    ("jobs", "kms:Decrypt", "{results_key}", {}, DENY),
+    ("jobs", "kms:Decrypt", "{results_key}", {"kms:ViaService": "sns.{region}.amazonaws.com"}, DENY),
+    ("jobs", "kms:Decrypt", "{budget_key}", VIA_S3, DENY),
+    # ... its logs and metrics ...
+    ("jobs", "logs:CreateLogStream", JOB_LOG_STREAM, {}, ALLOW),
+    ("jobs", "logs:PutLogEvents", JOB_LOG_STREAM, {}, ALLOW),
+    ("jobs", "logs:CreateLogGroup", "arn:aws:logs:{region}:{account}:log-group:/aws/braket/jobs", {}, ALLOW),
+    ("jobs", "logs:PutLogEvents", "arn:aws:logs:{region}:{account}:log-group:/aws/lambda/other:log-stream:x", {}, DENY),
+    ("jobs", "logs:PutLogEvents", "arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/NotebookInstances:log-stream:x",
+     {}, DENY),
+    ("jobs", "cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "/aws/braket"}, ALLOW),
+    ("jobs", "cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "AWS/EC2"}, DENY),
+    # ... and Braket's images.
+    ("jobs", "ecr:GetAuthorizationToken", "*", {}, ALLOW),
+    ("jobs", "ecr:BatchGetImage", BRAKET_IMAGE, {}, ALLOW),
+    ("jobs", "ecr:BatchCheckLayerAvailability", BRAKET_IMAGE, {}, ALLOW),
+    ("jobs", "ecr:GetDownloadUrlForLayer", BRAKET_IMAGE, {}, ALLOW),
+    ("jobs", "ecr:PutImage", BRAKET_IMAGE, {}, DENY),
+    ("jobs", "ecr:BatchGetImage", "arn:aws:ecr:{region}:292282985366:repository/someone-elses-image", {}, DENY),
+    ("jobs", "ecr:BatchGetImage", "arn:aws:ecr:{region}:{account}:repository/my-own-image", {}, DENY),
+    # The kill switch stops the jobs role's spend too; what it wrote stays readable.
+    ("jobs+kill-switch", "braket:CreateQuantumTask", TASK, {}, DENY),
+    ("jobs+kill-switch", "braket:GetQuantumTask", TASK, {}, ALLOW),
+    ("jobs+kill-switch", "s3:GetObject", JOB_OUTPUT, {}, ALLOW),
+    ("budget-action-role", "iam:AttachRolePolicy", "{jobs_role}", {"iam:PolicyARN": "{deny_policy}"}, ALLOW),
+    ("budget-action-role", "iam:DetachRolePolicy", "{jobs_role}", {"iam:PolicyARN": "{deny_policy}"}, ALLOW),
+    ("budget-action-role", "iam:AttachRolePolicy", "{jobs_role}",
+     {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}, DENY),
+    # EventBridge publishes the state changes to the topic (its guide allows no conditions there, so
+    # any rule may: the documented limit), and uses the topic's key for that topic only (SNS: a key
+    # policy for EventBridge takes no source conditions either, but the encryption context binds it).
+    ("events.amazonaws.com", "sns:Publish", "{topic}", FROM_THE_RULE, ALLOW),
+    ("events.amazonaws.com", "sns:Publish", "{topic}",
+     {"aws:SourceAccount": "{account}", "aws:SourceArn": "arn:aws:events:{region}:{account}:rule/another-rule"}, ALLOW),
+    ("events.amazonaws.com", "sns:Subscribe", "{topic}", FROM_THE_RULE, DENY),
+    ("events.amazonaws.com", "kms:GenerateDataKey", "{budget_key}", FOR_THE_TOPIC, ALLOW),
+    ("events.amazonaws.com", "kms:Decrypt", "{budget_key}", FOR_THE_TOPIC, ALLOW),
+    ("events.amazonaws.com", "kms:GenerateDataKey", "{budget_key}", {}, DENY),  # not for SNS
+    ("events.amazonaws.com", "kms:GenerateDataKey", "{budget_key}",
+     {"kms:EncryptionContext:aws:sns:topicArn": "arn:aws:sns:{region}:{account}:another-topic"}, DENY),
+    ("events.amazonaws.com", "kms:Decrypt", "{results_key}", FOR_THE_TOPIC, DENY),
+    ("events.amazonaws.com", "kms:Decrypt", "{budget_key}", {"kms:ViaService": "s3.{region}.amazonaws.com"}, DENY),
+    ("outsider", "sns:Publish", "{topic}", FROM_THE_RULE, DENY),
 ]
 
 
@@ -118,7 +262,8 @@ def device_forms(sdk_arn: str, region: str) -> list[str]:
 
 
 def device_rows(env: str) -> list[tuple]:
-    """Each allowed device, in every form: usable by the notebook, closed by the kill switch."""
+    """Each allowed device, in every form: usable by the notebook and by jobs (tasks, not jobs), closed
+    by the kill switch on both roles."""
     config = get_environment(env)
     rows = []
     for arn in config.allowed_devices:
@@ -126,6 +271,9 @@ def device_rows(env: str) -> list[tuple]:
             rows += [("notebook", action, form, {}, ALLOW)
                      for action in ("braket:GetDevice", "braket:CreateQuantumTask", "braket:CreateJob")]
             rows.append(("notebook+kill-switch", "braket:CreateQuantumTask", form, {}, DENY))
+            rows += [("jobs", action, form, {}, ALLOW) for action in ("braket:GetDevice", "braket:CreateQuantumTask")]
+            rows.append(("jobs", "braket:CreateJob", form, {}, DENY))
+            rows.append(("jobs+kill-switch", "braket:CreateQuantumTask", form, {}, DENY))
     return rows
 
 
@@ -136,6 +284,7 @@ def placeholders(sim: AccessSimulation) -> dict[str, str]:
     [topic] = stack.resources("aws_sns_topic")
     [budget] = stack.resources("aws_budgets_budget")
     [notebook] = stack.resources("aws_sagemaker_notebook_instance")
+    [rule] = stack.resources("aws_cloudwatch_event_rule")
     return {
         "account": ACCOUNT,
         "region": stack.region,
@@ -147,6 +296,8 @@ def placeholders(sim: AccessSimulation) -> dict[str, str]:
         "notebook": stack.arn("aws_sagemaker_notebook_instance", notebook),
         "notebook_role": stack.role("NotebookRole").arn,
         "action_role": stack.role("BraketBudget_ActionRole").arn,
+        "jobs_role": stack.role("JobsExecutionRole").arn,
+        "rule": stack.arn("aws_cloudwatch_event_rule", rule),
         "deny_policy": sim.deny_policy_arn,
     }
 
@@ -184,7 +335,7 @@ def test_access_matrix(env, simulations):
 @pytest.mark.parametrize("env", sorted(ENVIRONMENTS))
 def test_allowed_devices_in_every_form_iam_evaluates(env, simulations):
     rows = device_rows(env)
-    assert len(rows) >= 4 * len(get_environment(env).allowed_devices)
+    assert len(rows) >= 8 * len(get_environment(env).allowed_devices)
     assert "arn:aws:braket::123456789012:device/quantum-simulator/amazon/sv1" in {row[2] for row in rows}
     assert failures(simulations[env], rows) == []
 
@@ -192,8 +343,8 @@ def test_allowed_devices_in_every_form_iam_evaluates(env, simulations):
 def test_devices_not_allowed_in_dev_are_denied(simulations):
     qpus = [a for a in get_environment("prod").allowed_devices if a not in get_environment("dev").allowed_devices]
     assert qpus
-    rows = [("notebook", "braket:CreateQuantumTask", form, {}, DENY)
-            for arn in qpus for form in device_forms(arn, "us-east-1")]
+    rows = [(who, "braket:CreateQuantumTask", form, {}, DENY)
+            for who in ("notebook", "jobs") for arn in qpus for form in device_forms(arn, "us-east-1")]
     assert failures(simulations["dev"], rows) == []
 
 
@@ -221,4 +372,20 @@ def test_every_policy_of_every_stack_is_rendered(simulations):
         names = sim.stack.doc["data"]["aws_iam_policy_document"]
         rendered = json.dumps([sim.stack.policy_document(name) for name in names])
         assert "${" not in rendered and ":::device/" not in rendered
-        assert len(sim.roles) == 2
+        assert len(sim.roles) == 3  # notebook, jobs execution, budget action
+
+
+def test_the_matrix_fails_without_the_source_conditions(stack_json):
+    """The check has teeth: without aws:SourceArn/SourceAccount, another account's jobs could assume the
+    jobs role."""
+    import copy
+
+    doc = copy.deepcopy(stack_json["dev"])
+    documents = doc["data"]["aws_iam_policy_document"]
+    for name, document in documents.items():
+        for statement in document["statement"]:
+            if name.startswith("JobsExecutionRole_Trust"):
+                statement.pop("condition")
+    wrong = failures(AccessSimulation(doc), MATRIX)
+    assert any(w.startswith("braket.amazonaws.com sts:AssumeRole") and OUTSIDER_ACCOUNT in w for w in wrong)
+    assert all(w.startswith("braket.amazonaws.com") for w in wrong)

@@ -279,6 +279,131 @@ def test_long_budget_names_give_distinct_iam_names_within_iam_limits(new_stack):
     assert role_names[0] != role_names[1]
 
 
+# -- the kill switch on more roles -------------------------------------------------
+
+
+def jobs_role_of(stack, name="Jobs"):
+    from quantum_constructs import BraketJobsExecutionRole, QuantumResultsBucket
+
+    bucket = QuantumResultsBucket(stack, f"{name}Results", bucket_name=f"amazon-braket-{name.lower()}-unit")
+    return BraketJobsExecutionRole(stack, name, allowed_device_arns=[SV1], results_bucket=bucket)
+
+
+def role_ref(doc, prefix: str, attribute: str) -> str:
+    [name] = [n for n, r in resources(doc, "aws_iam_role").items() if r["name"].startswith(prefix)]
+    return "${aws_iam_role." + name + "." + attribute + "}"
+
+
+def test_the_kill_switch_stops_the_additional_roles_too(new_stack):
+    stack = new_stack()
+    role = BraketNotebookRole(stack, "Role", allowed_device_arns=[SV1])
+    jobs = jobs_role_of(stack)
+    budget = BraketBudget(stack, "Budget", budget_name="braket-unit", monthly_limit_usd=25, role=role, additional_roles=[jobs])
+    doc = synth_json(stack)
+    definition = only(resources(doc, "aws_budgets_budget_action"))["definition"]["iam_action_definition"]
+    names = [role_ref(doc, "AmazonBraketService", "name"), role_ref(doc, "AmazonBraketJobs", "name")]
+    assert definition["roles"] == names
+    name, _ = action_role(doc)
+    [policy] = [p for p in resources(doc, "aws_iam_role_policy").values() if p["role"] == f"${{aws_iam_role.{name}.name}}"]
+    [statement] = document(doc, policy["policy"])["statement"]
+    assert statement["resources"] == [role_ref(doc, "AmazonBraketService", "arn"), role_ref(doc, "AmazonBraketJobs", "arn")]
+    assert conditions(statement) == {("ArnEquals", "iam:PolicyARN"): [ref(doc, "aws_iam_policy", "arn")]}
+    assert budget.kill_switch_roles == (role, jobs)
+
+
+def test_a_role_added_later_joins_the_action_once(new_stack):
+    stack, role, budget = build(new_stack)
+    jobs = jobs_role_of(stack)
+    assert budget.add_kill_switch_role(jobs) is True
+    assert budget.add_kill_switch_role(jobs) is False and budget.add_kill_switch_role(role) is False
+    doc = synth_json(stack)
+    roles = only(resources(doc, "aws_budgets_budget_action"))["definition"]["iam_action_definition"]["roles"]
+    assert roles == [role_ref(doc, "AmazonBraketService", "name"), role_ref(doc, "AmazonBraketJobs", "name")]
+
+
+def test_without_the_kill_switch_added_roles_are_only_recorded(new_stack):
+    stack, role, budget = build(new_stack, kill_switch=False)
+    jobs = jobs_role_of(stack)
+    assert budget.add_kill_switch_role(jobs) is True and budget.kill_switch_roles == (role, jobs)
+    assert "aws_budgets_budget_action" not in synth_json(stack)["resource"]
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ("arn:aws:iam::123456789012:role/x", r"additional_roles='arn:aws:iam::123456789012:role/x' .* a list of roles"),
+        ([object()], r"additional_roles=<object object .* role_name and role_arn"),
+    ],
+)
+def test_additional_roles_are_validated(new_stack, extra, expected):
+    with pytest.raises(ValueError, match=expected):
+        build(new_stack, additional_roles=extra)
+
+
+# -- other services publishing to the topic -------------------------------------------------
+
+
+RULE_ARN = "arn:aws:events:us-east-1:123456789012:rule/braket-state-changes"
+
+
+def test_grant_publish_lets_eventbridge_publish_and_use_the_key_only_for_the_topic(budget_stack):
+    stack, budget, _ = budget_stack
+    assert budget.grant_publish("events.amazonaws.com", RULE_ARN, sid="Alerts") is True
+    assert budget.grant_publish("events.amazonaws.com", RULE_ARN, sid="Alerts") is False  # twice: no change
+    doc = synth_json(stack)
+    topic = by_sid(document(doc, only(resources(doc, "aws_sns_topic_policy"))["policy"]))
+    publish = topic["AlertsPublishes"]
+    assert publish["principals"] == [{"type": "Service", "identifiers": ["events.amazonaws.com"]}]
+    assert publish["actions"] == ["SNS:Publish"] and publish["resources"] == [ref(doc, "aws_sns_topic", "arn")]
+    # EventBridge's guide: "You can't use Condition blocks in Amazon SNS topic policies for EventBridge".
+    assert conditions(publish) == {}
+    key = by_sid(document(doc, only(resources(doc, "aws_kms_key"))["policy"]))["AlertsEncryptsForTheTopic"]
+    assert key["actions"] == ["kms:GenerateDataKey*", "kms:Decrypt"]
+    assert key["principals"] == [{"type": "Service", "identifiers": ["events.amazonaws.com"]}]
+    # SNS: aws:SourceAccount/aws:SourceArn in a key policy are not supported for EventBridge-to-encrypted topics.
+    [(condition, [topic_arn])] = conditions(key).items()
+    assert condition == ("StringEquals", "kms:EncryptionContext:aws:sns:topicArn")
+    assert topic_arn.startswith("arn:${data.aws_partition.") and topic_arn.endswith(":braket-unit")
+    assert ":sns:${data.aws_region." in topic_arn and "aws_sns_topic" not in topic_arn  # no cycle: the key precedes the topic
+
+
+def test_grant_publish_keeps_the_source_conditions_for_other_services(budget_stack):
+    stack, budget, _ = budget_stack
+    budget.grant_publish("cloudwatch.amazonaws.com", "arn:aws:cloudwatch:us-east-1:123456789012:alarm:x", sid="Alarm")
+    doc = synth_json(stack)
+    topic = by_sid(document(doc, only(resources(doc, "aws_sns_topic_policy"))["policy"]))["AlarmPublishes"]
+    found = conditions(topic)
+    assert found[("ArnEquals", "aws:SourceArn")] == ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:x"]
+    assert is_account_id(found[("StringEquals", "aws:SourceAccount")][0])
+    key = by_sid(document(doc, only(resources(doc, "aws_kms_key"))["policy"]))["AlarmEncryptsForTheTopic"]
+    assert set(conditions(key)) == {
+        ("StringEquals", "kms:EncryptionContext:aws:sns:topicArn"),
+        ("StringEquals", "aws:SourceAccount"),
+        ("ArnEquals", "aws:SourceArn"),
+    }
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, expected",
+    [
+        (("events", RULE_ARN), {"sid": "A"}, r"service_principal='events' .* an AWS service principal"),
+        (("events.amazonaws.com", ""), {"sid": "A"}, r"source_arn='' .* the ARN of what publishes"),
+        (("events.amazonaws.com", RULE_ARN), {"sid": "a-b"}, r"sid='a-b' .* letters and digits"),
+    ],
+)
+def test_grant_publish_is_validated(budget_stack, args, kwargs, expected):
+    _, budget, _ = budget_stack
+    with pytest.raises(ValueError, match=expected):
+        budget.grant_publish(*args, **kwargs)
+
+
+def test_a_grant_name_serves_one_service(budget_stack):
+    _, budget, _ = budget_stack
+    budget.grant_publish("events.amazonaws.com", RULE_ARN, sid="Alerts")
+    with pytest.raises(ValueError, match=r"sid='Alerts' .* a name not used by another grant \(it grants events.amazonaws.com\)"):
+        budget.grant_publish("cloudwatch.amazonaws.com", RULE_ARN, sid="Alerts")
+
+
 # -- attributes --------------------------------------------------------------------
 
 

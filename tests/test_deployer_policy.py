@@ -239,6 +239,33 @@ def test_an_unknown_type_raises_naming_it(stack_json):
         deployer_policy(doc)
 
 
+@pytest.mark.parametrize(
+    "rtype, attribute, value",
+    [
+        ("aws_cloudwatch_event_target", "role_arn", "arn:aws:iam::123456789012:role/events-invoke"),
+        ("aws_cloudwatch_event_rule", "role_arn", "arn:aws:iam::123456789012:role/events-invoke"),
+        ("aws_cloudwatch_event_rule", "event_bus_name", "braket-bus"),
+    ],
+)
+def test_an_event_rule_or_target_the_policy_was_not_written_for_raises(stack_json, rtype, attribute, value):
+    """A role passed to EventBridge, or another event bus, would need permissions this table lacks."""
+    doc = copy.deepcopy(stack_json["dev"])
+    [config] = doc["resource"][rtype].values()
+    config[attribute] = value
+    with pytest.raises(ValueError, match=f"{rtype}.* sets '{attribute}'"):
+        deployer_policy(doc)
+
+
+def test_event_rule_statements_are_scoped_to_the_stacks_rule(env_name, stack_json, policies):
+    rule = only(resources(stack_json[env_name], "aws_cloudwatch_event_rule"))["name"]
+    [statement] = statements_with(policies[env_name], "events:")
+    assert statement["Sid"] == "EventBridgeRules"
+    assert statement["Resource"] == [f"arn:aws:events:us-east-1:*:rule/{rule}"]
+    assert statement["Action"] == sorted(
+        set(ACTIONS_BY_TYPE["aws_cloudwatch_event_rule"]) | set(ACTIONS_BY_TYPE["aws_cloudwatch_event_target"])
+    )
+
+
 def test_a_resource_without_a_literal_name_raises(stack_json):
     doc = copy.deepcopy(stack_json["dev"])
     [bucket] = doc["resource"]["aws_s3_bucket"].values()
@@ -413,6 +440,18 @@ DEPLOYER = "arn:aws:iam::123456789012:role/quantum-cloud-deployer"
         ("sagemaker:CreateNotebookInstance", "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/other", {}, False),
         ("budgets:ModifyBudget", "{budget}", {}, True),
         ("braket:CreateQuantumTask", "arn:aws:braket:us-east-1:123456789012:quantum-task/x", {}, False),
+        # The jobs execution role is created and its policy written, but nothing Terraform does passes it.
+        ("iam:CreateRole", "{jobs_role}", {}, True),
+        ("iam:PutRolePolicy", "{jobs_role}", {}, True),
+        ("iam:DetachRolePolicy", "{jobs_role}", {}, True),  # force_detach_policies: the kill switch's policy
+        ("iam:PassRole", "{jobs_role}", {"iam:PassedToService": "braket.amazonaws.com"}, False),
+        ("events:PutRule", "{rule}", {}, True),
+        ("events:PutTargets", "{rule}", {}, True),
+        ("events:RemoveTargets", "{rule}", {}, True),
+        ("events:DeleteRule", "{rule}", {}, True),
+        ("events:PutRule", "arn:aws:events:us-east-1:123456789012:rule/someone-elses-rule", {}, False),
+        ("events:PutTargets", "arn:aws:events:us-east-1:123456789012:rule/someone-elses-rule", {}, False),
+        ("sns:SetTopicAttributes", "{topic}", {}, True),  # the topic policy EventBridge publishes under
     ],
 )
 def test_the_deployer_can_manage_its_stack_and_nothing_else(env_name, stack_json, action, resource, context, allowed):
@@ -426,6 +465,9 @@ def test_the_deployer_can_manage_its_stack_and_nothing_else(env_name, stack_json
         "bucket": stack.arn("aws_s3_bucket", next(iter(stack.resources("aws_s3_bucket")))),
         "notebook": stack.arn("aws_sagemaker_notebook_instance", next(iter(stack.resources("aws_sagemaker_notebook_instance")))),
         "budget": stack.arn("aws_budgets_budget", next(iter(stack.resources("aws_budgets_budget")))),
+        "jobs_role": stack.role("JobsExecutionRole").arn,
+        "rule": stack.arn("aws_cloudwatch_event_rule", next(iter(stack.resources("aws_cloudwatch_event_rule")))),
+        "topic": stack.arn("aws_sns_topic", next(iter(stack.resources("aws_sns_topic")))),
     }
     request = Request(DEPLOYER, action, resource.format(**values), {"aws:SecureTransport": True, **context})
     assert evaluate(request, deployer_policies(stack_json[env_name])).allowed is allowed

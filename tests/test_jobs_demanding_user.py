@@ -313,7 +313,7 @@ def test_every_subcommand_and_option_has_help():
 
     parser = cli.build_parser()
     [subparsers] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    assert set(subparsers.choices) == {"run", "estimate", "devices", "resume", "status", "results", "cancel", "discard"}
+    assert set(subparsers.choices) == {"run", "estimate", "hybrid", "devices", "resume", "status", "results", "cancel", "discard"}
     for name, command in subparsers.choices.items():
         assert command.description, name
         for action in command._actions:

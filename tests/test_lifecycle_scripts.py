@@ -30,6 +30,11 @@ REGION = "eu-west-2"
 PLACEHOLDER = re.compile(r"__[A-Z0-9_]+__")
 # Left in the config JSON by the construct and filled in by on_start.sh on the instance.
 RUNTIME_REGION = "__RUNTIME_REGION__"
+RUNTIME_ACCOUNT = "__RUNTIME_ACCOUNT__"
+RUNTIME_PARTITION = "__RUNTIME_PARTITION__"
+RUNTIME = {RUNTIME_REGION, RUNTIME_ACCOUNT, RUNTIME_PARTITION}
+ACCOUNT = "123456789012"
+JOBS_ROLE_NAME = "AmazonBraketJobsExecutionRole-dev-JobsExecutionRole"
 
 
 def bash_syntax_ok(text):
@@ -49,7 +54,7 @@ def test_script_exists_and_has_no_terraform_interpolation(path):
     "path, placeholders",
     [
         (ON_CREATE, {"__BRAKET_SDK_VERSION__", "__PIP_INDEX_URL__"}),
-        (ON_START, {"__QUANTUM_CONFIG_JSON__", "__IDLE_STOP_MINUTES__", "__AUTOSTOP_PY_GZIP_BASE64__", RUNTIME_REGION}),
+        (ON_START, {"__QUANTUM_CONFIG_JSON__", "__IDLE_STOP_MINUTES__", "__AUTOSTOP_PY_GZIP_BASE64__", *RUNTIME}),
     ],
     ids=lambda v: v.name if isinstance(v, Path) else "",
 )
@@ -79,7 +84,15 @@ CONFIG = {
     "results_prefix": "experiments/",
     "region": RUNTIME_REGION,
     "allowed_devices": ["arn:aws:braket:::device/quantum-simulator/amazon/sv1"],
+    "jobs_prefix": "jobs",
+    "jobs_role_arn": f"arn:{RUNTIME_PARTITION}:iam::{RUNTIME_ACCOUNT}:role/service-role/{JOBS_ROLE_NAME}",
     "note": "$HOME `id` 'quoted'",
+}
+# What on_start.sh writes for CONFIG on the sandbox's instance (its metadata ARN: partition aws, REGION, ACCOUNT).
+WRITTEN = {
+    **CONFIG,
+    "region": REGION,
+    "jobs_role_arn": f"arn:aws:iam::{ACCOUNT}:role/service-role/{JOBS_ROLE_NAME}",
 }
 
 
@@ -103,7 +116,7 @@ def render_on_start(minutes):
 @pytest.mark.parametrize("minutes", ["0", "60"])
 def test_rendered_on_start_has_no_placeholders_and_parses(minutes):
     rendered = render_on_start(minutes)
-    assert set(PLACEHOLDER.findall(rendered)) == {RUNTIME_REGION}
+    assert set(PLACEHOLDER.findall(rendered)) == RUNTIME
     result = bash_syntax_ok(rendered)
     assert result.returncode == 0, result.stderr
 
@@ -173,7 +186,7 @@ class Sandbox:
         self.record = base / "systemctl-calls"
         for part in ("home/ec2-user", "usr/local/bin", "var/log", "opt/ml/metadata", "etc"):
             (self.root / part).mkdir(parents=True)
-        arn = f"arn:aws:sagemaker:{REGION}:123456789012:notebook-instance/{NOTEBOOK}"
+        arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/{NOTEBOOK}"
         metadata = {"ResourceName": NOTEBOOK, "ResourceArn": arn}
         (self.root / "opt/ml/metadata/resource-metadata.json").write_text(json.dumps(metadata))
         self.bin.mkdir()
@@ -261,12 +274,25 @@ def test_sandbox_refuses_a_script_that_names_other_real_paths(sandbox):
 def test_on_start_writes_stack_outputs_and_rejects_bad_minutes(sandbox):
     box = sandbox(systemd=True)
     assert_started(box.run("45"))
-    assert json.loads(box.outputs.read_text()) == {**CONFIG, "region": REGION}
+    assert json.loads(box.outputs.read_text()) == WRITTEN
     assert box.outputs.stat().st_mode & 0o777 == 0o644
 
     result = box.run("soon")
     assert result.returncode == 1
     assert "non-negative integer" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [f"arn:aws:sagemaker:{REGION}::notebook-instance/{NOTEBOOK}", "not an arn", f"arn:a/ws:sagemaker:{REGION}:{ACCOUNT}:x/y"],
+)
+def test_on_start_refuses_an_instance_arn_without_partition_region_and_account(sandbox, arn):
+    box = sandbox(systemd=True)
+    (box.root / "opt/ml/metadata/resource-metadata.json").write_text(json.dumps({"ResourceArn": arn}))
+    result = box.run("45")
+    assert result.returncode == 1
+    assert "no partition, region and account in the ResourceArn" in result.stderr
+    assert not box.outputs.exists()  # never a stack-outputs file with an empty account in an ARN
 
 
 def expected_service(box, minutes):

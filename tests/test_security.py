@@ -147,3 +147,4 @@ def test_parliament_finds_nothing_unaccepted(stacks_dir):
     assert all(entry["reason"] for entry in report["accepted"])
     linted = {entry["document"] for entry in report["accepted"]}
     assert any("NotebookRole" in name for name in linted)  # the notebook policy really was analysed
+    assert any("JobsExecutionRole" in name for name in linted)  # and the jobs role's

@@ -15,6 +15,7 @@ from stacks.config import DM1, ENVIRONMENTS, OUTPUT_NAMES, SV1
 BUCKET = "fake-results-dev"
 NOTEBOOK = "fake-notebook-dev"
 ROLE_ARN = "arn:aws:iam::123456789012:role/fake-notebook-role"
+JOBS_ROLE_ARN = "arn:aws:iam::123456789012:role/service-role/AmazonBraketJobsExecutionRole-fake"
 BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
 
 
@@ -29,13 +30,18 @@ def synthesized_stack(**output_overrides: object) -> dict:
         "results_bucket_arn": "${aws_s3_bucket.Results_Bucket_1.arn}",
         "notebook_role_arn": "${aws_iam_role.NotebookRole_1.arn}",
         "notebook_name": "${aws_sagemaker_notebook_instance.Notebook_1.name}",
+        "jobs_role_arn": "${aws_iam_role.JobsExecutionRole_1.arn}",
+        "jobs_prefix": "jobs",
         **output_overrides,
     }
     return {
         "output": {name: {"value": value} for name, value in outputs.items()},
         "resource": {
             "aws_s3_bucket": {"Results_Bucket_1": {"bucket": BUCKET, "force_destroy": True}},
-            "aws_iam_role": {"NotebookRole_1": {"name_prefix": "nb-", "assume_role_policy": "${data.x.y.json}"}},
+            "aws_iam_role": {
+                "NotebookRole_1": {"name_prefix": "nb-", "assume_role_policy": "${data.x.y.json}"},
+                "JobsExecutionRole_1": {"name": "AmazonBraketJobsExecutionRole-fake", "path": "/service-role/"},
+            },
             "aws_sagemaker_notebook_instance": {
                 "Notebook_1": {"name": NOTEBOOK, "role_arn": "${aws_iam_role.NotebookRole_1.arn}"}
             },
@@ -65,6 +71,8 @@ def deployed_values(env: str = "dev", role_arn: str = ROLE_ARN) -> dict:
         "notebook_role_arn": role_arn,
         "notebook_name": NOTEBOOK,
         "allowed_devices": [SV1],
+        "jobs_role_arn": JOBS_ROLE_ARN,
+        "jobs_prefix": "jobs",
         "not_an_output_of_ours": "ignored",
     }
 
@@ -124,6 +132,8 @@ def test_synthesized_literals_and_references_resolve_and_computed_attributes_are
     assert outputs.notebook_name == NOTEBOOK
     assert outputs.results_bucket_arn is None
     assert outputs.notebook_role_arn is None
+    assert outputs.jobs_prefix == "jobs"  # a literal: known at synth
+    assert outputs.jobs_role_arn is None  # computed by AWS: known after deploy
     assert dict(outputs.sources) == {name: "synthesized" for name in OUTPUT_NAMES}
     assert list(outputs.to_dict()) == list(OUTPUT_NAMES)
     assert outputs.to_dict()["results_bucket_name"] == BUCKET
@@ -139,6 +149,17 @@ def test_require_returns_known_values_and_tells_what_to_run_for_unknown_ones(roo
     assert "notebook_role_arn" in message and "'dev'" in message and "deploy" in message
     assert "npx cdktf deploy dev --outputs-file outputs/dev.json" in message
     assert "--outputs FILE" in message
+
+
+def test_the_jobs_prefix_is_known_at_synth_and_the_jobs_role_only_after_deploy(root):
+    outputs = resolve_outputs("dev", root=root)
+    assert outputs.require("jobs_prefix") == "jobs"
+    with pytest.raises(UsageError) as excinfo:
+        outputs.require("jobs_role_arn")
+    assert "jobs_role_arn" in usage_error(excinfo) and "npx cdktf deploy dev" in usage_error(excinfo)
+    deployed = write_json(root / "outputs/dev.json", cdktf_deploy(deployed_values()))
+    assert resolve_outputs("dev", root=root).require("jobs_role_arn") == JOBS_ROLE_ARN
+    assert resolve_outputs("dev", root=root).sources["jobs_role_arn"] == str(deployed)
 
 
 @pytest.mark.parametrize(
@@ -167,6 +188,7 @@ def assert_deployed(outputs: StackOutputs, path: Path) -> None:
     assert outputs.results_bucket_arn == BUCKET_ARN
     assert outputs.results_bucket_name == "deployed-bucket"
     assert outputs.allowed_devices == (SV1,)
+    assert outputs.jobs_role_arn == JOBS_ROLE_ARN and outputs.jobs_prefix == "jobs"
     assert "not_an_output_of_ours" not in outputs.to_dict()
     assert dict(outputs.sources) == {name: str(path) for name in OUTPUT_NAMES}
 
@@ -336,4 +358,6 @@ def test_real_synthesized_dev_stack(real_root):
     assert sorted(outputs.allowed_devices) == sorted(dev.allowed_devices)
     assert outputs.notebook_role_arn is None
     assert outputs.results_bucket_arn is None
+    assert outputs.jobs_prefix == "jobs"
+    assert outputs.jobs_role_arn is None
     assert set(outputs.sources.values()) == {"synthesized"}

@@ -1,5 +1,6 @@
 """What every synthesized environment must show (issue 2's acceptance list)."""
 
+import base64
 import json
 
 import pytest
@@ -75,20 +76,30 @@ def test_no_statement_allows_everything_or_a_whole_service(env_name, stack_json)
 
 def test_braket_create_actions_only_on_configured_devices(env_name, stack_json):
     config = get_environment(env_name)
-    creates = [
-        s
-        for s in policy_statements(stack_json[env_name])
-        if {"braket:CreateQuantumTask", "braket:CreateJob"} & set(s["actions"])
-    ]
-    [allow] = [s for s in creates if s.get("effect", "Allow") == "Allow"]
-    [deny] = [s for s in creates if s.get("effect") == "Deny" and "not_resources" in s]  # (the budget's kill switch denies all)
-    devices = [r for r in allow["resources"] if ":device/" in r]
-    assert sorted(devices) == sorted(device_policy_arn(arn) for arn in config.allowed_devices)
-    assert all(":*:device/" in arn for arn in devices)  # IAM sees the account: never the SDK's empty one
-    # The only other resources are this account's own tasks and jobs (IAM's resource types for these actions).
-    assert all(r.endswith(("quantum-task/*", "job/*")) for r in allow["resources"] if ":device/" not in r)
-    # Every device not listed is denied explicitly.
-    assert deny["not_resources"] == allow["resources"] and "resources" not in deny
+    documents = data_sources(stack_json[env_name], "aws_iam_policy_document")
+    creating = {
+        name: [s for s in document["statement"] if {"braket:CreateQuantumTask", "braket:CreateJob"} & set(s["actions"])]
+        for name, document in documents.items()
+    }
+    creating = {name: statements for name, statements in creating.items() if statements}
+    # The notebook role's and the jobs role's policies, and the budget's kill switch (which denies all).
+    assert sorted(n.split("_")[0] for n in creating) == ["BraketBudget", "JobsExecutionRole", "NotebookRole"]
+    for name, statements in creating.items():
+        if name.startswith("BraketBudget"):
+            continue
+        [allow] = [s for s in statements if s.get("effect", "Allow") == "Allow"]
+        [deny] = [s for s in statements if s.get("effect") == "Deny"]
+        devices = [r for r in allow["resources"] if ":device/" in r]
+        assert sorted(devices) == sorted(device_policy_arn(arn) for arn in config.allowed_devices)
+        assert all(":*:device/" in arn for arn in devices)  # IAM sees the account: never the SDK's empty one
+        # The only other resources are this account's own tasks (and jobs: IAM's resource types for these actions).
+        assert all(r.endswith(("quantum-task/*", "job/*")) for r in allow["resources"] if ":device/" not in r)
+        # Every device not listed is denied explicitly.
+        assert deny["not_resources"] == allow["resources"] and "resources" not in deny
+        assert deny["actions"] == allow["actions"]
+    # A job creates tasks, never jobs.
+    [jobs] = [statements for name, statements in creating.items() if name.startswith("JobsExecutionRole")]
+    assert {a for s in jobs for a in s["actions"]} == {"braket:CreateQuantumTask"}
 
 
 def test_dev_allows_no_qpu_and_prod_only_its_listed_qpus(stack_json):
@@ -116,11 +127,53 @@ def test_notebook_is_braket_named_rootless_with_lifecycle(env_name, stack_json):
     assert lifecycle["on_create"] and lifecycle["on_start"]
 
 
-def test_the_eight_outputs_exist(env_name, stack_json):
+def test_the_ten_outputs_exist(env_name, stack_json):
     outputs = stack_json[env_name]["output"]
-    assert tuple(sorted(outputs)) == tuple(sorted(OUTPUT_NAMES)) and len(OUTPUT_NAMES) == 8
+    assert tuple(sorted(outputs)) == tuple(sorted(OUTPUT_NAMES)) and len(OUTPUT_NAMES) == 10
+    assert OUTPUT_NAMES[-2:] == ("jobs_role_arn", "jobs_prefix")  # appended: the first eight keep their places
     assert outputs["environment"]["value"] == env_name
     assert outputs["region"]["value"] == get_environment(env_name).region
+    assert outputs["jobs_prefix"]["value"] == "jobs"
+    jobs_role = next(n for n in resources(stack_json[env_name], "aws_iam_role") if n.startswith("JobsExecutionRole"))
+    assert outputs["jobs_role_arn"]["value"] == "${aws_iam_role." + jobs_role + ".arn}"
+
+
+def test_jobs_role_is_a_braket_service_role_for_this_accounts_jobs(env_name, stack_json):
+    doc = stack_json[env_name]
+    [role] = [r for name, r in resources(doc, "aws_iam_role").items() if name.startswith("JobsExecutionRole")]
+    assert role["path"] == "/service-role/" and role["force_detach_policies"] is True
+    assert role["name"] == f"AmazonBraketJobsExecutionRole-{env_name}-JobsExecutionRole"
+    [trust] = data_sources(doc, "aws_iam_policy_document")[role["assume_role_policy"].split(".")[2]]["statement"]
+    assert trust["principals"] == [{"type": "Service", "identifiers": ["braket.amazonaws.com"]}]
+    assert {c["variable"]: c["test"] for c in trust["condition"]} == {
+        "aws:SourceAccount": "StringEquals",
+        "aws:SourceArn": "ArnLike",
+    }
+    # The notebook may run jobs as it (its stack outputs name it), the kill switch stops it.
+    on_start = base64.b64decode(only(resources(doc, "aws_sagemaker_notebook_instance_lifecycle_configuration"))["on_start"]).decode()
+    outputs = json.loads(on_start.split("<<'JSON'\n")[1].split("\nJSON\n")[0])
+    assert outputs["jobs_prefix"] == "jobs"
+    assert outputs["jobs_role_arn"] == f"arn:__RUNTIME_PARTITION__:iam::__RUNTIME_ACCOUNT__:role/service-role/{role['name']}"
+
+
+def test_final_states_of_jobs_and_tasks_alert_the_budget_topic(env_name, stack_json):
+    doc = stack_json[env_name]
+    rule = only(resources(doc, "aws_cloudwatch_event_rule"))
+    pattern = json.loads(rule["event_pattern"])
+    account = "${data.aws_caller_identity." + next(
+        n for n in data_sources(doc, "aws_caller_identity") if n.startswith("StateChangeAlerts")
+    ) + ".account_id}"
+    assert pattern == {
+        "source": ["aws.braket"],
+        "detail-type": ["Braket Job State Change", "Braket Task State Change"],
+        "account": [account],
+        "detail": {"status": ["COMPLETED", "FAILED", "CANCELLED"]},
+    }
+    assert rule["name"] == f"braket-state-changes-{env_name}-StateChangeAlerts" and rule["state"] == "ENABLED"
+    target = only(resources(doc, "aws_cloudwatch_event_target"))
+    assert target["arn"] == "${aws_sns_topic." + next(iter(resources(doc, "aws_sns_topic"))) + ".arn}"
+    assert target["rule"] == "${aws_cloudwatch_event_rule." + next(iter(resources(doc, "aws_cloudwatch_event_rule"))) + ".name}"
+    assert "role_arn" not in target  # SNS is a resource-policy target: EventBridge must not be given a role
 
 
 def test_provider_region_and_default_tags(env_name, stack_json):
@@ -173,8 +226,11 @@ def test_every_stack_has_the_braket_budget_and_its_kill_switch(env_name, stack_j
     action = only(resources(doc, "aws_budgets_budget_action"))
     assert action["action_type"] == "APPLY_IAM_POLICY" and action["approval_model"] == "AUTOMATIC"
     assert action["action_threshold"] == {"action_threshold_type": "PERCENTAGE", "action_threshold_value": 100}
-    role_name = "${aws_iam_role." + next(n for n in resources(doc, "aws_iam_role") if n.startswith("NotebookRole")) + ".name}"
-    assert action["definition"]["iam_action_definition"]["roles"] == [role_name]
+    role_names = [
+        "${aws_iam_role." + next(n for n in resources(doc, "aws_iam_role") if n.startswith(prefix)) + ".name}"
+        for prefix in ("NotebookRole", "JobsExecutionRole")
+    ]
+    assert action["definition"]["iam_action_definition"]["roles"] == role_names  # the kill switch stops both
     deny_doc = data_sources(doc, "aws_iam_policy_document")[
         only(resources(doc, "aws_iam_policy"))["policy"].split(".")[2]
     ]

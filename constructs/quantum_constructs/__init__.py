@@ -1,6 +1,7 @@
 """Secure-by-default CDKTF constructs for Amazon Braket.
 
     from quantum_constructs import QuantumResultsBucket, BraketNotebookRole, QuantumDevNotebook
+    from quantum_constructs import BraketJobsExecutionRole, BraketBudget, BraketStateChangeAlerts
 """
 
 import os as _os
@@ -14,9 +15,11 @@ from . import lazy_provider  # noqa: E402
 # Before any provider import below: load only the provider modules in use.
 lazy_provider.install()
 
+from .alerts import BraketStateChangeAlerts  # noqa: E402
 from .bucket import BucketEncryption, QuantumResultsBucket  # noqa: E402
 from .budget import BraketBudget  # noqa: E402
 from .guardrails import StackGuardrails, add_guardrails  # noqa: E402
+from .jobs_role import JOBS_PREFIX, BraketJobsExecutionRole  # noqa: E402
 from .notebook import NOTEBOOK_INSTANCE_TYPES, QuantumDevNotebook  # noqa: E402
 from .role import BraketNotebookRole, ExistingNotebookRole, device_policy_arn  # noqa: E402
 
@@ -39,13 +42,24 @@ def _show_props(*classes: type) -> None:
 
 
 __version__ = _version()
-_show_props(BraketBudget, BraketNotebookRole, ExistingNotebookRole, QuantumDevNotebook, QuantumResultsBucket)
+_show_props(
+    BraketBudget,
+    BraketJobsExecutionRole,
+    BraketNotebookRole,
+    BraketStateChangeAlerts,
+    ExistingNotebookRole,
+    QuantumDevNotebook,
+    QuantumResultsBucket,
+)
 
 __all__ = [
     "BraketBudget",
+    "BraketJobsExecutionRole",
     "BraketNotebookRole",
+    "BraketStateChangeAlerts",
     "BucketEncryption",
     "ExistingNotebookRole",
+    "JOBS_PREFIX",
     "NOTEBOOK_INSTANCE_TYPES",
     "__version__",
     "QuantumDevNotebook",

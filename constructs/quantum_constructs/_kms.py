@@ -48,6 +48,27 @@ def account_administers_key(partition: str, account: str) -> DataAwsIamPolicyDoc
     )
 
 
+def key_policy_statements(
+    partition: str,
+    account: str,
+    *,
+    sid: str,
+    principals: DataAwsIamPolicyDocumentStatementPrincipals,
+    conditions: Sequence[DataAwsIamPolicyDocumentStatementCondition],
+) -> list[DataAwsIamPolicyDocumentStatement]:
+    """A key's policy statements: the account administers the key, and ``principals`` encrypt and decrypt with it under ``conditions``."""
+    return [
+        account_administers_key(partition, account),
+        DataAwsIamPolicyDocumentStatement(
+            sid=sid,
+            actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+            resources=["*"],
+            principals=[principals],
+            condition=list(conditions),
+        ),
+    ]
+
+
 def key_policy(
     scope: Construct,
     partition: str,
@@ -57,18 +78,9 @@ def key_policy(
     principals: DataAwsIamPolicyDocumentStatementPrincipals,
     conditions: Sequence[DataAwsIamPolicyDocumentStatementCondition],
 ) -> DataAwsIamPolicyDocument:
-    """A key's policy: the account administers the key, and ``principals`` encrypt and decrypt with it under ``conditions``."""
+    """A key's policy document (``KeyPolicy``) made of ``key_policy_statements``."""
     return DataAwsIamPolicyDocument(
         scope,
         "KeyPolicy",
-        statement=[
-            account_administers_key(partition, account),
-            DataAwsIamPolicyDocumentStatement(
-                sid=sid,
-                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
-                resources=["*"],
-                principals=[principals],
-                condition=list(conditions),
-            ),
-        ],
+        statement=key_policy_statements(partition, account, sid=sid, principals=principals, conditions=conditions),
     )

@@ -209,7 +209,7 @@ class QuantumResultsBucket(Construct):
             )
 
         self._results_prefix = results_prefix
-        self._granted: list[Grantable] = []
+        self._granted: list[tuple[Grantable, str]] = []
         self._bucket_name = bucket_name
 
         self.kms_key: Optional[KmsKey] = None
@@ -234,6 +234,8 @@ class QuantumResultsBucket(Construct):
 
         self.bucket = S3Bucket(self, "Bucket", bucket=bucket_name, force_destroy=force_destroy)
         bucket_id = self.bucket.id
+        # One token for the ARN, so statements granted twice compare equal.
+        self._bucket_arn = self.bucket.arn
 
         S3BucketPublicAccessBlock(
             self,
@@ -307,7 +309,7 @@ class QuantumResultsBucket(Construct):
     @property
     def bucket_arn(self) -> str:
         """The bucket's ARN (a Terraform reference)."""
-        return self.bucket.arn
+        return self._bucket_arn
 
     @property
     def results_prefix(self) -> str:
@@ -320,13 +322,19 @@ class QuantumResultsBucket(Construct):
         return self._key_arn
 
     # -- grants -------------------------------------------------------------
-    def grant_read_write(self, role: Grantable) -> bool:
-        """Let ``role`` read, write and list results under the results prefix only.
+    def grant_read_write(self, role: Grantable, prefix: Optional[str] = None) -> bool:
+        """Let ``role`` read, write and list objects under one key prefix of this bucket only.
 
-        Braket writes results with the caller's permissions, so the role that
-        creates quantum tasks needs write access to the prefix (and the key). The
-        statements join the role's one policy (their Sids name this bucket's construct
-        path); granting the same role twice changes nothing. Returns whether anything was added.
+        :param prefix: default the results prefix (Braket writes results with the caller's
+            permissions, so the role that creates quantum tasks needs write access to it);
+            another relative prefix such as ``jobs`` for what hybrid jobs read and write.
+
+        The statements join the role's one policy; their Sids name this bucket's construct
+        path, and the prefix when it is not the results prefix (``ResultsObjects``,
+        ``ResultsJobsObjects``), so several prefixes of several buckets combine. The bucket's
+        key (through S3 only) and ``s3:GetBucketLocation`` are granted once whatever the
+        prefixes. Granting the same role the same prefix twice changes nothing. Returns whether
+        anything was added.
         """
         require(
             callable(getattr(role, "add_to_policy", None)),
@@ -334,31 +342,40 @@ class QuantumResultsBucket(Construct):
             role,
             "a BraketNotebookRole (or another role with add_to_policy(statement))",
         )
-        if any(granted is role for granted in self._granted):
+        prefix = self._results_prefix if prefix is None else prefix
+        require(
+            isinstance(prefix, str) and bool(_PREFIX.match(prefix)),
+            "prefix",
+            prefix,
+            "None (the results prefix) or a relative S3 key prefix without leading or trailing '/', e.g. 'jobs'",
+        )
+        if any(granted is role and granted_prefix == prefix for granted, granted_prefix in self._granted):
             return False
-        self._granted.append(role)
+        self._granted.append((role, prefix))
         sid = path_sid(self)
-        prefix_objects = f"{self.bucket_arn}/{self._results_prefix}/*"
+        scoped = sid if prefix == self._results_prefix else sid + "".join(
+            part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", prefix) if part
+        )
         statements = [
             DataAwsIamPolicyDocumentStatement(
-                sid=f"{sid}Objects",
+                sid=f"{scoped}Objects",
                 actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-                resources=[prefix_objects],
+                resources=[f"{self._bucket_arn}/{prefix}/*"],
             ),
             DataAwsIamPolicyDocumentStatement(
-                sid=f"{sid}Listing",
+                sid=f"{scoped}Listing",
                 actions=["s3:ListBucket"],
-                resources=[self.bucket_arn],
+                resources=[self._bucket_arn],
                 condition=[
                     DataAwsIamPolicyDocumentStatementCondition(
                         test="StringLike",
                         variable="s3:prefix",
-                        values=[self._results_prefix, f"{self._results_prefix}/*"],
+                        values=[prefix, f"{prefix}/*"],
                     )
                 ],
             ),
             DataAwsIamPolicyDocumentStatement(
-                sid=f"{sid}BucketLocation", actions=["s3:GetBucketLocation"], resources=[self.bucket_arn]
+                sid=f"{sid}BucketLocation", actions=["s3:GetBucketLocation"], resources=[self._bucket_arn]
             ),
         ]
         if self._key_arn is not None:

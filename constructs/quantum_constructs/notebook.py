@@ -23,6 +23,7 @@ from constructs import Construct
 from ._scope import apply_provider, check_provider, path_sid
 from ._validation import is_whole, require, require_optional_text, require_texts
 from .bucket import QuantumResultsBucket
+from .jobs_role import BraketJobsExecutionRole
 from .role import BraketNotebookRole, ExistingNotebookRole
 
 BRAKET_NOTEBOOK_PREFIX = "amazon-braket-"
@@ -88,6 +89,10 @@ class QuantumDevNotebook(Construct):
     :param notebook_name: must start with ``amazon-braket-``.
     :param role: the ``BraketNotebookRole`` (or ``ExistingNotebookRole``) the instance runs as.
     :param results_bucket: where results land; granted to ``role`` read/write.
+    :param jobs_role: a ``BraketJobsExecutionRole`` the notebook may run hybrid jobs as:
+        ``role`` may pass it to Braket and read and write the jobs prefix
+        (``jobs_role.grant_pass_role``), and the stack outputs file gains ``jobs_role_arn`` and
+        ``jobs_prefix``. Default: None.
     :param instance_type: default ``ml.t3.medium``.
     :param volume_size_gb: default 10 (5-16384).
     :param kms_key_arn: default the results bucket's key (None with SSE-S3: AWS-managed).
@@ -115,6 +120,7 @@ class QuantumDevNotebook(Construct):
         notebook_name: str,
         role: Union[BraketNotebookRole, ExistingNotebookRole],
         results_bucket: QuantumResultsBucket,
+        jobs_role: Optional[BraketJobsExecutionRole] = None,
         instance_type: str = "ml.t3.medium",
         volume_size_gb: int = 10,
         kms_key_arn: Optional[str] = None,
@@ -140,6 +146,12 @@ class QuantumDevNotebook(Construct):
             "results_bucket",
             results_bucket,
             "a QuantumResultsBucket (the construct, not a bucket name)",
+        )
+        require(
+            jobs_role is None or isinstance(jobs_role, BraketJobsExecutionRole),
+            "jobs_role",
+            jobs_role,
+            "None or a BraketJobsExecutionRole (the construct, not an ARN)",
         )
         require(
             isinstance(notebook_name, str)
@@ -214,8 +226,8 @@ class QuantumDevNotebook(Construct):
         self._notebook_name = notebook_name
         results_bucket.grant_read_write(role)
         # Literal values only, so the scripts are encoded here, byte-stable, and
-        # never parsed as Terraform templates; on_start fills in the region from
-        # the instance's own metadata.
+        # never parsed as Terraform templates; on_start fills in the region, the
+        # account and the partition from the instance's own metadata.
         stack_outputs = {
             "results_bucket_name": results_bucket.literal_bucket_name,
             "results_prefix": results_bucket.results_prefix,
@@ -223,6 +235,11 @@ class QuantumDevNotebook(Construct):
             "allowed_devices": list(role.allowed_device_arns),
             "notebook_name": notebook_name,
         }
+        if jobs_role is not None:
+            stack_outputs["jobs_prefix"] = jobs_role.jobs_prefix
+            stack_outputs["jobs_role_arn"] = (
+                f"arn:__RUNTIME_PARTITION__:iam::__RUNTIME_ACCOUNT__:role{jobs_role.role_path}{jobs_role.literal_role_name}"
+            )
         on_create = (
             _script("on_create.sh")
             .replace("__BRAKET_SDK_VERSION__", braket_sdk_version or "")
@@ -272,6 +289,8 @@ class QuantumDevNotebook(Construct):
         )
         if idle_stop_minutes:
             self._grant_self_stop(role)
+        if jobs_role is not None:
+            jobs_role.grant_pass_role(role)
         apply_provider(self, provider)
 
     @property

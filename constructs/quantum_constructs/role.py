@@ -19,6 +19,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
+from ._policy import PolicyStatements
 from ._scope import apply_provider, check_provider, path_name
 from ._validation import require, require_bool
 
@@ -57,8 +58,37 @@ def _device_policy_form(partition: str, region: str, device: str) -> str:
     return f"arn:{partition}:braket:{region or '*'}:*:{device}"
 
 
-class _NotebookRoleBase(Construct):
-    """What every role a notebook runs as offers: its device allow-list and one policy that grants append to."""
+def check_permissions_boundary(permissions_boundary: object) -> None:
+    """``ValueError`` unless ``permissions_boundary`` is None or a managed policy ARN (or a reference to one)."""
+    require(
+        permissions_boundary is None
+        or (isinstance(permissions_boundary, str) and bool(_POLICY_ARN.match(permissions_boundary))),
+        "permissions_boundary",
+        permissions_boundary,
+        "None or a managed policy ARN such as 'arn:aws:iam::123456789012:policy/QuantumBoundary'",
+    )
+
+
+def service_role_name(scope: Construct, role_name: object, prefix: str) -> str:
+    """``role_name``, or by default ``<prefix>-<construct path>`` cut to IAM's 64 characters; it must start with ``prefix``."""
+    require(role_name is None or isinstance(role_name, str), "role_name", role_name, "None or an IAM role name")
+    name = role_name or path_name(prefix, scope, _IAM_NAME_LIMIT)
+    require(
+        name.startswith(prefix) and bool(_ROLE_NAME.match(name)),
+        "role_name",
+        name,
+        f"an IAM role name (1-64 of A-Za-z0-9+=,.@_-) starting with '{prefix}'",
+    )
+    return name
+
+
+class PolicyRoleBase(Construct):
+    """A role that owns one policy grants append to, and the devices it may spend money on.
+
+    Subclasses write their least privilege in ``_least_privilege``; grants
+    (``QuantumResultsBucket.grant_read_write``, ``BraketJobsExecutionRole.grant_pass_role``,
+    ``add_to_policy``) append to the same document.
+    """
 
     role_arn: str
     role_name: str
@@ -78,7 +108,7 @@ class _NotebookRoleBase(Construct):
                 "Braket device ARNs like 'arn:aws:braket:<region>::device/qpu/<provider>/<device>'",
             )
         self.allowed_device_arns: tuple[str, ...] = tuple(sorted(set(allowed_device_arns)))
-        """The SDK's ARNs of the devices this role may create tasks and jobs on."""
+        """The SDK's ARNs of the devices this role may create tasks (and, for a notebook, jobs) on."""
         self.allowed_device_policy_arns: tuple[str, ...] = tuple(
             sorted({device_policy_arn(arn) for arn in allowed_device_arns})
         )
@@ -86,9 +116,28 @@ class _NotebookRoleBase(Construct):
 
     def _start_policy(self) -> DataAwsIamPolicyDocument:
         self._partition = DataAwsPartition(self, "PolicyPartition").partition
-        self._statements = self._least_privilege(self._partition)
-        self._document = DataAwsIamPolicyDocument(self, "PolicyDocument", statement=self._statements)
-        return self._document
+        self._policy = PolicyStatements(self, "PolicyDocument", self._least_privilege(self._partition))
+        return self._policy.document
+
+    def _least_privilege(self, partition: str) -> list[DataAwsIamPolicyDocumentStatement]:
+        raise NotImplementedError
+
+    @property
+    def policy_json(self) -> str:
+        """The role's one policy as JSON (a Terraform reference): least privilege plus every grant."""
+        return self._policy.json
+
+    def add_to_policy(self, statement: DataAwsIamPolicyDocumentStatement) -> bool:
+        """Append ``statement`` (it must have a ``sid``) to the role's one policy; False if it was there already.
+
+        A statement with the Sid of a different one already in the policy is refused (IAM
+        needs unique Sids), so two grants can never silently replace each other.
+        """
+        return self._policy.add(statement)
+
+
+class _NotebookRoleBase(PolicyRoleBase):
+    """What every role a notebook runs as offers: its device allow-list and one policy that grants append to."""
 
     def _least_privilege(self, partition: str) -> list[DataAwsIamPolicyDocumentStatement]:
         account = DataAwsCallerIdentity(self, "Account").account_id
@@ -148,31 +197,6 @@ class _NotebookRoleBase(Construct):
             ),
         ]
 
-    @property
-    def policy_json(self) -> str:
-        """The role's one policy as JSON (a Terraform reference): least privilege plus every grant."""
-        return self._document.json
-
-    def add_to_policy(self, statement: DataAwsIamPolicyDocumentStatement) -> bool:
-        """Append ``statement`` (it must have a ``sid``) to the role's one policy; False if it was there already.
-
-        A statement with the Sid of a different one already in the policy is refused (IAM
-        needs unique Sids), so two grants can never silently replace each other.
-        """
-        require(
-            isinstance(statement, DataAwsIamPolicyDocumentStatement) and bool(statement.sid),
-            "statement",
-            statement,
-            "a DataAwsIamPolicyDocumentStatement with a sid",
-        )
-        for existing in self._statements:
-            if existing.sid == statement.sid:
-                require(existing == statement, "statement.sid", statement.sid, "a Sid not used by another statement")
-                return False
-        self._statements.append(statement)
-        self._document.put_statement(self._statements)
-        return True
-
 
 class BraketNotebookRole(_NotebookRoleBase):
     """The IAM role a Braket notebook instance runs as.
@@ -184,8 +208,9 @@ class BraketNotebookRole(_NotebookRoleBase):
       on ``allowed_device_arns`` (an explicit Deny covers every other device); read, cancel and search tasks and jobs of this
       account; describe devices; write the notebook's CloudWatch logs. Grants
       (``QuantumResultsBucket.grant_read_write``, a notebook's idle auto-stop,
-      ``add_to_policy``) append their statements to that same policy: a role shared by
-      several notebooks and buckets has one policy, and granting twice changes nothing.
+      ``BraketJobsExecutionRole.grant_pass_role``, ``add_to_policy``) append their statements
+      to that same policy: a role shared by several notebooks and buckets has one policy, and
+      granting twice changes nothing.
 
     :param allowed_device_arns: Braket device ARNs this role may spend money on
         (required, non-empty; e.g. ``Devices.Amazon.SV1``).
@@ -216,23 +241,10 @@ class BraketNotebookRole(_NotebookRoleBase):
     ) -> None:
         super().__init__(scope, id)
         check_provider(provider)
-        require(
-            permissions_boundary is None
-            or (isinstance(permissions_boundary, str) and bool(_POLICY_ARN.match(permissions_boundary))),
-            "permissions_boundary",
-            permissions_boundary,
-            "None or a managed policy ARN such as 'arn:aws:iam::123456789012:policy/QuantumBoundary'",
-        )
+        check_permissions_boundary(permissions_boundary)
         self._allow_devices(allowed_device_arns)
         require_bool("attach_braket_full_access", attach_braket_full_access)
-        require(role_name is None or isinstance(role_name, str), "role_name", role_name, "None or an IAM role name")
-        name = role_name or path_name(NOTEBOOK_ROLE_NAME_PREFIX, self, _IAM_NAME_LIMIT)
-        require(
-            name.startswith(NOTEBOOK_ROLE_NAME_PREFIX) and bool(_ROLE_NAME.match(name)),
-            "role_name",
-            name,
-            f"an IAM role name (1-64 of A-Za-z0-9+=,.@_-) starting with '{NOTEBOOK_ROLE_NAME_PREFIX}'",
-        )
+        name = service_role_name(self, role_name, NOTEBOOK_ROLE_NAME_PREFIX)
 
         trust = DataAwsIamPolicyDocument(
             self,

@@ -2,13 +2,17 @@
 
 ``AccessSimulation(stack_doc)`` knows who may call (the stack's roles, Braket's
 service-linked role, AWS service principals, an outsider account) and which
-resource policy AWS consults for a request (bucket, key, topic or trust policy),
-and fills in the global condition keys AWS puts in every request context.
+resource policy AWS consults for a request (bucket, key, topic, trust policy, or
+the repository policy of Braket's job images), and fills in the global condition
+keys AWS puts in every request context.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 from typing import Mapping, Sequence
 
 from security.iam_documents import ACCOUNT, PARTITION, SynthesizedStack
@@ -45,6 +49,40 @@ BRAKET_SERVICE_ROLE_POLICY = {
         },
     ],
 }
+
+
+@lru_cache(maxsize=1)
+def braket_image_registries() -> frozenset[str]:
+    """The AWS-owned accounts whose ECR registries hold Braket's job images, as the SDK names them
+    (braket/jobs/image_uri_config/*.json: "registry" and "repository")."""
+    config = resources.files("braket.jobs").joinpath("image_uri_config")
+    return frozenset(
+        json.loads(entry.read_text())["registry"] for entry in config.iterdir() if entry.name.endswith(".json")
+    )
+
+
+def braket_image_repository_policy(registry: str) -> dict:
+    """A repository policy on Braket's job images in ``registry``, as this simulation models it.
+
+    AWS does not publish it; what is known is that every customer's job execution role pulls
+    these images across accounts, which ECR allows only when the repository policy lets the
+    caller's account pull (ECR User Guide, "Private repository policies"). So: anyone may pull
+    the amazon-braket* repositories, and nothing else. The caller's identity policy still decides.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AnyAccountPullsBraketJobImages",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["ecr:BatchGetImage", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer"],
+                "Resource": f"arn:{PARTITION}:ecr:*:{registry}:repository/amazon-braket*",
+            }
+        ],
+    }
+
+
 # The worst outsider: an administrator of another account.
 ADMINISTRATOR = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
@@ -62,21 +100,27 @@ class AccessSimulation:
         self.stack = SynthesizedStack(stack_doc)
         self.roles = self.stack.roles()
         notebook = self.stack.role("NotebookRole")
+        jobs = self.stack.role("JobsExecutionRole")
         action_role = self.stack.role("BraketBudget_ActionRole")
         [deny_policy] = self.stack.resources("aws_iam_policy")
         self.deny_policy_arn = self.stack.arn("aws_iam_policy", deny_policy)
+        deny = self.stack.managed_policy(self.deny_policy_arn)
         self.callers = {
             "notebook": Caller(notebook.arn, notebook.identity_policies),
             # The kill switch fired: AWS Budgets attached the deny policy to the notebook role.
-            "notebook+kill-switch": Caller(
-                notebook.arn, [*notebook.identity_policies, self.stack.managed_policy(self.deny_policy_arn)]
-            ),
+            "notebook+kill-switch": Caller(notebook.arn, [*notebook.identity_policies, deny]),
+            # A hybrid job's container calls AWS as the jobs execution role.
+            "jobs": Caller(jobs.arn, jobs.identity_policies),
+            # The kill switch fired: AWS Budgets attached the deny policy to the jobs role too.
+            "jobs+kill-switch": Caller(jobs.arn, [*jobs.identity_policies, deny]),
             "budget-action-role": Caller(action_role.arn, action_role.identity_policies),
             "braket-service-linked-role": Caller(BRAKET_SERVICE_LINKED_ROLE, [BRAKET_SERVICE_ROLE_POLICY]),
             "outsider": Caller(f"arn:{PARTITION}:iam::{OUTSIDER_ACCOUNT}:role/Administrator", [ADMINISTRATOR]),
             "budgets.amazonaws.com": Caller("budgets.amazonaws.com"),
             "sns.amazonaws.com": Caller("sns.amazonaws.com"),
             "sagemaker.amazonaws.com": Caller("sagemaker.amazonaws.com"),
+            "braket.amazonaws.com": Caller("braket.amazonaws.com"),
+            "events.amazonaws.com": Caller("events.amazonaws.com"),
         }
 
     def decide(self, who: str, action: str, resource: str, context: Mapping[str, object] = ()):
@@ -89,7 +133,7 @@ class AccessSimulation:
             request,
             caller.identity_policies,
             resource_policy,
-            resource_account=ACCOUNT,
+            resource_account=_account_of(resource) or ACCOUNT,
             key_policy=service == "kms",
         )
 
@@ -104,7 +148,9 @@ class AccessSimulation:
         if service == "sts":  # AssumeRole: the role's trust policy is its resource policy
             trust = next((r.trust for r in self.roles.values() if r.arn == resource), None)
             return trust and _with_resource(trust, resource)
-        return None  # Braket, IAM and SageMaker resources here have no resource policies
+        if service == "ecr" and _account_of(resource) in braket_image_registries():
+            return braket_image_repository_policy(_account_of(resource))
+        return None  # Braket, IAM, SageMaker, CloudWatch and this account's ECR resources here have none
 
     def _context(self, caller: Caller, action: str, resource: str, given: Mapping[str, object]) -> dict:
         """Global keys AWS adds to every request (IAM "AWS global condition context keys"), then ``given``."""
@@ -121,6 +167,12 @@ class AccessSimulation:
             context["aws:ResourceAccount"] = resource_account
         context.update(given)
         return context
+
+
+def _account_of(resource: str) -> str:
+    """The account an ARN names ("" for "*", S3 ARNs and ARNs without one)."""
+    parts = resource.split(":")
+    return parts[4] if len(parts) >= 6 and parts[4].isdigit() and len(parts[4]) == 12 else ""
 
 
 def _with_resource(trust: dict, role_arn: str) -> dict:

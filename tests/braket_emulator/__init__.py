@@ -2,6 +2,8 @@
 
 Point the unmodified SDK at it with ``BRAKET_ENDPOINT=<emulator.url>`` and
 ``AWS_ENDPOINT_URL_S3=<moto url>``; results land in moto's S3 as Braket writes them.
+Hybrid jobs (``AwsQuantumJob``) run their entry point in a subprocess, as the role passed to
+them (``BraketEmulator(roles=[CallerIdentity(...)])``); see ``jobs.py``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ def point_sdk_at(monkeypatch, braket_url: str, s3_url: str) -> None:
     for name, value in {
         "BRAKET_ENDPOINT": braket_url,
         "AWS_ENDPOINT_URL_S3": s3_url,
+        # moto's server emulates every service: here CloudWatch Logs, where hybrid jobs' logs go.
+        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": s3_url,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",

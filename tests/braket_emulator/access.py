@@ -5,6 +5,10 @@ policies allow it (and deny nothing) for every resource the action names. The de
 is the access simulation's evaluator (tests/access/evaluator.py); the device ARN it sees
 is the one IAM evaluates, with the account filled in (amazon-braket-sdk-python#395:
 "braket:GetDevice on resource: arn:aws:braket::178363055402:device/qpu/ionq/ionQdevice").
+
+A request may carry condition keys of its own: CreateJob's ``iam:PassRole`` is decided with
+``iam:PassedToService`` (Service Authorization Reference, Amazon Braket: CreateJob's dependent
+actions), passed as ``denial(..., context={...})``.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from security.iam_documents import ACCOUNT as ACCOUNT_ID
 from security.iam_documents import SynthesizedStack
@@ -49,20 +53,26 @@ class CallerIdentity:
         stack_role = SynthesizedStack(doc, account=ACCOUNT_ID).role(role)
         return cls(stack_role.arn, tuple(stack_role.identity_policies))
 
-    def denial(self, action: str, resources: Sequence[str]) -> str | None:
-        """None when IAM allows ``action`` on every resource, else Braket's AccessDenied message."""
+    def denial(self, action: str, resources: Sequence[str],
+               context: Mapping[str, object] | None = None) -> str | None:
+        """None when IAM allows ``action`` on every resource, else Braket's AccessDenied message.
+        ``context``: condition keys the request carries besides the caller's own."""
         for resource in resources:
             request = Request(self.principal_arn, action, resource,
                               {"aws:PrincipalArn": self.principal_arn, "aws:PrincipalAccount": ACCOUNT_ID,
-                               "aws:SecureTransport": True})
+                               "aws:SecureTransport": True, **(context or {})})
             result = evaluate(request, self.policies, None, resource_account=ACCOUNT_ID)
             if result.decision is Decision.ALLOW:
                 continue
             why = ("with an explicit deny in an identity-based policy"
                    if result.decision is Decision.EXPLICIT_DENY
                    else f"because no identity-based policy allows the {action} action")
-            return f"User: {self._session_arn()} is not authorized to perform: {action} on resource: {resource} {why}"
+            return self.refusal(action, resource, why)
         return None
+
+    def refusal(self, action: str, resource: str, why: str) -> str:
+        """IAM's AccessDenied message for this identity."""
+        return f"User: {self._session_arn()} is not authorized to perform: {action} on resource: {resource} {why}"
 
     def _session_arn(self) -> str:
         role_name = self.principal_arn.rsplit("/", 1)[-1]

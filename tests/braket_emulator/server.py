@@ -19,6 +19,12 @@ What a task does: ``programs.py`` decides at CreateQuantumTask what the device's
 refuse (a ValidationException, nothing queued); a worker runs the program on the local
 simulator the device maps to (``gradients.py`` adds SV1's adjoint gradient); ``results.py``
 writes results.json in Braket's shape and checks it with the SDK's schema before storing it.
+
+Hybrid jobs (CreateJob, GetJob, CancelJob, SearchJobs) are ``jobs.py``'s: each runs its entry
+point in a subprocess of this interpreter, as the role it was passed. The job's calls carry
+credentials the emulator issued for it (their access key id, read from the SigV4 credential
+scope, names the job), and with IAM enforced they are decided by that role's policies
+(``roles=``), every other call by ``identity``'s.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import entry_points
 from ipaddress import ip_address
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -50,7 +56,7 @@ from botocore.exceptions import ClientError
 from braket.ir.ahs import Program as AhsProgram
 from braket.ir.openqasm import Program as OpenQASMProgram
 
-from . import ahs, gradients, programs, results
+from . import ahs, gradients, jobs, programs, results
 from .access import ACCOUNT_ID, CallerIdentity, iam_device_arn
 from .devices import AHS, DEVICES, OPENQASM, Device
 
@@ -123,6 +129,7 @@ class Task:
     tags: dict[str, str]
     inject_failure: bool
     queue_delay: float
+    job_arn: str | None = None  # the hybrid job whose token (jobToken) it was created with
     created_at: float = field(default_factory=time.time)
     ended_at: float | None = None
     status: str = "QUEUED"
@@ -153,7 +160,8 @@ class BraketEmulator:
                  region: str = "us-east-1", api_latency: float = 0.0, queue_delay: float = 0.0,
                  failure_rate: float = 0.0, throttle_rate: float = 0.0, seed: int = 0,
                  device_status: dict[str, str] | None = None, max_workers: int = 4,
-                 identity: CallerIdentity | None = None) -> None:
+                 identity: CallerIdentity | None = None,
+                 roles: Mapping[str, CallerIdentity] | Iterable[CallerIdentity] = ()) -> None:
         if host != "localhost" and not ip_address(host).is_loopback:
             raise ValueError(f"refusing to bind non-loopback host {host!r}")
         s3_endpoint = s3_endpoint or os.environ.get("AWS_ENDPOINT_URL_S3")
@@ -163,18 +171,27 @@ class BraketEmulator:
         self.host, self.port, self.region, self.s3_endpoint = host, port, region, s3_endpoint
         # None: every call is allowed; else each call is decided by IAM against this identity.
         self.identity = identity
+        # The roles hybrid jobs may be passed, by role ARN: with IAM enforced, a job's own calls
+        # are decided by its role's policies, and passing a role not registered here is denied.
+        self.role_identities: dict[str, CallerIdentity] = (
+            dict(roles) if isinstance(roles, Mapping) else {r.principal_arn: r for r in roles})
+        self._request = threading.local()  # the identity the current request is decided as
         self.knobs = Knobs()
         self._lock = threading.RLock()
         self._tasks: dict[str, Task] = {}
         self._tokens: dict[tuple[str, str], str] = {}
+        self._jobs: dict[str, jobs.Job] = {}
+        self._job_tokens: dict[tuple[str, str], str] = {}  # (account, clientToken) -> job ARN
+        self._job_keys: dict[str, jobs.Job] = {}  # a job's access key id -> the job
+        self._job_by_token: dict[str, jobs.Job] = {}  # AMZN_BRAKET_JOB_TOKEN -> the job
         self._calls: dict[str, int] = {}
         self._throttled: dict[str, int] = {}
         self._max_workers = max_workers
         self._pool: ThreadPoolExecutor | None = None
         self._server: ThreadingHTTPServer | None = None
-        self._s3 = _fresh_session().client(
-            "s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-            aws_access_key_id="testing", aws_secret_access_key="testing")
+        self._s3, self._logs = (_fresh_session().client(
+            service, endpoint_url=s3_endpoint, region_name="us-east-1",
+            aws_access_key_id="testing", aws_secret_access_key="testing") for service in ("s3", "logs"))
         self.configure(api_latency=api_latency, queue_delay=queue_delay, seed=seed,
                        failure_rate=failure_rate, throttle_rate=throttle_rate,
                        device_status=device_status or {})
@@ -198,10 +215,17 @@ class BraketEmulator:
         return f"http://{host}:{self.port}"
 
     def stop(self) -> None:
+        """Stop serving, end every running job's process group, then the task workers; bounded."""
         if self._server:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:
+            running = [job for job in self._jobs.values() if job.thread is not None]
+        for job in running:
+            job.wake.set()  # queued jobs leave the queue, running ones end their process group
+        for job in running:
+            job.thread.join(timeout=jobs.TERMINATE_GRACE_SECONDS + 10)
         if self._pool:
             for task in self._tasks.values():
                 task.wake.set()  # wake sleepers; they see the emulator is stopping
@@ -244,6 +268,21 @@ class BraketEmulator:
             return {f.name: getattr(self.knobs, f.name) for f in fields(Knobs)} | {
                 "device_status": dict(self.knobs.device_status)}
 
+    def register_role(self, identity: CallerIdentity) -> None:
+        """Let hybrid jobs be passed ``identity``'s role (see ``role_identities``)."""
+        self.role_identities[identity.principal_arn] = identity
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """Every hybrid job ever created, oldest first, with its log (stdout then stderr)."""
+        with self._lock:
+            found = list(self._jobs.values())
+        return [{"arn": j.arn, "name": j.name, "clientToken": j.client_token, "status": j.status,
+                 "deviceArn": j.device_arn, "roleArn": j.role_arn, "region": j.region,
+                 "createdAt": jobs.iso(j.created_at), "startedAt": jobs.iso(j.started_at),
+                 "endedAt": jobs.iso(j.ended_at), "failureReason": j.failure_reason,
+                 "pid": j.container.pid if j.container else None, "log": j.current_log()}
+                for j in found]
+
     def tasks(self) -> list[dict[str, Any]]:
         """Every task ever created, oldest first."""
         with self._lock:
@@ -256,7 +295,7 @@ class BraketEmulator:
         with self._lock:
             return {"create_quantum_task_calls": self._calls.get("CreateQuantumTask", 0),
                     "throttled_calls": sum(self._throttled.values()),
-                    "tasks_created": len(self._tasks),
+                    "tasks_created": len(self._tasks), "jobs_created": len(self._jobs),
                     "calls": dict(self._calls), "throttled": dict(self._throttled)}
 
     # ------------------------------------------------------------------ dispatch
@@ -279,6 +318,7 @@ class BraketEmulator:
             try:
                 if op.startswith("_"):  # control endpoint: no latency, throttling or stats
                     return 200, func(self, payload, *args), None
+                self._request.identity = self._identity_of(headers)
                 self._before_api_call(op)
                 status, out = func(self, self._region_of(headers), payload, query, *args)
                 return status, out, None
@@ -308,9 +348,25 @@ class BraketEmulator:
             r"braket\.([a-z0-9-]+)\.amazonaws\.com", headers.get("host", ""))
         return found.group(1) if found else self.region
 
-    def _authorize(self, action: str, *resources: str) -> None:
+    def _identity_of(self, headers: dict[str, str]) -> CallerIdentity | None:
+        """Who a request is decided as: nobody (None: allowed) without IAM enforced; a hybrid
+        job's role for the credentials issued to that job; else ``identity``."""
+        if self.identity is None:
+            return None
+        found = re.search(r"Credential=([^/,\s]+)/", headers.get("authorization", ""))
+        job = self._job_keys.get(found.group(1)) if found else None
+        if job is None:
+            return self.identity
+        # Registered when the job was created (PassRole required it); no policies: denied.
+        return self.role_identities.get(job.role_arn) or CallerIdentity(job.role_arn, ())
+
+    def _caller(self) -> CallerIdentity | None:
+        return getattr(self._request, "identity", self.identity)
+
+    def _authorize(self, action: str, *resources: str, context: Mapping[str, object] | None = None) -> None:
         """AccessDeniedException (403), as Braket answers, unless IAM allows ``action`` on each resource."""
-        if self.identity is not None and (message := self.identity.denial(action, resources)):
+        caller = self._caller()
+        if caller is not None and (message := caller.denial(action, resources, context)):
             raise ApiError(403, "AccessDeniedException", message)
 
     def _device(self, arn: str, region: str) -> tuple[Device, str]:
@@ -362,7 +418,8 @@ class BraketEmulator:
         with self._lock:
             if existing := self._tokens.get((ACCOUNT_ID, req["clientToken"])):
                 return 201, {"quantumTaskArn": existing}
-            task = Task(arn=task_arn,
+            job = self._job_by_token.get(req.get("jobToken") or "")
+            task = Task(arn=task_arn, job_arn=job.arn if job else None,
                         client_token=req["clientToken"], device=device, region=region,
                         shots=shots, bucket=req["outputS3Bucket"],
                         directory=f"{req['outputS3KeyPrefix']}/{task_id}", action=req["action"],
@@ -424,6 +481,8 @@ class BraketEmulator:
                 "actionMetadata": {"actionType": OPENQASM if task.shape else AHS, "programCount": 1}}
             if task.failure_reason:
                 out["failureReason"] = task.failure_reason
+            if task.job_arn:
+                out["jobArn"] = task.job_arn
             if task.status == "COMPLETED":
                 out["numSuccessfulShots"] = task.shots
             if "QueueInfo" in query.get("additionalAttributeNames", []):
@@ -453,12 +512,18 @@ class BraketEmulator:
             return 200, {"quantumTaskArn": arn, "cancellationStatus": task.status}
 
     def search_quantum_tasks(self, region: str, req: dict[str, Any], _q: Any) -> Response:
-        """SearchQuantumTasks: EQUAL on status/deviceArn/quantumTaskArn; LT/LTE/EQUAL/GT/GTE/
-        BETWEEN on createdAt (ISO-8601 values); tasks of the caller's region only."""
+        """SearchQuantumTasks: EQUAL on status/deviceArn/quantumTaskArn/jobArn; LT/LTE/EQUAL/GT/
+        GTE/BETWEEN on createdAt (ISO-8601 values); tasks of the caller's region only."""
         self._authorize("braket:SearchQuantumTasks", "*")
+        filters = req.get("filters") or []
         with self._lock:
-            rows = [t.summary() for t in self._tasks.values() if t.region == region]
-        for flt in req.get("filters") or []:
+            found = [t for t in self._tasks.values() if t.region == region]
+        for flt in (f for f in filters if f.get("name") == "jobArn"):  # not a QuantumTaskSummary member
+            if flt.get("operator", "EQUAL") != "EQUAL":
+                raise _validation(f"Operator {flt.get('operator')} is not supported for jobArn")
+            found = [t for t in found if t.job_arn in (flt.get("values") or [])]
+        rows = [t.summary() for t in found]
+        for flt in (f for f in filters if f.get("name") != "jobArn"):
             rows = [r for r in rows if _matches(r, flt)]
         return _page(rows, req, "quantumTasks")
 
@@ -467,13 +532,14 @@ class BraketEmulator:
         self._authorize("braket:GetDevice", iam_device_arn(device))
         with self._lock:
             queued = sum(t.device is device and t.status == "QUEUED" for t in self._tasks.values())
+            queued_jobs = sum(j.device is device and j.status == "QUEUED" for j in self._jobs.values())
         queue = "QUANTUM_TASKS_QUEUE"
         return 200, device.summary(status) | {
             "deviceCapabilities": json.dumps(device.capabilities),
             "deviceQueueInfo": [
                 {"queue": queue, "queueSize": str(queued), "queuePriority": "Normal"},
                 {"queue": queue, "queueSize": "0", "queuePriority": "Priority"},
-                {"queue": "JOBS_QUEUE", "queueSize": "0"}]}
+                {"queue": "JOBS_QUEUE", "queueSize": str(queued_jobs)}]}
 
     def search_devices(self, region: str, req: dict[str, Any], _q: Any) -> Response:
         """SearchDevices: filters are ``{name, values}`` on any DeviceSummary field."""
@@ -485,6 +551,180 @@ class BraketEmulator:
                 raise _validation(f"Unsupported filter name {flt.get('name')}")
             rows = [r for r in rows if r[flt["name"]] in flt.get("values", [])]
         return _page(rows, req, "devices")
+
+    # ------------------------------------------------------------------ hybrid jobs
+    def _job(self, arn: str) -> jobs.Job:
+        job = self._jobs.get(arn)
+        if job is None:
+            raise ApiError(404, "ResourceNotFoundException", f"Hybrid job '{arn}' not found")
+        return job
+
+    def _authorize_pass_role(self, role_arn: str) -> None:
+        """``iam:PassRole`` on the job's role, passed to Braket (``iam:PassedToService``). With IAM
+        enforced, the role must also be one the emulator knows (``roles=``): a role it has no
+        policies for is refused as IAM refuses to pass a role that does not exist."""
+        caller = self._caller()
+        if caller is None:
+            return
+        self._authorize("iam:PassRole", role_arn, context={"iam:PassedToService": jobs.PASSED_TO_SERVICE})
+        if role_arn not in self.role_identities:
+            raise ApiError(403, "AccessDeniedException", caller.refusal(
+                "iam:PassRole", role_arn, "because no such role exists (the emulator knows no "
+                "identity for it: BraketEmulator(roles=...) or register_role)"))
+
+    def create_job(self, region: str, req: dict[str, Any], _q: Any) -> Response:
+        """CreateJob (jobs.py). In order: the request against the model (400
+        BadRequestException), a repeated clientToken (the first job's ARN: idempotent; a used
+        jobName with a new token is a new job, as the service allows since 2024), the device
+        (ValidationException: CreateJob has no ResourceNotFoundException in the model; ``local:``
+        embedded simulators are accepted, as the SDK documents), IAM (braket:CreateJob on the
+        device and the job, braket:TagResource with tags, iam:PassRole), the device's status,
+        the instance type, the output bucket."""
+        if problems := jobs.shape_problems("CreateJobRequest", req):
+            raise ApiError(400, "BadRequestException", "Invalid request body: " + "; ".join(problems))
+        with self._lock:
+            if existing := self._job_tokens.get((ACCOUNT_ID, req["clientToken"])):
+                return 201, {"jobArn": existing}
+        if not req["algorithmSpecification"].get("scriptModeConfig"):
+            raise _validation("The emulator runs script-mode hybrid jobs only: "
+                              "algorithmSpecification.scriptModeConfig is required")
+        device_arn = req["deviceConfig"]["device"]
+        device, status = None, "ONLINE"
+        if not jobs.LOCAL_DEVICE.fullmatch(device_arn):
+            try:
+                device, status = self._device(device_arn, region)
+            except ApiError:
+                raise _validation(f"Device {device_arn} is not available in {region}") from None
+        job_arn = f"arn:aws:braket:{region}:{ACCOUNT_ID}:job/{uuid.uuid4()}"
+        self._authorize("braket:CreateJob", *([iam_device_arn(device)] if device else []), job_arn)
+        if req.get("tags"):  # tagging on create needs braket:TagResource too
+            self._authorize("braket:TagResource", job_arn)
+        self._authorize_pass_role(req["roleArn"])
+        if status == "RETIRED":
+            raise ApiError(410, "DeviceRetiredException", f"Device {device_arn} is retired")
+        if status == "OFFLINE":
+            raise ApiError(424, "DeviceOfflineException", f"Device {device_arn} is offline")
+        instance_type = req["instanceConfig"]["instanceType"]
+        if instance_type not in jobs.INSTANCE_TYPES:
+            raise _validation(f"Instance type {instance_type} is not available for hybrid jobs here "
+                              f"(the emulator provisions {', '.join(sorted(jobs.INSTANCE_TYPES))})")
+        bucket, _ = jobs.parse_s3_uri(req["outputDataConfig"]["s3Path"])
+        try:
+            self._s3.head_bucket(Bucket=bucket)
+        except ClientError:
+            raise _validation(f"Caller doesn't have access to {bucket} or it doesn't exist") from None
+        with self._lock:
+            if existing := self._job_tokens.get((ACCOUNT_ID, req["clientToken"])):
+                return 201, {"jobArn": existing}
+            job = jobs.Job(arn=job_arn, name=req["jobName"], client_token=req["clientToken"],
+                           region=region, device_arn=device_arn, device=device,
+                           request={k: v for k, v in req.items() if k != "clientToken"},
+                           inject_failure=self._failure_rng.random() < self.knobs.failure_rate,
+                           queue_delay=self.knobs.queue_delay)
+            self._jobs[job.arn] = job
+            self._job_tokens[(ACCOUNT_ID, job.client_token)] = job.arn
+            self._job_keys[job.access_key] = job
+            self._job_by_token[job.token] = job
+            job.thread = threading.Thread(target=self._run_job, args=(job,), daemon=True,
+                                          name=f"braket-job-{job.name}")
+            job.thread.start()
+        return 201, {"jobArn": job.arn}
+
+    def get_job(self, _region: str, _req: Any, query: dict[str, list[str]], arn: str) -> Response:
+        """GetJob; ``queueInfo`` (JOBS_QUEUE) only when ``additionalAttributeNames=QueueInfo``."""
+        self._authorize("braket:GetJob", arn)
+        with self._lock:
+            job = self._job(arn)
+            out = job.describe()
+            if "QueueInfo" in query.get("additionalAttributeNames", []):
+                queued = [j.arn for j in self._jobs.values()
+                          if j.device_arn == job.device_arn and j.status == "QUEUED"]
+                out["queueInfo"] = {"queue": "JOBS_QUEUE",
+                                    "position": str(queued.index(arn) + 1) if arn in queued else "None"}
+                if arn not in queued:  # the SDK's AwsQuantumJob.queue_position docstring quotes this
+                    out["queueInfo"]["message"] = (f"Job is in {job.status} status. AmazonBraket does "
+                                                   "not show queue position for this status.")
+        return 200, out
+
+    def cancel_job(self, _region: str, _req: Any, _q: Any, arn: str) -> Response:
+        """CancelJob: QUEUED -> CANCELLED at once; RUNNING -> CANCELLING, its process group is
+        ended, then CANCELLED; again on a cancelled one: its status (the model marks CancelJob
+        idempotent); a COMPLETED or FAILED job: ConflictException (409), as the model lists."""
+        self._authorize("braket:CancelJob", arn)
+        with self._lock:
+            job = self._job(arn)
+            if job.status == "QUEUED":
+                job.finish("CANCELLED")
+                job.wake.set()
+            elif job.status == "RUNNING":
+                job.status = "CANCELLING"
+                job.wake.set()
+            elif job.status not in ("CANCELLING", "CANCELLED"):
+                raise ApiError(409, "ConflictException", f"Hybrid job {arn} is {job.status}: "
+                               "only a QUEUED or RUNNING hybrid job can be cancelled")
+            return 200, {"jobArn": arn, "cancellationStatus": job.status}
+
+    def search_jobs(self, region: str, req: dict[str, Any], _q: Any) -> Response:
+        """SearchJobs: ``jobArn`` (EQUAL, CONTAINS) and ``createdAt`` (LT/LTE/EQUAL/GT/GTE/
+        BETWEEN, ISO-8601), the filter names SearchJobsFilter documents; the caller's region."""
+        if problems := jobs.shape_problems("SearchJobsRequest", req):
+            raise ApiError(400, "BadRequestException", "Invalid request body: " + "; ".join(problems))
+        self._authorize("braket:SearchJobs", "*")
+        with self._lock:
+            rows = [j.summary() for j in self._jobs.values() if j.region == region]
+        for flt in req["filters"]:
+            name, op, values = flt["name"], flt["operator"], flt["values"]
+            if name == "createdAt":
+                rows = [r for r in rows if _matches(r, flt)]
+            elif name == "jobArn" and op in ("EQUAL", "CONTAINS"):
+                rows = [r for r in rows if (r["jobArn"] in values if op == "EQUAL"
+                                            else any(v in r["jobArn"] for v in values))]
+            else:
+                raise _validation(f"Unsupported filter {name} {op}: SearchJobs filters on "
+                                  "jobArn (EQUAL, CONTAINS) or createdAt")
+        return _page(rows, req, "jobs")
+
+    def _run_job(self, job: jobs.Job) -> None:
+        """A job's own thread (never a task worker: its tasks need those): QUEUED for
+        ``queue_delay``, RUNNING, the container (jobs.py), then its end state."""
+        job.wake.wait(job.queue_delay)  # set early by cancel or stop
+        with self._lock:
+            if job.status != "QUEUED" or self._server is None:
+                return
+            job.status, job.started_at = "RUNNING", time.time()
+            job.event("STARTING_INSTANCE")
+            if job.inject_failure:
+                job.finish("FAILED", "InternalServiceError: injected failure (emulator failure_rate)")
+                return
+            container = job.container = jobs.JobContainer(job, self._s3, self.url, self.s3_endpoint)
+        try:
+            outcome = container.execute()
+        except Exception as exc:  # noqa: BLE001 - a bug here fails the job, never the thread silently
+            outcome = jobs.Outcome("FAILED", f"InternalServiceError: {type(exc).__name__}: {exc}")
+        finally:
+            container.cleanup()
+            self._publish_log(job)
+        with self._lock:
+            if job.status == "CANCELLING":
+                job.finish("CANCELLED")
+            elif outcome.status == "STOPPED":
+                job.finish("FAILED", "InternalServiceError: the emulator stopped while the hybrid job ran")
+            else:
+                job.finish(outcome.status, outcome.reason)
+
+    def _publish_log(self, job: jobs.Job) -> None:
+        """The job's output to CloudWatch Logs (moto, at the S3 endpoint) where Braket puts it and the
+        SDK's ``AwsQuantumJob.logs()`` reads it: group ``/aws/braket/jobs``, stream ``<jobName>/algo-1-<epoch>``."""
+        lines = [line for line in job.log.splitlines() if line] or ["(no output)"]
+        group, stream = "/aws/braket/jobs", f"{job.name}/algo-1-{int(job.started_at or time.time())}"
+        try:
+            self._logs.create_log_group(logGroupName=group)
+        except ClientError:
+            pass  # it exists already
+        self._logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        now = int(time.time() * 1000)
+        self._logs.put_log_events(logGroupName=group, logStreamName=stream,
+                                  logEvents=[{"timestamp": now, "message": line} for line in lines])
 
     # ------------------------------------------------------------------ execution
     def _execute(self, task: Task) -> None:
@@ -591,9 +831,14 @@ _ROUTES: list[tuple[str, str, str, Callable[..., Any]]] = [
     ("PUT", r"/quantum-task/([^/]+)/cancel", "CancelQuantumTask",
      BraketEmulator.cancel_quantum_task),
     ("POST", r"/quantum-tasks", "SearchQuantumTasks", BraketEmulator.search_quantum_tasks),
+    ("POST", r"/job", "CreateJob", BraketEmulator.create_job),
+    ("GET", r"/job/([^/]+)", "GetJob", BraketEmulator.get_job),
+    ("PUT", r"/job/([^/]+)/cancel", "CancelJob", BraketEmulator.cancel_job),
+    ("POST", r"/jobs", "SearchJobs", BraketEmulator.search_jobs),
     ("GET", r"/device/([^/]+)", "GetDevice", BraketEmulator.get_device),
     ("POST", r"/devices", "SearchDevices", BraketEmulator.search_devices),
     ("GET", r"/_emulator/tasks", "_tasks", lambda em, _b: {"tasks": em.tasks()}),
+    ("GET", r"/_emulator/jobs", "_jobs", lambda em, _b: {"jobs": em.jobs()}),
     ("GET", r"/_emulator/stats", "_stats", lambda em, _b: em.stats()),
     ("GET", r"/_emulator/config", "_config", lambda em, _b: em.config()),
     ("POST", r"/_emulator/config", "_configure", lambda em, body: em.configure(**body)),

@@ -22,22 +22,23 @@ case "$IDLE_STOP_MINUTES" in
     ;;
 esac
 
-# The construct only knows literal values at synth time, so the region comes from the instance itself.
-REGION=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["ResourceArn"].split(":")[3])' \
-  "$METADATA_FILE")
-case "$REGION" in
-  '' | *[!a-z0-9-]*)
-    echo "on_start: no region in $METADATA_FILE, got '$REGION'" >&2
-    exit 1
-    ;;
-esac
+# The construct only knows literal values at synth time, so the partition, region and account come from the
+# instance's own ARN (arn:PARTITION:sagemaker:REGION:ACCOUNT:notebook-instance/NAME).
+read -r PARTITION REGION ACCOUNT <<<"$(/usr/bin/python3 -c 'import json, re, sys
+arn = json.load(open(sys.argv[1]))["ResourceArn"]
+m = re.fullmatch(r"arn:(aws[a-z-]*):sagemaker:([a-z0-9-]+):([0-9]{12}):notebook-instance/.+", arn)
+print(*m.groups() if m else "")' "$METADATA_FILE" 2>/dev/null || true)"
+if [ -z "$ACCOUNT" ]; then
+  echo "on_start: no partition, region and account in the ResourceArn of $METADATA_FILE" >&2
+  exit 1
+fi
 
-# Stack outputs (results bucket, prefix, region, allowed devices), so researchers never type a bucket name.
+# Stack outputs (results bucket, prefix, region, allowed devices, jobs role), so researchers never type a bucket name.
 # Written as ec2-user: the directory is theirs, so root must not follow links placed in it.
 sudo -u ec2-user mkdir -p "$QUANTUM_DIR"
 # shellcheck disable=SC2016  # expanded by the inner bash
-sudo -u ec2-user bash -c 'sed "s/__RUNTIME_REGION__/$2/g" >"$1.tmp" && chmod 0644 "$1.tmp" && mv -f "$1.tmp" "$1"' \
-  write-outputs "$OUTPUTS_FILE" "$REGION" <<'JSON'
+sudo -u ec2-user bash -c 'sed -e "s/__RUNTIME_REGION__/$2/g" -e "s/__RUNTIME_ACCOUNT__/$3/g" -e "s/__RUNTIME_PARTITION__/$4/g" \
+  >"$1.tmp" && chmod 0644 "$1.tmp" && mv -f "$1.tmp" "$1"' write-outputs "$OUTPUTS_FILE" "$REGION" "$ACCOUNT" "$PARTITION" <<'JSON'
 __QUANTUM_CONFIG_JSON__
 JSON
 echo "on_start: wrote $OUTPUTS_FILE"
