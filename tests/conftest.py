@@ -195,6 +195,18 @@ LONG_TESTS = {
     "tests/test_braket_emulator_results.py::test_batch_and_multithreaded_submission[SV1]": 2.5,
     "tests/test_braket_emulator_results.py::test_a_thousand_layers[SV1]": 1.7,
     "tests/test_braket_emulator_catalog.py::test_a_regional_device_answers_only_in_its_region": 1.4,
+    # Hybrid jobs: each job starts a Python that imports the Braket SDK (about 2.3 s of CPU).
+    "tests/test_jobs_hybrid_emulator.py::test_a_client_killed_mid_run_is_found_again_and_never_creates_the_job_twice": 6,
+    "tests/test_jobs_hybrid_emulator.py::test_the_example_on_sv1_runs_as_the_stack_roles_and_stays_in_the_stack_bucket": 6,
+    "tests/test_jobs_hybrid.py::test_ctrl_c_stops_a_local_job_and_resume_continues_from_its_checkpoint": 6,
+    "tests/test_jobs_hybrid.py::test_the_example_runs_offline_by_default": 5,
+    "tests/test_jobs_hybrid.py::test_the_job_sees_what_braket_sets_and_typed_hyperparameters": 4,
+    "tests/test_braket_emulator_jobs.py::test_a_job_runs_a_circuit_on_sv1_and_its_saved_result_comes_back": 3,
+    "tests/test_braket_emulator_jobs.py::test_a_jobs_tasks_are_decided_by_the_role_it_was_passed": 3,
+    "tests/test_jobs_hybrid_emulator.py::test_only_the_stack_jobs_role_may_be_passed": 2.5,
+    "tests/test_jobs_hybrid_emulator.py::test_cancel_a_running_job": 2.5,
+    "tests/test_jobs_hybrid.py::test_a_bare_module_runs_as_main": 2.5,
+    "tests/test_jobs_hybrid.py::test_a_failing_job_says_why": 2.5,
 }
 # Session fixtures too expensive to build on every worker. The tests that use one (by node id
 # prefix: the scheduler sees only node ids) are one unit of work, run by a single worker.
