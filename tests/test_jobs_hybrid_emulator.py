@@ -19,7 +19,8 @@ import boto3
 import pytest
 
 from jobs.pricing import load_price_table
-from tests.braket_emulator import CallerIdentity
+from security.iam_documents import SynthesizedStack
+from tests.braket_emulator import ACCOUNT_ID, CallerIdentity
 from tests.conftest import DEV_BUCKET
 from tests.jobs_process import REPO, run_jobs, start_jobs
 
@@ -168,3 +169,18 @@ def test_cancel_a_running_job(workdir, aws, stack_roles):
     stdout, stderr = client.communicate(timeout=60)
     assert client.returncode == 1, stderr
     assert json.loads(stdout)["state"] == "CANCELLED"
+
+
+def test_once_the_kill_switch_fired_no_job_is_created_and_the_message_says_why(workdir, aws, stack_roles):
+    """The budget action attaches the stack's deny policy to the notebook role (Budgets APPLY_IAM_POLICY)."""
+    doc = json.loads((workdir / "cdktf.out" / "stacks" / "dev" / "cdk.tf.json").read_text())
+    stack = SynthesizedStack(doc, account=ACCOUNT_ID)
+    [deny_policy] = stack.resources("aws_iam_policy")
+    notebook = aws.emulator.identity
+    aws.emulator.identity = CallerIdentity(
+        notebook.principal_arn, (*notebook.policies, stack.managed_policy(stack.arn("aws_iam_policy", deny_policy))))
+    run, document = hybrid("--source", str(bell_algorithm(workdir)), "--entry-point", "bell_job.run:main",
+                           "--device", "sv1", "--json", cwd=workdir)
+    assert run.returncode == 1
+    assert "braket:CreateJob" in document["error"] and "explicit deny" in document["error"]
+    assert "kill switch" in document["error"] and aws.emulator.jobs() == []

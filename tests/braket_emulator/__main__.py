@@ -27,11 +27,13 @@ def main(argv: list[str] | None = None) -> None:
     who.add_argument("--identity-policy", metavar="FILE",
                      help="enforce IAM: every call is made by a role with this identity policy (JSON)")
     who.add_argument("--stack-role", metavar="CDK_TF_JSON",
-                     help="enforce IAM: every call is made by the notebook role of this synthesized stack")
+                     help="enforce IAM: every call is made by the notebook role of this synthesized stack, "
+                          "and hybrid jobs run as its jobs execution role")
     args = parser.parse_args(argv)
     try:
         identity = (CallerIdentity.from_policy_file(args.identity_policy) if args.identity_policy
                     else CallerIdentity.from_stack(args.stack_role) if args.stack_role else None)
+        roles = [CallerIdentity.from_stack(args.stack_role, "JobsExecutionRole")] if args.stack_role else []
     except (OSError, ValueError, KeyError) as exc:
         parser.error(f"cannot read the identity to enforce: {exc}")
     overrides = dict(item.rsplit("=", 1) for item in args.device_status)
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
             host=args.host, port=args.port, s3_endpoint=args.s3_endpoint, region=args.region,
             api_latency=args.api_latency, queue_delay=args.queue_delay,
             failure_rate=args.failure_rate, throttle_rate=args.throttle_rate, seed=args.seed,
-            device_status=overrides, identity=identity).start()
+            device_status=overrides, identity=identity, roles=roles).start()
     except ValueError as exc:  # non-loopback host, bad knob values
         parser.error(str(exc))
     stop = threading.Event()
