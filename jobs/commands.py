@@ -116,8 +116,7 @@ def _resume_hybrid(args, record: JobRecord):
     if record.runs_locally or record.braket_job_arn is None:
         # It runs (again) now: estimated and capped like a new job.
         cap = environment_config(args.env).max_cost_usd if args.max_cost is None else args.max_cost
-        if header["estimated_cost_usd"] > cap:
-            raise UsageError(f"estimated cost ${header['estimated_cost_usd']:.2f} exceeds --max-cost ${cap:.2f}: {header['estimate']}")
+        hybrid_jobs.check_cap_again(header, cap)
         _say(args, f"Resuming hybrid job {record.job_id}: {'running it again locally' if record.runs_locally else 'creating it'} "
                    f"(estimated ${header['estimated_cost_usd']:.2f}, cap ${cap:.2f})")
     else:

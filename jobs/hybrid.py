@@ -62,6 +62,7 @@ LOG_NAME, RESULT_NAME, SUMMARY_NAME = "job.log", "result.json", "summary.json"
 
 _ENTRY_POINT = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*)?$")
 _NOT_COVERED = "S3 storage and requests, CloudWatch logs and metrics, data transfer"
+_REMEDY = "use a shorter --max-runtime-minutes, a smaller --instance-type or a cheaper device"
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def plan_hybrid(
     declared = _declared_tasks(module_file)
     cost = _estimate(chosen, instance_usd, instance_line, declared)
     cap = config.max_cost_usd if max_cost_usd is None else max_cost_usd
-    check_cap(cost, cap)
+    check_cap(cost, cap, remedy=_REMEDY)
     _check_imports(source, entry_point)  # last: it starts a Python, and runs the module's top level
     return HybridPlan(env, outputs, chosen, source, entry_point, params, instance_type, max_runtime_minutes, cost, cap)
 
@@ -169,6 +170,12 @@ def _check_hyperparameters(pairs: list[tuple[str, str]]) -> dict[str, str]:
             raise UsageError(f"--hyperparameter {key}: given twice")
         params[key] = value
     return params
+
+
+def check_cap_again(header: dict, max_cost_usd: float) -> None:
+    """A journaled job about to run (again): its estimate against today's cap."""
+    check_cap(HybridEstimate(header["estimated_cost_usd"], header["estimate"], header["estimate_not_covered"]),
+              max_cost_usd, remedy=_REMEDY)
 
 
 def _declared_tasks(module_file: Path) -> Optional[tuple[int, int]]:

@@ -76,14 +76,14 @@ def estimate(device: Device, tasks: int, shots: int, table: Optional[PriceTable]
     return Estimate(device.arn, tasks, shots, round(usd, 6), breakdown)
 
 
-def check_cap(estimate: Estimate, max_cost_usd: float) -> None:
+def check_cap(estimate: Estimate, max_cost_usd: float, remedy: str = "use fewer circuits, fewer shots or a cheaper device") -> None:
     """UsageError if the estimate is above the cap, or the cap is no amount (NaN compares false with everything)."""
     if not (isinstance(max_cost_usd, (int, float)) and math.isfinite(max_cost_usd) and math.copysign(1, max_cost_usd) > 0):
         raise UsageError(f"--max-cost {max_cost_usd!r}: expected an amount in USD of 0 or more, such as 10 or 2.50")
     if not math.isfinite(estimate.usd) or estimate.usd > max_cost_usd:
         raise UsageError(
             f"estimated cost {_usd(estimate.usd)} exceeds --max-cost {_usd(max_cost_usd)}: {estimate.breakdown}; "
-            "raise --max-cost, or use fewer circuits, fewer shots or a cheaper device"
+            f"raise --max-cost, or {remedy}"
         )
 
 

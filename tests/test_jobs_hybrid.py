@@ -207,3 +207,15 @@ def test_a_source_over_the_size_limit_is_refused(workdir, capsys):
 def test_bad_options_are_refused(workdir, capsys, example, extra, expected):
     args = ["--source", example, "--entry-point", "hybrid_vqe.vqe:main", *extra]
     assert expected in refuse(workdir, capsys, *args)
+
+
+def test_a_job_over_the_cap_is_refused_before_anything_is_uploaded(workdir, capsys, example, no_aws_credentials):
+    (workdir / "outputs").mkdir()
+    role = "arn:aws:iam::123456789012:role/service-role/AmazonBraketJobsExecutionRole-dev-JobsExecutionRole"
+    (workdir / "outputs" / "dev.json").write_text(json.dumps({"dev": {"jobs_role_arn": role}}))
+    line = refuse(workdir, capsys, "--source", example, "--entry-point", "hybrid_vqe.vqe:main", "--device", "sv1",
+                  "--max-runtime-minutes", "120", "--max-cost", "0.50")
+    # 2 h of ml.m5.large ($0.23) + the 26 tasks the example declares on SV1 ($0.325) > $0.50.
+    assert line == ("error: estimated cost $0.555 exceeds --max-cost $0.50: ml.m5.large at $0.115/h for at most 120 min"
+                    " + 26 tasks x max(3 s minimum, 10 s assumed) at $0.075/min; raise --max-cost, or use a shorter"
+                    " --max-runtime-minutes, a smaller --instance-type or a cheaper device")
