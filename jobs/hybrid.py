@@ -535,7 +535,7 @@ def wait_for(session, arn: str, timeout_seconds: float = 5 * 24 * 3600.0) -> dic
         if metadata["status"] in TERMINAL_STATES or time.monotonic() > give_up:
             return metadata
         time.sleep(interval)
-        interval = min(MAX_POLL_SECONDS, interval * 1.5)
+        interval = min(MAX_POLL_SECONDS, interval * 1.25)  # each wait a quarter of the time waited so far, at most
 
 
 def _download_result(session, record: JobRecord, metadata: dict) -> tuple[Optional[dict], tuple[str, ...]]:

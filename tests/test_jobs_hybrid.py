@@ -32,6 +32,7 @@ def hybrid(*args, cwd):
 
 
 def write_algorithm(root, body: str, name: str = "algo"):
+    """An algorithm's source folder; the SDK is imported inside functions, so the CLI's import check is quick."""
     source = root / name
     source.mkdir()
     (source / "main.py").write_text(textwrap.dedent(body))
@@ -65,10 +66,11 @@ def test_the_example_runs_offline_by_default(workdir, example):
 def test_the_job_sees_what_braket_sets_and_typed_hyperparameters(workdir):
     source = write_algorithm(workdir, """
         import os
-        from braket.jobs import save_job_result
-        from braket.jobs.environment_variables import get_hyperparameters
 
         def run(steps: int, rate: float, label):
+            from braket.jobs import save_job_result
+            from braket.jobs.environment_variables import get_hyperparameters
+
             names = [n for n in os.environ if n.startswith("AMZN_BRAKET_")]
             save_job_result({"environment": {n: os.environ[n] for n in names}, "cwd": os.getcwd(),
                              "args": [steps, rate, label], "types": [type(steps).__name__, type(rate).__name__],
@@ -108,9 +110,10 @@ def test_a_failing_job_says_why(workdir):
 def test_ctrl_c_stops_a_local_job_and_resume_continues_from_its_checkpoint(workdir):
     source = write_algorithm(workdir, """
         import time
-        from braket.jobs import load_job_checkpoint, save_job_checkpoint, save_job_result
 
         def run():
+            from braket.jobs import load_job_checkpoint, save_job_checkpoint, save_job_result
+
             try:
                 done = load_job_checkpoint()["done"]
             except FileNotFoundError:

@@ -51,13 +51,15 @@ def hybrid(*args, cwd):
 def bell_algorithm(root):
     source = root / "bell_job"
     source.mkdir()
+    # The SDK is imported in main(): the CLI's import check of the module then costs no SDK import.
     (source / "run.py").write_text(textwrap.dedent("""
         import os
-        from braket.aws import AwsDevice
-        from braket.circuits import Circuit
-        from braket.jobs import save_job_result
 
         def main():
+            from braket.aws import AwsDevice
+            from braket.circuits import Circuit
+            from braket.jobs import save_job_result
+
             device = AwsDevice(os.environ["AMZN_BRAKET_DEVICE_ARN"])
             counts = device.run(Circuit().h(0).cnot(0, 1), shots=50).result().measurement_counts
             save_job_result({"counts": dict(counts)})
