@@ -177,6 +177,11 @@ class AwsBackend:
                 circuit.program(), s3_destination_folder=self._destination, shots=shots, tags=tags, quiet=True
             )
         except Exception as error:
+            if "spending limit" in describe_error(error).lower():  # Braket's own cap: a refusal, like --max-cost
+                raise UsageError(
+                    f"Braket refused a task on {self._device_arn} under its spending limit: {describe_error(error)}; "
+                    "nothing more is submitted (raise the limit, or wait for its next period)"
+                ) from None
             message = f"creating a task on {self._device_arn} failed: {describe_error(error)}"
             if "AccessDeniedException" in message and "explicit deny" in message:
                 message += " (if the environment's Braket budget kill switch fired, see README, 'Guardrails', to resume)"

@@ -15,6 +15,7 @@ from .journal import Journal, JobRecord, find_jobs
 from .pricing import check_cap
 from .pricing import estimate as estimate_cost
 from .runner import backend_for, environment_config, load_job, plan_document, plan_job, resume_job, run_job
+from .spending import remaining_allowance
 from .stack_outputs import resolve_outputs
 
 TASK_ARN_MARK = ":quantum-task/"
@@ -55,18 +56,30 @@ def _parallel(args) -> int:
     return args.parallel
 
 
+def _spending_limit(args, plan) -> dict:
+    """The device's remaining Braket spending allowance, printed beside the estimate; UsageError above it."""
+    if plan.device is LOCAL:
+        return {}
+    allowance = remaining_allowance(plan.device, plan.outputs.region)
+    _say(args, allowance.describe())
+    allowance.check(plan.estimate.usd)
+    return {"spending_limit": allowance.document()}
+
+
 def estimate(args, results_root: Path, progress):
     plan = _plan(args)
     _print_plan(args, plan)
+    limit = _spending_limit(args, plan)
     _say(args, "Nothing submitted (estimate only).")
-    return {**plan_document(plan), "tasks": [], "results_dir": None, "submitted": False}, True
+    return {**plan_document(plan), **limit, "tasks": [], "results_dir": None, "submitted": False}, True
 
 
 def run(args, results_root: Path, progress):
     plan = _plan(args)
     _print_plan(args, plan)
+    limit = _spending_limit(args, plan)
     report = run_job(plan, results_root=results_root, progress=progress, parallel=_parallel(args))
-    return _finish(args, {**plan_document(plan), **report})
+    return _finish(args, {**plan_document(plan), **limit, **report})
 
 
 def hybrid(args, results_root: Path, progress):

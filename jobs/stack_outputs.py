@@ -36,7 +36,7 @@ _REFERENCE = re.compile(r"^\$\{([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)\.([A-Za-z_]\
 
 @dataclass(frozen=True)
 class StackOutputs:
-    """The 10 outputs of one stack; None where the value is not known (yet)."""
+    """The 11 outputs of one stack; None where the value is not known (yet)."""
 
     environment: Optional[str]
     region: Optional[str]
@@ -50,6 +50,9 @@ class StackOutputs:
     """The hybrid jobs execution role (known after deploy)."""
     jobs_prefix: Optional[str]
     """The key prefix hybrid jobs use in the results bucket, ``jobs`` (known at synth)."""
+    spending_limits: Optional[Mapping[str, str]] = field(default=None, hash=False)
+    """Braket spending limit per QPU, SDK device ARN -> USD as a string (known at synth; empty
+    when the environment owns no limits). What is left of one is only known to Braket."""
     sources: Mapping[str, str] = field(default_factory=dict, hash=False)
     """For each output name: "synthesized" or the path of the deployed outputs file."""
 
@@ -96,6 +99,9 @@ def resolve_outputs(env: str, *, root: Optional[Path] = None, outputs_file: Opti
     devices = values["allowed_devices"]
     if devices is not None:
         values["allowed_devices"] = (devices,) if isinstance(devices, str) else tuple(str(d) for d in devices)
+    limits = values["spending_limits"]
+    if limits is not None:
+        values["spending_limits"] = {str(k): str(v) for k, v in limits.items()}
     return StackOutputs(**values, sources=MappingProxyType(sources))
 
 
@@ -134,9 +140,16 @@ def _is_literal(value: Any) -> bool:
 
 
 def _check_types(path: Path, deployed: dict[str, Any]) -> None:
-    """Every deployed output has its type: text, and a list of device ARNs for ``allowed_devices``."""
+    """Every deployed output has its type: text, a list of device ARNs for ``allowed_devices`` and
+    an object of device ARN -> amount text for ``spending_limits``."""
     for name, value in deployed.items():
         if value is None:
+            continue
+        if name == "spending_limits":
+            if not (isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
+                raise UsageError(
+                    f"{path}: output {name} is {json.dumps(value)[:60]}: expected an object of device ARNs to amounts (text)"
+                )
             continue
         devices = name == "allowed_devices"
         ok = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
@@ -29,6 +30,7 @@ OUTPUT_NAMES = (
     "allowed_devices",
     "jobs_role_arn",
     "jobs_prefix",
+    "spending_limits",
 )
 
 # Braket device ARNs (checked against the Braket SDK's `braket.devices.Devices` by the tests).
@@ -38,8 +40,12 @@ IONQ_FORTE_1 = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1"
 IONQ_FORTE_ENTERPRISE_1 = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-Enterprise-1"
 QUERA_AQUILA = "arn:aws:braket:us-east-1::device/qpu/quera/Aquila"
 
+QPUS = (IONQ_FORTE_1, IONQ_FORTE_ENTERPRISE_1, QUERA_AQUILA)
+"""Every QPU any environment allows (dev puts a limit of 0 on each)."""
+
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{1,15}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_QPU = re.compile(r"^arn:aws[a-z-]*:braket:[a-z0-9-]+::device/qpu/[A-Za-z0-9_-]+/[A-Za-z0-9_.-]+$")
 
 
 def _is_amount(value: object) -> bool:
@@ -50,6 +56,14 @@ def _is_amount(value: object) -> bool:
         and math.isfinite(value)
         and math.copysign(1, value) > 0
     )
+
+
+def _is_limit(value: object) -> bool:
+    """A spending-limit amount: 0 or more USD, whole cents (Braket takes at most two decimals)."""
+    if not _is_amount(value):
+        return False
+    number = Decimal(repr(value))  # repr: 0.1 is '0.1', not its binary expansion
+    return number == number.quantize(Decimal("0.01"))
 
 
 def _fail(prop: str, value: object, allowed: str) -> None:
@@ -106,6 +120,12 @@ class EnvironmentConfig:
     backend: Optional[S3StateBackend] = None
     """None keeps state in a local file (dev only)."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    spending_limits_usd: Optional[Mapping[str, float]] = None
+    """Braket spending limits this environment owns: QPU ARN -> USD, enforced by Braket at task
+    creation (QPUs only). Every allowed QPU must have one (none is left unlimited by omission); a QPU
+    the environment does not allow may have one too (0: nobody in the account spends on it).
+    A limit belongs to the account and the device's region: when environments share an account,
+    exactly one of them may own the limits; None: this environment creates none."""
 
     def __post_init__(self) -> None:
         if not _ENV_NAME.match(self.name):
@@ -124,9 +144,29 @@ class EnvironmentConfig:
             _fail("backend", None, f"an S3StateBackend for {self.name!r}: only dev keeps local state")
         if self.name == "prod" and self.force_destroy:
             _fail("force_destroy", True, "False in prod: destroying the stack must never delete results")
+        if self.spending_limits_usd is not None:
+            self._check_spending_limits(self.spending_limits_usd)
         reserved = {"Project", "Environment", "ManagedBy"} & set(self.tags)
         if reserved:
             _fail("tags", sorted(reserved), "tags other than Project, Environment and ManagedBy (set by the stack)")
+
+    def _check_spending_limits(self, limits: object) -> None:
+        if not isinstance(limits, Mapping):
+            _fail("spending_limits_usd", limits, "None or a mapping of QPU ARNs to USD")
+        for arn, amount in limits.items():
+            if not (isinstance(arn, str) and _QPU.match(arn)):
+                _fail("spending_limits_usd", arn, "QPU ARNs (simulators take no spending limit)")
+            if not _is_limit(amount):
+                _fail(f"spending_limits_usd[{arn!r}]", amount, "0 or more USD in whole cents")
+        unlimited = sorted(a for a in self.allowed_devices if _QPU.match(a) and a not in limits)
+        if unlimited:
+            _fail("spending_limits_usd", dict(limits), f"an amount for every allowed QPU, also {', '.join(unlimited)}")
+
+    @property
+    def qpu_devices(self) -> tuple[str, ...]:
+        """The allowed devices that are QPUs, and the QPUs this environment puts a spending limit on."""
+        limited = tuple(self.spending_limits_usd or ())
+        return tuple(sorted({a for a in self.allowed_devices if _QPU.match(a)} | set(limited)))
 
     @property
     def production(self) -> bool:
@@ -160,6 +200,10 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             idle_stop_minutes=30,
             force_destroy=True,
             tags={"CostCenter": "quantum-research"},
+            # No QPU in dev: IAM already denies our roles every QPU; a limit of 0 on each also stops
+            # anyone else in the (dev) account from spending on one. Shares dev an account with
+            # another environment? Set None here (only one environment may own the limits).
+            spending_limits_usd={qpu: 0 for qpu in QPUS},
         ),
         EnvironmentConfig(
             name="staging",
@@ -175,6 +219,9 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             access_log_bucket="quantum-cloud-access-logs-staging",
             backend=_STATE,
             tags={"CostCenter": "quantum-research"},
+            # One run at the staging cap (max_cost_usd) on the one QPU staging allows. A cap on all
+            # spend from creation on, not monthly: raise it in review when it is used up.
+            spending_limits_usd={IONQ_FORTE_1: 50},
         ),
         EnvironmentConfig(
             name="prod",
@@ -192,6 +239,11 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             access_log_bucket="quantum-cloud-access-logs-prod",
             backend=_STATE,
             tags={"CostCenter": "quantum-research", "DataClassification": "confidential"},
+            # Two runs at the prod cap (max_cost_usd 500) per IonQ QPU, one on Aquila (analog, larger
+            # shot counts, used less): 2,500 in all, half the monthly budget, so Braket stops QPU spend
+            # before the budget's kill switch (hours late) has to. From creation on, not monthly: raise
+            # an amount in review when it is used up.
+            spending_limits_usd={IONQ_FORTE_1: 1000, IONQ_FORTE_ENTERPRISE_1: 1000, QUERA_AQUILA: 500},
         ),
     )
 }

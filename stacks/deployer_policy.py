@@ -7,8 +7,9 @@ prints (indent 2) the IAM policy that lets an identity run ``cdktf deploy <env>`
 (terraform init, plan, apply and destroy) for that stack and nothing else:
 
 - every Terraform resource type and data-source type of the stack is looked up in
-  ``ACTIONS_BY_TYPE``: the IAM actions the AWS provider (hashicorp/aws 6.x) calls to
-  create, read, update, delete and tag it. A type missing from the table raises
+  ``ACTIONS_BY_TYPE``: the IAM actions the AWS provider (hashicorp/aws 6.x), or for
+  ``awscc_*`` types the Cloud Control provider (hashicorp/awscc 1.x) and the service behind
+  Cloud Control, call to create, read, update, delete and tag it. A type missing from the table raises
   ``ValueError`` naming it, so a new resource type can never go unpermitted silently;
 - resources are scoped to the literal names the synthesized JSON gives (bucket, role and
   policy paths and names, notebook, lifecycle configuration, topic, budget, EventBridge rule); the account
@@ -227,6 +228,28 @@ ACTIONS_BY_TYPE: dict[str, tuple[str, ...]] = {
     # PutTargets (create and update), ListTargetsByRule (read: FindTarget), RemoveTargets
     # (internal/service/events/target.go); IAM authorizes them on the rule's ARN.
     "aws_cloudwatch_event_target": ("events:ListTargetsByRule", "events:PutTargets", "events:RemoveTargets"),
+    # The awscc provider (hashicorp/awscc 1.x) manages this through the Cloud Control API: Create/
+    # Get/Update/DeleteResource and GetResourceRequestStatus (polling), authorized as
+    # cloudformation:* with no resource type (Service Authorization Reference, "AWS Cloud Control
+    # API"). Cloud Control then calls Braket with the caller's credentials: the handler permissions
+    # of the AWS::Braket::SpendingLimit resource schema (create: CreateSpendingLimit,
+    # SearchSpendingLimits, TagResource; read: SearchSpendingLimits, ListTagsForResource; update:
+    # UpdateSpendingLimit, SearchSpendingLimits, TagResource, UntagResource; delete:
+    # DeleteSpendingLimit, SearchSpendingLimits).
+    "awscc_braket_spending_limit": (
+        "braket:CreateSpendingLimit",
+        "braket:DeleteSpendingLimit",
+        "braket:ListTagsForResource",
+        "braket:SearchSpendingLimits",
+        "braket:TagResource",
+        "braket:UntagResource",
+        "braket:UpdateSpendingLimit",
+        "cloudformation:CreateResource",
+        "cloudformation:DeleteResource",
+        "cloudformation:GetResource",
+        "cloudformation:GetResourceRequestStatus",
+        "cloudformation:UpdateResource",
+    ),
     # Data sources.
     DATA_PREFIX + "aws_caller_identity": ("sts:GetCallerIdentity",),
     DATA_PREFIX + "aws_iam_policy_document": (),  # rendered by the provider, no API call
@@ -237,8 +260,19 @@ ACTIONS_BY_TYPE: dict[str, tuple[str, ...]] = {
 PROVIDER_ACTIONS: tuple[str, ...] = ("sts:GetCallerIdentity",)
 """Called by the AWS provider (and the S3 backend) when configured, to learn the account."""
 
+CLOUD_CONTROL_ACTIONS = (
+    "cloudformation:CreateResource",
+    "cloudformation:DeleteResource",
+    "cloudformation:GetResource",
+    "cloudformation:GetResourceRequestStatus",
+    "cloudformation:UpdateResource",
+)
+"""What the awscc provider calls for every resource type (AWS Cloud Control API)."""
+
 UNSCOPED_ACTIONS = frozenset(
     {
+        "braket:SearchSpendingLimits",
+        *CLOUD_CONTROL_ACTIONS,
         "kms:CreateKey",
         "sns:GetSubscriptionAttributes",
         "sns:SetSubscriptionAttributes",
@@ -355,12 +389,25 @@ class _Stack:
         self.regions = {p.get("alias"): p.get("region") or "*" for p in providers}
         self.region = self.regions.get(None) or next(iter(self.regions.values()), "*")
         self.partition = _partition(self.region)
+        awscc = (stack.get("provider") or {}).get("awscc") or []
+        if isinstance(awscc, dict):
+            awscc = [awscc]
+        for config in awscc:
+            if isinstance(config, dict) and config.get("role_arn"):
+                # Cloud Control would act as that role (iam:PassRole to cloudformation.amazonaws.com).
+                raise ValueError(
+                    "the awscc provider sets 'role_arn', which the deployer policy was not written for: "
+                    "extend stacks/deployer_policy.py (iam:PassRole to cloudformation.amazonaws.com) first"
+                )
+        self.awscc_regions = {p.get("alias"): p.get("region") or "*" for p in awscc if isinstance(p, dict)}
 
     # regions and ARNs
     def region_of(self, config: Mapping) -> str:
         provider = config.get("provider")
         if isinstance(provider, str) and provider.startswith("aws."):
             return self.regions.get(provider[4:], "*")
+        if isinstance(provider, str) and (provider == "awscc" or provider.startswith("awscc.")):
+            return self.awscc_regions.get(provider[6:] or None, "*")
         return self.region
 
     def arn(self, service: str, region: str, resource: str, account: str = "*") -> str:
@@ -648,6 +695,29 @@ def _scope_event_target(stack: _Stack, rtype: str, name: str, config: dict) -> l
     return _all_on("EventBridgeRules", rtype, [_rule_arn(stack, stack.region_of(config), rule)])
 
 
+_QPU_ARN = re.compile(r"^arn:(aws[a-z-]*):braket:([a-z0-9-]+)::(device/qpu/[A-Za-z0-9_-]+/[A-Za-z0-9_.-]+)$")
+
+
+def _scope_spending_limit(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    """Braket's spending-limit actions on this region's spending limits (the ARN Braket gives one:
+    arn:<partition>:braket:<region>:<account>:spending-limit/<id>, id generated at creation), and
+    CreateSpendingLimit also on the device, which the Service Authorization Reference lists as a
+    required resource of it, in the form IAM evaluates (the account included: ``*``)."""
+    region = stack.region_of(config)
+    device = stack.required(rtype, name, config, "device_arn")
+    match = _QPU_ARN.match(device)
+    if not match:
+        raise ValueError(f"{rtype}.{name}.device_arn={device!r} is not a QPU ARN (Braket limits QPUs only)")
+    limits = [stack.arn("braket", region, "spending-limit/*")]
+    device_policy_arn = f"arn:{match.group(1)}:braket:{match.group(2)}:*:{match.group(3)}"
+    unscoped = [a for a in ACTIONS_BY_TYPE[rtype] if a in UNSCOPED_ACTIONS]
+    return (
+        _on("BraketSpendingLimits", _without(rtype, *unscoped), limits)
+        + _on("BraketSpendingLimits", ["braket:CreateSpendingLimit"], [device_policy_arn])
+        + _on("SpendingLimitsNoResourceLevelPermission", unscoped, ["*"])
+    )
+
+
 def _scope_unscoped(category: str) -> Scoper:
     def scope(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
         return _all_on(category, rtype, ["*"])
@@ -676,6 +746,7 @@ _SCOPERS: dict[str, Scoper] = {
     "aws_sns_topic_subscription": _scope_subscription,
     "aws_cloudwatch_event_rule": _scope_event_rule,
     "aws_cloudwatch_event_target": _scope_event_target,
+    "awscc_braket_spending_limit": _scope_spending_limit,
     DATA_PREFIX + "aws_caller_identity": _scope_unscoped("StsGetCallerIdentityNoResourceLevelPermission"),
 }
 

@@ -9,6 +9,7 @@ from quantum_constructs import (
     BraketBudget,
     BraketJobsExecutionRole,
     BraketNotebookRole,
+    BraketSpendingLimits,
     BraketStateChangeAlerts,
     BucketEncryption,
     QuantumDevNotebook,
@@ -20,7 +21,8 @@ from .config import OUTPUT_NAMES, PROJECT, TERRAFORM_REQUIRED_VERSION, Environme
 
 
 class QuantumStack(TerraformStack):
-    """Results bucket, notebook and jobs roles, dev notebook, budget and alerts for one environment."""
+    """Results bucket, notebook and jobs roles, dev notebook, budget, alerts and Braket spending
+    limits for one environment."""
 
     def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
         super().__init__(scope, config.name)
@@ -90,6 +92,20 @@ class QuantumStack(TerraformStack):
         )
         # Final states of this account's hybrid jobs and quantum tasks, to the budget's encrypted topic.
         self.alerts = BraketStateChangeAlerts(self, "StateChangeAlerts", budget=self.budget)
+        # Service-enforced caps per QPU, if this environment owns the account's limits. The awscc
+        # provider has no default tags: the stack's tags are passed explicitly.
+        self.spending_limits = None
+        if config.spending_limits_usd is not None and config.qpu_devices:
+            self.spending_limits = BraketSpendingLimits(
+                self,
+                "SpendingLimits",
+                allowed_device_arns=list(config.qpu_devices),
+                limits_usd=config.spending_limits_usd,
+                default_limit_usd=0,  # config validation gives every allowed QPU its amount
+                region=config.region,
+                tags=config.default_tags,
+                prevent_destroy=config.production,
+            )
         add_guardrails(self, production=config.production)
 
         outputs = {
@@ -103,6 +119,8 @@ class QuantumStack(TerraformStack):
             "allowed_devices": list(self.role.allowed_device_arns),
             "jobs_role_arn": self.jobs_role.role_arn,
             "jobs_prefix": self.jobs_role.jobs_prefix,
+            # SDK device ARN -> USD (shortest form); empty when this environment owns no limits.
+            "spending_limits": dict(self.spending_limits.limits) if self.spending_limits else {},
         }
         assert tuple(outputs) == OUTPUT_NAMES
         for name, value in outputs.items():

@@ -74,6 +74,8 @@ TO_BRAKET = {"iam:PassedToService": "braket.amazonaws.com"}
 FROM_OUR_JOB = {"aws:SourceAccount": "{account}", "aws:SourceArn": JOB}
 JOB_LOG_STREAM = "arn:aws:logs:{region}:{account}:log-group:/aws/braket/jobs:log-stream:bell-2026/algo-1-1700000000"
 BRAKET_IMAGE = "arn:aws:ecr:{region}:292282985366:repository/amazon-braket-base-jobs"
+SPENDING_LIMIT = "arn:aws:braket:{region}:{account}:spending-limit/7c1f2d3e-4a5b-6c7d-8e9f-0a1b2c3d4e5f"
+LIMITED_QPU = "arn:aws:braket:us-east-1:{account}:device/qpu/ionq/Forte-1"
 FROM_THE_RULE = {"aws:SourceAccount": "{account}", "aws:SourceArn": "{rule}"}
 FOR_THE_TOPIC = {"kms:EncryptionContext:aws:sns:topicArn": "{topic}"}
 FROM_THIS_ACCOUNT = {"aws:SourceAccount": "{account}", "aws:SourceArn": "{budget}"}
@@ -250,6 +252,20 @@ MATRIX = [
     ("events.amazonaws.com", "kms:Decrypt", "{results_key}", FOR_THE_TOPIC, DENY),
     ("events.amazonaws.com", "kms:Decrypt", "{budget_key}", {"kms:ViaService": "s3.{region}.amazonaws.com"}, DENY),
     ("outsider", "sns:Publish", "{topic}", FROM_THE_RULE, DENY),
+    # Braket spending limits: both roles read what is left (python -m jobs estimate|run), neither may
+    # create, raise or delete one (it would lift its own cap). SearchSpendingLimits has no resource
+    # type; CreateSpendingLimit is on the device and the new limit, Update/Delete on the limit
+    # (Service Authorization Reference, Amazon Braket).
+    *[(who, "braket:SearchSpendingLimits", "*", {}, ALLOW) for who in ("notebook", "jobs")],
+    *[(who, action, resource, {}, DENY)
+      for who in ("notebook", "jobs", "notebook+kill-switch", "jobs+kill-switch")
+      for action, resource in (("braket:CreateSpendingLimit", LIMITED_QPU),
+                               ("braket:CreateSpendingLimit", SPENDING_LIMIT),
+                               ("braket:UpdateSpendingLimit", SPENDING_LIMIT),
+                               ("braket:DeleteSpendingLimit", SPENDING_LIMIT),
+                               ("braket:TagResource", SPENDING_LIMIT),
+                               ("braket:UntagResource", SPENDING_LIMIT))],
+    ("outsider", "braket:UpdateSpendingLimit", SPENDING_LIMIT, {}, DENY),
 ]
 
 
@@ -389,3 +405,20 @@ def test_the_matrix_fails_without_the_source_conditions(stack_json):
     wrong = failures(AccessSimulation(doc), MATRIX)
     assert any(w.startswith("braket.amazonaws.com sts:AssumeRole") and OUTSIDER_ACCOUNT in w for w in wrong)
     assert all(w.startswith("braket.amazonaws.com") for w in wrong)
+
+
+def test_spending_limit_changes_are_denied_explicitly_even_with_braket_full_access(simulations):
+    """With AmazonBraketFullAccess (braket:*) attached, the roles still cannot raise their own cap:
+    their policy denies the changes explicitly, and an explicit Deny wins (IAM policy evaluation)."""
+    from tests.access.simulation import Caller
+
+    full_access = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "braket:*", "Resource": "*"}]}
+    for env, sim in simulations.items():
+        values = placeholders(sim)
+        for who in ("notebook", "jobs"):
+            caller = sim.callers[who]
+            sim.callers[f"{who}+full-access"] = Caller(caller.principal, [*caller.identity_policies, full_access])
+            for action in ("braket:CreateSpendingLimit", "braket:UpdateSpendingLimit", "braket:DeleteSpendingLimit"):
+                result = sim.decide(f"{who}+full-access", action, fill(SPENDING_LIMIT, values))
+                assert result.decision is Decision.EXPLICIT_DENY, (env, who, action, result.reason)
+            assert sim.decide(f"{who}+full-access", "braket:SearchSpendingLimits", "*").decision is Decision.ALLOW

@@ -488,10 +488,14 @@ def test_jobs_role_allows_nothing_else(new_stack):
         "CreateTasksOnAllowedDevices", "DenyCreateTasksOnOtherDevices", "ManageOwnTasks", "DescribeAllowedDevices",
         "SearchTasks", "JobLogs", "JobMetrics", "EcrLogin", "PullBraketJobImages",
         "ResultsJobsObjects", "ResultsJobsListing", "ResultsBucketLocation", "ResultsKeyViaS3",
+        "ReadSpendingLimits", "DenySpendingLimitChanges",
     ])
     allowed = {a for s in statements.values() if s.get("effect", "Allow") == "Allow" for a in s["actions"]}
     assert "braket:CreateJob" not in allowed and not {a for a in allowed if a.startswith(("iam:", "sts:"))}
-    assert all(s.get("effect", "Allow") == "Allow" or s["sid"] == "DenyCreateTasksOnOtherDevices" for s in statements.values())
+    assert all(
+        s.get("effect", "Allow") == "Allow" or s["sid"] in {"DenyCreateTasksOnOtherDevices", "DenySpendingLimitChanges"}
+        for s in statements.values()
+    )
 
 
 def test_grant_pass_role_lets_the_notebook_role_pass_only_the_jobs_role_only_to_braket(new_stack):

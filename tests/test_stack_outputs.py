@@ -17,6 +17,7 @@ NOTEBOOK = "fake-notebook-dev"
 ROLE_ARN = "arn:aws:iam::123456789012:role/fake-notebook-role"
 JOBS_ROLE_ARN = "arn:aws:iam::123456789012:role/service-role/AmazonBraketJobsExecutionRole-fake"
 BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
+QPU = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1"
 
 
 def synthesized_stack(**output_overrides: object) -> dict:
@@ -32,6 +33,7 @@ def synthesized_stack(**output_overrides: object) -> dict:
         "notebook_name": "${aws_sagemaker_notebook_instance.Notebook_1.name}",
         "jobs_role_arn": "${aws_iam_role.JobsExecutionRole_1.arn}",
         "jobs_prefix": "jobs",
+        "spending_limits": {},
         **output_overrides,
     }
     return {
@@ -73,6 +75,7 @@ def deployed_values(env: str = "dev", role_arn: str = ROLE_ARN) -> dict:
         "allowed_devices": [SV1],
         "jobs_role_arn": JOBS_ROLE_ARN,
         "jobs_prefix": "jobs",
+        "spending_limits": {QPU: "50"},
         "not_an_output_of_ours": "ignored",
     }
 
@@ -361,3 +364,13 @@ def test_real_synthesized_dev_stack(real_root):
     assert outputs.jobs_prefix == "jobs"
     assert outputs.jobs_role_arn is None
     assert set(outputs.sources.values()) == {"synthesized"}
+
+
+def test_spending_limits_are_an_object_of_amount_texts(root):
+    """The synthesized value (a literal) is read, and a deployed one must be device ARN -> text."""
+    write_json(root / "cdktf.out" / "stacks" / "dev" / "cdk.tf.json", synthesized_stack(spending_limits={QPU: "0"}))
+    assert resolve_outputs("dev", root=root).spending_limits == {QPU: "0"}
+    for bad in ([QPU], {QPU: 50}, "50"):
+        path = write_json(root / "bad.json", {**deployed_values(), "spending_limits": bad})
+        with pytest.raises(UsageError, match="output spending_limits is .*: expected an object of device ARNs to amounts"):
+            resolve_outputs("dev", root=root, outputs_file=path)

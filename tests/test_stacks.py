@@ -127,10 +127,11 @@ def test_notebook_is_braket_named_rootless_with_lifecycle(env_name, stack_json):
     assert lifecycle["on_create"] and lifecycle["on_start"]
 
 
-def test_the_ten_outputs_exist(env_name, stack_json):
+def test_the_eleven_outputs_exist(env_name, stack_json):
     outputs = stack_json[env_name]["output"]
-    assert tuple(sorted(outputs)) == tuple(sorted(OUTPUT_NAMES)) and len(OUTPUT_NAMES) == 10
-    assert OUTPUT_NAMES[-2:] == ("jobs_role_arn", "jobs_prefix")  # appended: the first eight keep their places
+    assert tuple(sorted(outputs)) == tuple(sorted(OUTPUT_NAMES)) and len(OUTPUT_NAMES) == 11
+    # appended: the first ones keep their places
+    assert OUTPUT_NAMES[-3:] == ("jobs_role_arn", "jobs_prefix", "spending_limits")
     assert outputs["environment"]["value"] == env_name
     assert outputs["region"]["value"] == get_environment(env_name).region
     assert outputs["jobs_prefix"]["value"] == "jobs"
@@ -236,3 +237,27 @@ def test_every_stack_has_the_braket_budget_and_its_kill_switch(env_name, stack_j
     ]
     [deny] = deny_doc["statement"]
     assert deny["effect"] == "Deny" and sorted(deny["actions"]) == ["braket:CreateJob", "braket:CreateQuantumTask"]
+
+
+def test_spending_limits_one_per_qpu_in_the_shortest_form_with_the_stacks_tags(env_name, stack_json):
+    """prod and staging: one awscc_braket_spending_limit per allowed QPU; dev: 0 on every QPU the project
+    knows (it allows none). The awscc provider has no default tags: each limit carries the stack's."""
+    from stacks.config import QPUS
+
+    config = get_environment(env_name)
+    doc = stack_json[env_name]
+    limits = {c["device_arn"]: c for c in resources(doc, "awscc_braket_spending_limit").values()}
+    allowed_qpus = {a for a in config.allowed_devices if ":device/qpu/" in a}
+    expected = {qpu: "0" for qpu in QPUS} if env_name == "dev" else None
+    if env_name != "dev":
+        assert set(limits) == allowed_qpus
+    assert {d: c["spending_limit"] for d, c in limits.items()} == (
+        expected or {arn: {1000: "1000", 500: "500", 50: "50"}[config.spending_limits_usd[arn]] for arn in allowed_qpus}
+    )
+    tags = [{"key": k, "value": v} for k, v in sorted(config.default_tags.items())]
+    for limit in limits.values():
+        assert limit["tags"] == tags and limit["provider"] == "awscc"
+        assert ("lifecycle" in limit) is (env_name == "prod")
+    assert doc["terraform"]["required_providers"]["awscc"] == {"source": "hashicorp/awscc", "version": "~> 1.93"}
+    assert doc["provider"]["awscc"] == [{"region": config.region}]
+    assert doc["output"]["spending_limits"]["value"] == {d: c["spending_limit"] for d, c in limits.items()}

@@ -2,6 +2,7 @@
 
     from quantum_constructs import QuantumResultsBucket, BraketNotebookRole, QuantumDevNotebook
     from quantum_constructs import BraketJobsExecutionRole, BraketBudget, BraketStateChangeAlerts
+    from quantum_constructs import BraketSpendingLimits, AwsccProvider, BraketSpendingLimitResource
 """
 
 import os as _os
@@ -16,12 +17,20 @@ from . import lazy_provider  # noqa: E402
 lazy_provider.install()
 
 from .alerts import BraketStateChangeAlerts  # noqa: E402
+from .awscc import (  # noqa: E402
+    AWSCC_VERSION_CONSTRAINT,
+    AwsccProvider,
+    BraketSpendingLimitResource,
+    SpendingLimitPeriod,
+    shortest_amount,
+)
 from .bucket import BucketEncryption, QuantumResultsBucket  # noqa: E402
 from .budget import BraketBudget  # noqa: E402
 from .guardrails import StackGuardrails, add_guardrails  # noqa: E402
 from .jobs_role import JOBS_PREFIX, BraketJobsExecutionRole  # noqa: E402
 from .notebook import NOTEBOOK_INSTANCE_TYPES, QuantumDevNotebook  # noqa: E402
 from .role import BraketNotebookRole, ExistingNotebookRole, device_policy_arn  # noqa: E402
+from .spending_limits import BraketSpendingLimits  # noqa: E402
 
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
@@ -43,7 +52,10 @@ def _show_props(*classes: type) -> None:
 
 __version__ = _version()
 _show_props(
+    AwsccProvider,
     BraketBudget,
+    BraketSpendingLimitResource,
+    BraketSpendingLimits,
     BraketJobsExecutionRole,
     BraketNotebookRole,
     BraketStateChangeAlerts,
@@ -53,7 +65,11 @@ _show_props(
 )
 
 __all__ = [
+    "AWSCC_VERSION_CONSTRAINT",
+    "AwsccProvider",
     "BraketBudget",
+    "BraketSpendingLimitResource",
+    "BraketSpendingLimits",
     "BraketJobsExecutionRole",
     "BraketNotebookRole",
     "BraketStateChangeAlerts",
@@ -64,7 +80,9 @@ __all__ = [
     "__version__",
     "QuantumDevNotebook",
     "QuantumResultsBucket",
+    "SpendingLimitPeriod",
     "StackGuardrails",
     "add_guardrails",
     "device_policy_arn",
+    "shortest_amount",
 ]

@@ -20,7 +20,7 @@ from constructs import Construct
 from ._scope import apply_provider, check_provider, path_sid
 from ._validation import require
 from .bucket import Grantable, QuantumResultsBucket
-from .role import PolicyRoleBase, check_permissions_boundary, service_role_name
+from .role import PolicyRoleBase, check_permissions_boundary, service_role_name, spending_limit_statements
 
 # The Braket SDK looks for a jobs role under this path and name prefix (AwsSession.get_default_jobs_role)
 # and the AWS managed policies let callers pass only such roles (AmazonBraketFullAccess,
@@ -55,8 +55,8 @@ class BraketJobsExecutionRole(PolicyRoleBase):
     - One inline least-privilege policy: create quantum tasks only on ``allowed_device_arns``
       (an explicit Deny covers every other device; no ``CreateJob``: a job does not start
       jobs); tag, read and cancel this account's tasks, search tasks, describe the allowed
-      devices; objects under ``jobs/`` of ``results_bucket`` only (and its key, through S3
-      only); the jobs' CloudWatch logs (``/aws/braket*``) and metrics (namespace
+      devices; read the account's spending limits (never change them: explicit Deny); objects
+      under ``jobs/`` of ``results_bucket`` only (and its key, through S3 only); the jobs' CloudWatch logs (``/aws/braket*``) and metrics (namespace
       ``/aws/braket``); pull Braket's job images (``amazon-braket*`` repositories). Nothing
       else: no ``iam:PassRole``. ``add_to_policy`` and grants append to the same policy.
     - ``force_detach_policies``: the budget kill switch may attach its deny policy to it.
@@ -247,6 +247,7 @@ class BraketJobsExecutionRole(PolicyRoleBase):
                 actions=["braket:SearchQuantumTasks"],
                 resources=["*"],
             ),
+            *spending_limit_statements(),
             DataAwsIamPolicyDocumentStatement(
                 sid="JobLogs",
                 actions=[

@@ -58,6 +58,27 @@ def _device_policy_form(partition: str, region: str, device: str) -> str:
     return f"arn:{partition}:braket:{region or '*'}:*:{device}"
 
 
+SPENDING_LIMIT_CHANGES = ["braket:CreateSpendingLimit", "braket:UpdateSpendingLimit", "braket:DeleteSpendingLimit"]
+
+
+def spending_limit_statements() -> list[DataAwsIamPolicyDocumentStatement]:
+    """Read the account's Braket spending limits, never change them.
+
+    ``braket:SearchSpendingLimits`` lets ``python -m jobs estimate|run`` show what a QPU has
+    left; the Service Authorization Reference (Amazon Braket) lists no resource type for it, so
+    ``"*"``. Creating, updating and deleting a limit is denied explicitly: a role that may spend
+    must never raise its own cap, even with ``AmazonBraketFullAccess`` (``braket:*``) attached.
+    """
+    return [
+        DataAwsIamPolicyDocumentStatement(
+            sid="ReadSpendingLimits", actions=["braket:SearchSpendingLimits"], resources=["*"]
+        ),
+        DataAwsIamPolicyDocumentStatement(
+            sid="DenySpendingLimitChanges", effect="Deny", actions=SPENDING_LIMIT_CHANGES, resources=["*"]
+        ),
+    ]
+
+
 def check_permissions_boundary(permissions_boundary: object) -> None:
     """``ValueError`` unless ``permissions_boundary`` is None or a managed policy ARN (or a reference to one)."""
     require(
@@ -182,6 +203,7 @@ class _NotebookRoleBase(PolicyRoleBase):
                 actions=["braket:SearchDevices", "braket:SearchQuantumTasks", "braket:SearchJobs"],
                 resources=["*"],
             ),
+            *spending_limit_statements(),
             DataAwsIamPolicyDocumentStatement(
                 sid="NotebookAndJobLogs",
                 actions=[
@@ -206,7 +228,8 @@ class BraketNotebookRole(_NotebookRoleBase):
       PassRole statements expect).
     - One inline least-privilege policy: create quantum tasks and hybrid jobs only
       on ``allowed_device_arns`` (an explicit Deny covers every other device); read, cancel and search tasks and jobs of this
-      account; describe devices; write the notebook's CloudWatch logs. Grants
+      account; describe devices; read the account's Braket spending limits (an explicit Deny
+      keeps it from creating, raising or deleting one); write the notebook's CloudWatch logs. Grants
       (``QuantumResultsBucket.grant_read_write``, a notebook's idle auto-stop,
       ``BraketJobsExecutionRole.grant_pass_role``, ``add_to_policy``) append their statements
       to that same policy: a role shared by several notebooks and buckets has one policy, and

@@ -20,6 +20,10 @@ refuse (a ValidationException, nothing queued); a worker runs the program on the
 simulator the device maps to (``gradients.py`` adds SV1's adjoint gradient); ``results.py``
 writes results.json in Braket's shape and checks it with the SDK's schema before storing it.
 
+Spending limits (CreateSpendingLimit, UpdateSpendingLimit, DeleteSpendingLimit,
+SearchSpendingLimits) are ``spending.py``'s, which also gates CreateQuantumTask on a QPU with a limit
+and tracks each charged task's queued and total spend until it ends (``Task.settle``).
+
 Hybrid jobs (CreateJob, GetJob, CancelJob, SearchJobs) are ``jobs.py``'s: each runs its entry
 point in a subprocess of this interpreter, as the role it was passed. The job's calls carry
 credentials the emulator issued for it (their access key id, read from the SigV4 credential
@@ -56,7 +60,7 @@ from botocore.exceptions import ClientError
 from braket.ir.ahs import Program as AhsProgram
 from braket.ir.openqasm import Program as OpenQASMProgram
 
-from . import ahs, gradients, jobs, programs, results
+from . import ahs, gradients, jobs, programs, results, spending
 from .access import ACCOUNT_ID, CallerIdentity, iam_device_arn
 from .devices import AHS, DEVICES, OPENQASM, Device
 
@@ -135,6 +139,8 @@ class Task:
     status: str = "QUEUED"
     failure_reason: str | None = None
     wake: threading.Event = field(default_factory=threading.Event)
+    # Called with the end state when the task ends: moves its charge on a spending limit (spending.py).
+    settle: Callable[[str], None] | None = None
 
     def summary(self) -> dict[str, Any]:
         """QuantumTaskSummary (SearchQuantumTasks) shape."""
@@ -147,6 +153,8 @@ class Task:
     def finish(self, status: str, reason: str | None = None) -> None:
         self.status, self.failure_reason, self.ended_at = status, reason, time.time()
         self.wake.set()
+        if self.settle is not None:
+            self.settle(status)
 
 
 class BraketEmulator:
@@ -184,6 +192,7 @@ class BraketEmulator:
         self._job_tokens: dict[tuple[str, str], str] = {}  # (account, clientToken) -> job ARN
         self._job_keys: dict[str, jobs.Job] = {}  # a job's access key id -> the job
         self._job_by_token: dict[str, jobs.Job] = {}  # AMZN_BRAKET_JOB_TOKEN -> the job
+        self._spending = spending.Ledger()
         self._calls: dict[str, int] = {}
         self._throttled: dict[str, int] = {}
         self._max_workers = max_workers
@@ -291,6 +300,10 @@ class BraketEmulator:
                      "createdAt": _iso(t.created_at), "endedAt": _iso(t.ended_at),
                      "failureReason": t.failure_reason} for t in self._tasks.values()]
 
+    def spending_limits(self) -> list[dict[str, Any]]:
+        """Every spending limit (all regions), oldest first: SpendingLimitSummary + region + remaining."""
+        return self._spending.listing()
+
     def stats(self) -> dict[str, Any]:
         with self._lock:
             return {"create_quantum_task_calls": self._calls.get("CreateQuantumTask", 0),
@@ -322,7 +335,7 @@ class BraketEmulator:
                 self._before_api_call(op)
                 status, out = func(self, self._region_of(headers), payload, query, *args)
                 return status, out, None
-            except ApiError as err:
+            except (ApiError, spending.Refused) as err:
                 return err.status, {"message": err.message}, err.code
             except ValueError as exc:
                 return 400, {"message": str(exc)}, "ValidationException"
@@ -419,6 +432,8 @@ class BraketEmulator:
             if existing := self._tokens.get((ACCOUNT_ID, req["clientToken"])):
                 return 201, {"quantumTaskArn": existing}
             job = self._job_by_token.get(req.get("jobToken") or "")
+            # Last, on an otherwise valid request: the device's spending limit (raises, nothing queued).
+            charge = self._spending.charge(device, region, shots, task_arn)
             task = Task(arn=task_arn, job_arn=job.arn if job else None,
                         client_token=req["clientToken"], device=device, region=region,
                         shots=shots, bucket=req["outputS3Bucket"],
@@ -426,7 +441,8 @@ class BraketEmulator:
                         shape=shape,
                         device_parameters=params, tags=req.get("tags") or {},
                         inject_failure=self._failure_rng.random() < self.knobs.failure_rate,
-                        queue_delay=self.knobs.queue_delay)
+                        queue_delay=self.knobs.queue_delay,
+                        settle=self._spending.settler(charge))
             self._tasks[task.arn] = task
             self._tokens[(ACCOUNT_ID, task.client_token)] = task.arn
             assert self._pool is not None, "emulator not started"
@@ -551,6 +567,47 @@ class BraketEmulator:
                 raise _validation(f"Unsupported filter name {flt.get('name')}")
             rows = [r for r in rows if r[flt["name"]] in flt.get("values", [])]
         return _page(rows, req, "devices")
+
+    # ------------------------------------------------------------------ spending limits
+    def create_spending_limit(self, region: str, req: dict[str, Any], _q: Any) -> Response:
+        """CreateSpendingLimit (spending.py). In order: the request against the model, a repeated
+        clientToken (the first limit's ARN), the device (a QPU of this region, else
+        ValidationException), IAM (braket:CreateSpendingLimit on the device and the limit,
+        braket:TagResource with tags), a retired device (DeviceRetiredException), one per device."""
+        self._spending.check("CreateSpendingLimitRequest", req)
+        if existing := self._spending.created_for(req["clientToken"]):
+            return 201, {"spendingLimitArn": existing}
+        device = self._spending.qpu(DEVICES.get(req["deviceArn"]), req["deviceArn"], region)
+        arn = spending.new_arn(region)
+        self._authorize("braket:CreateSpendingLimit", iam_device_arn(device), arn)
+        if req.get("tags"):  # tagging on create needs braket:TagResource too
+            self._authorize("braket:TagResource", arn)
+        if self.knobs.device_status.get(device.arn, device.status) == "RETIRED":
+            raise ApiError(410, "DeviceRetiredException", f"Device {device.arn} is retired")
+        return 201, {"spendingLimitArn": self._spending.create(arn, region, device, req)}
+
+    def update_spending_limit(self, region: str, req: dict[str, Any], _q: Any, arn: str) -> Response:
+        """UpdateSpendingLimit: new amount and/or timePeriod; idempotent on clientToken."""
+        self._spending.check_arn(arn)
+        self._spending.check("UpdateSpendingLimitRequest", req | {"spendingLimitArn": arn})
+        self._authorize("braket:UpdateSpendingLimit", arn)
+        self._spending.update(arn, region, req)
+        return 200, {}
+
+    def delete_spending_limit(self, region: str, _req: Any, _q: Any, arn: str) -> Response:
+        """DeleteSpendingLimit: the device is unrestricted again; its tasks stop counting."""
+        self._spending.check_arn(arn)
+        self._authorize("braket:DeleteSpendingLimit", arn)
+        self._spending.delete(arn, region)
+        return 200, {}
+
+    def search_spending_limits(self, region: str, req: dict[str, Any], _q: Any) -> Response:
+        """SearchSpendingLimits: the caller's region, ``deviceArn`` EQUAL filters, 20 a page by default."""
+        self._spending.check("SearchSpendingLimitsRequest", req)
+        self._authorize("braket:SearchSpendingLimits", "*")
+        rows = self._spending.search(region, req)
+        return _page(rows, {"maxResults": spending.DEFAULT_MAX_RESULTS} | {
+            k: v for k, v in req.items() if v is not None}, "spendingLimits")
 
     # ------------------------------------------------------------------ hybrid jobs
     def _job(self, arn: str) -> jobs.Job:
@@ -835,10 +892,18 @@ _ROUTES: list[tuple[str, str, str, Callable[..., Any]]] = [
     ("GET", r"/job/([^/]+)", "GetJob", BraketEmulator.get_job),
     ("PUT", r"/job/([^/]+)/cancel", "CancelJob", BraketEmulator.cancel_job),
     ("POST", r"/jobs", "SearchJobs", BraketEmulator.search_jobs),
+    ("POST", r"/spending-limit", "CreateSpendingLimit", BraketEmulator.create_spending_limit),
+    ("PATCH", r"/spending-limit/([^/]+)/update", "UpdateSpendingLimit",
+     BraketEmulator.update_spending_limit),
+    ("DELETE", r"/spending-limit/([^/]+)/delete", "DeleteSpendingLimit",
+     BraketEmulator.delete_spending_limit),
+    ("POST", r"/spending-limits", "SearchSpendingLimits", BraketEmulator.search_spending_limits),
     ("GET", r"/device/([^/]+)", "GetDevice", BraketEmulator.get_device),
     ("POST", r"/devices", "SearchDevices", BraketEmulator.search_devices),
     ("GET", r"/_emulator/tasks", "_tasks", lambda em, _b: {"tasks": em.tasks()}),
     ("GET", r"/_emulator/jobs", "_jobs", lambda em, _b: {"jobs": em.jobs()}),
+    ("GET", r"/_emulator/spending-limits", "_spending_limits",
+     lambda em, _b: {"spendingLimits": em.spending_limits()}),
     ("GET", r"/_emulator/stats", "_stats", lambda em, _b: em.stats()),
     ("GET", r"/_emulator/config", "_config", lambda em, _b: em.config()),
     ("POST", r"/_emulator/config", "_configure", lambda em, body: em.configure(**body)),
@@ -868,7 +933,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST = do_PUT = do_DELETE = _serve
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
