@@ -53,19 +53,24 @@ def test_the_allowance_is_shown_and_a_run_above_it_is_refused_before_submitting(
 
 
 def test_the_service_refusal_is_reported_as_a_refusal(workdir, aws, braket):
-    """A caller who cannot read the limit (or reads it just before someone else spends) is refused by Braket."""
-    braket.create_spending_limit(deviceArn=FORTE_1, spendingLimit="5")
+    """A caller who cannot read the limit (or reads it just before someone else spends): a task within the
+    limit runs, the next one that would exceed it is refused by Braket, and jobs says so as a refusal."""
+    braket.create_spending_limit(deviceArn=FORTE_1, spendingLimit="10")
     aws.emulator.identity = CallerIdentity("arn:aws:iam::123456789012:role/CannotReadLimits", ({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "braket:*", "Resource": "*"},
                       {"Effect": "Deny", "Action": "braket:SearchSpendingLimits", "Resource": "*"}],
     },))
-    run, document = jobs("run", "--shots", "100", cwd=workdir)  # $8.30 > $5
-    assert run.returncode == 2
-    [line] = run.stderr.splitlines()
+    ran, document = jobs("run", "--shots", "100", cwd=workdir)  # $8.30 of $10
+    assert ran.returncode == 0, ran.stderr
+    assert document["spending_limit"]["unknown_because"].startswith("unknown (") and "AccessDenied" in ran.stdout + json.dumps(document)
+
+    refused, document = jobs("run", "--shots", "100", cwd=workdir)  # another $8.30: $1.70 left
+    assert refused.returncode == 2
+    [line] = refused.stderr.splitlines()
     assert line.startswith("error: Braket refused a task on " + FORTE_1 + " under its spending limit: ")
-    assert "Traceback" not in run.stderr and aws.emulator.tasks() == []
-    assert document["exit_code"] == 2
+    assert "Traceback" not in refused.stderr and document["exit_code"] == 2
+    assert len(aws.emulator.tasks()) == 1  # the refused task was never created
 
 
 def test_without_credentials_the_allowance_is_unknown_and_the_cap_applies(workdir, no_aws_credentials):

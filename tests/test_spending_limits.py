@@ -12,7 +12,8 @@ import json
 from decimal import Decimal
 
 import pytest
-from cdktf import Testing, TerraformOutput
+import cdktf
+from cdktf import TerraformOutput
 
 from quantum_constructs import (
     AWSCC_VERSION_CONSTRAINT,
@@ -39,7 +40,7 @@ IQM_EU = "arn:aws:braket:eu-north-1::device/qpu/iqm/Garnet"
 
 
 def synth(stack) -> dict:
-    return json.loads(Testing.synth(stack))
+    return json.loads(cdktf.Testing.synth(stack))
 
 
 def limits_of(doc: dict) -> dict[str, dict]:
