@@ -105,8 +105,12 @@ def hybrid(args, results_root: Path, progress):
     _say(args, f"Hybrid job {plan.entry_point} on {plan.device.alias}: {where}")
     _say(args, f"Estimated ${plan.estimate.usd:.2f} [{plan.estimate.breakdown}], cap ${plan.max_cost_usd:.2f}")
     _say(args, f"Not in the estimate: {plan.estimate.not_covered}")
-    echo = None if args.json else (lambda line: print(f"  | {line}", file=sys.stderr, flush=True))
-    return _finish_hybrid(args, hybrid_jobs.start_hybrid(plan, results_root=results_root, echo=echo))
+    return _finish_hybrid(args, hybrid_jobs.start_hybrid(plan, results_root=results_root, echo=_job_output(args)))
+
+
+def _job_output(args):
+    """Where a local hybrid job's output lines go as they come: stderr, indented; nowhere with --json."""
+    return None if args.json else (lambda line: print(f"  | {line}", file=sys.stderr, flush=True))
 
 
 def _finish_hybrid(args, summary: dict):
@@ -122,20 +126,18 @@ def _finish_hybrid(args, summary: dict):
     return summary, summary["state"] == "COMPLETED"
 
 
-def _resume_hybrid(args, record: JobRecord):
+def _resume_hybrid(args, record: JobRecord, cap: float):
     from . import hybrid as hybrid_jobs
 
     header = record.header
     if record.runs_locally or record.braket_job_arn is None:
         # It runs (again) now: estimated and capped like a new job.
-        cap = environment_config(args.env).max_cost_usd if args.max_cost is None else args.max_cost
         hybrid_jobs.check_cap_again(header, cap)
         _say(args, f"Resuming hybrid job {record.job_id}: {'running it again locally' if record.runs_locally else 'creating it'} "
                    f"(estimated ${header['estimated_cost_usd']:.2f}, cap ${cap:.2f})")
     else:
         _say(args, f"Resuming hybrid job {record.job_id}: waiting for {record.braket_job_arn}")
-    echo = None if args.json else (lambda line: print(f"  | {line}", file=sys.stderr, flush=True))
-    return _finish_hybrid(args, hybrid_jobs.execute_hybrid(record, echo=echo))
+    return _finish_hybrid(args, hybrid_jobs.execute_hybrid(record, echo=_job_output(args)))
 
 
 def resume(args, results_root: Path, progress):
@@ -159,14 +161,14 @@ def resume(args, results_root: Path, progress):
         [record] = pending
     if not record.header:
         raise UsageError(f"{record.directory}: the journal has no job header; nothing to resume")
+    cap = config.max_cost_usd if args.max_cost is None else args.max_cost
     if record.is_hybrid:
-        return _resume_hybrid(args, record)
+        return _resume_hybrid(args, record, cap)
     # Money first: tasks the journal lacks are created now, so they are estimated and capped like a new run.
     device = device_for_arn(record.header["device"]["arn"])
     kept = record.completed_outcomes()
     to_create = record.indices_to_create(kept)
     cost = estimate_cost(device, len(to_create), record.header["shots"])
-    cap = config.max_cost_usd if args.max_cost is None else args.max_cost
     check_cap(cost, cap)
     _say(
         args,

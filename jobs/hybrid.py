@@ -42,6 +42,7 @@ from .devices import LOCAL, Device, resolve_device
 from .errors import Interrupted, ServiceError, UsageError
 from .journal import Journal, JobRecord
 from .pricing import check_cap, estimate, job_instance_estimate
+from .results import write_text_atomically
 from .runner import environment_config, new_job_id
 from .stack_outputs import StackOutputs, resolve_outputs
 
@@ -305,10 +306,11 @@ def start_hybrid(plan: HybridPlan, *, results_root: Path, echo: Optional[Callabl
 def execute_hybrid(record: JobRecord, *, echo: Optional[Callable[[str], None]] = None) -> dict:
     """Run (or re-find) the job of ``record`` and collect it. Ctrl-C: ``Interrupted``; a job at Braket keeps running."""
     started = time.monotonic()
-    if record.runs_locally:
-        outcome = _run_locally(record, echo)
-    else:
-        outcome = _run_on_braket(record)
+    try:
+        outcome = _run_locally(record, echo) if record.runs_locally else _run_on_braket(record)
+    except _Stopped as stopped:
+        report = _write_summary(record, stopped.outcome, started, complete=False)
+        raise Interrupted(report, record.resume_command) from None
     return _write_summary(record, outcome, started)
 
 
@@ -321,11 +323,19 @@ class _Outcome:
     notes: tuple[str, ...] = ()
 
 
+class _Stopped(Exception):
+    """Ctrl-C while a job ran or was waited for: ``outcome`` is where it stood."""
+
+    def __init__(self, outcome: _Outcome) -> None:
+        super().__init__(outcome.state)
+        self.outcome = outcome
+
+
 def _write_summary(record: JobRecord, outcome: _Outcome, started: float, complete: bool = True) -> dict:
     directory = record.directory
     files = {"log": str(directory / LOG_NAME) if (directory / LOG_NAME).is_file() else None}
     if outcome.result is not None:
-        (directory / RESULT_NAME).write_text(json.dumps(outcome.result, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+        write_text_atomically(directory / RESULT_NAME, json.dumps(outcome.result, indent=2, sort_keys=True, default=str) + "\n")
         files["result"] = str(directory / RESULT_NAME)
     summary = {
         **plan_document(record.header),
@@ -339,10 +349,7 @@ def _write_summary(record: JobRecord, outcome: _Outcome, started: float, complet
         "results_dir": str(directory),
         "files": files,
     }
-    path = directory / SUMMARY_NAME
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    temporary.replace(path)
+    write_text_atomically(directory / SUMMARY_NAME, json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
     return summary
 
 
@@ -405,8 +412,7 @@ def _run_locally(record: JobRecord, echo: Optional[Callable[[str], None]]) -> _O
         except KeyboardInterrupt:
             _stop(process)
             copier.join(5)
-            report = _write_summary(record, _Outcome("INTERRUPTED", "interrupted"), time.monotonic(), complete=False)
-            raise Interrupted(report, record.resume_command) from None
+            raise _Stopped(_Outcome("INTERRUPTED", "interrupted")) from None
         copier.join(5)
     if code != 0:
         return _Outcome("FAILED", _last_line("\n".join(lines[-20:])) if lines else f"exit code {code}")
@@ -504,8 +510,7 @@ def _run_on_braket(record: JobRecord) -> _Outcome:
             outcome = _Outcome("UNKNOWN", "interrupted while creating the job")
         else:
             outcome = _Outcome("RUNNING", "interrupted: the job keeps running at Braket", record.braket_job_arn)
-        report = _write_summary(record, outcome, time.monotonic(), complete=False)
-        raise Interrupted(report, record.resume_command) from None
+        raise _Stopped(outcome) from None
     state = metadata["status"]
     logs, notes = _fetch_logs(session, record), []
     if logs is not None:

@@ -199,7 +199,7 @@ def write_results(directory: Path, summary: dict, tasks: list[dict], raw_results
     raw_dir = directory / "raw"
     raw_dir.mkdir(exist_ok=True)
     for index, raw in raw_results.items():
-        _write_text(raw_dir / f"task-{index:04d}.json", json.dumps(raw, indent=2, sort_keys=True) + "\n")
+        write_text_atomically(raw_dir / f"task-{index:04d}.json", json.dumps(raw, indent=2, sort_keys=True) + "\n")
 
     counts_path = directory / "counts.csv"
     buffer = io.StringIO(newline="")
@@ -208,14 +208,14 @@ def write_results(directory: Path, summary: dict, tasks: list[dict], raw_results
     for task, label in zip(tasks, task_labels(tasks)):
         for bits, count in (task.get("counts") or {}).items():
             writer.writerow([task["index"], task["id"], task["circuit"], bits, count, label])
-    _write_text(counts_path, buffer.getvalue())
+    write_text_atomically(counts_path, buffer.getvalue())
 
     histogram_path = directory / "histogram.png"
     _plot(histogram_path, tasks, title=f"{summary['environment']} / {summary['device']['alias']} / {summary['job_id']}")
 
     paths = {"raw": str(raw_dir), "counts_csv": str(counts_path), "histogram_png": str(histogram_path)}
     summary_path = directory / "summary.json"  # last: its presence means the other files are written
-    _write_text(summary_path, json.dumps({**summary, "tasks": tasks, "files": paths}, indent=2, sort_keys=True) + "\n")
+    write_text_atomically(summary_path, json.dumps({**summary, "tasks": tasks, "files": paths}, indent=2, sort_keys=True) + "\n")
     return {**paths, "summary_json": str(summary_path)}
 
 
@@ -232,7 +232,8 @@ def _shorten(label: str, limit: int = _TITLE_CHARS) -> str:
     return f"{label[:head]}…{label[len(label) - (limit - 1 - head):]}"
 
 
-def _write_text(path: Path, text: str) -> None:
+def write_text_atomically(path: Path, text: str) -> None:
+    """``text`` (UTF-8) to ``path``, replacing it whole or not at all."""
     data = text.encode("utf-8")
     _write_atomically(path, lambda handle: handle.write(data))
 
