@@ -21,7 +21,16 @@ from typing import Any
 ACCOUNT = "123456789012"
 PARTITION = "aws"
 
-_REFERENCE = re.compile(r"\$\{((?:data\.)?[a-z0-9_]+)\.([A-Za-z0-9_]+)\.([a-z_]+)\}")
+# Terraform names may hold hyphens (cdktf keeps them from construct ids such as "Endpoint-s3").
+_REFERENCE = re.compile(r"\$\{((?:data\.)?[a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}")
+# Ids EC2 generates, by resource type: their prefixes.
+_GENERATED_ID_PREFIX = {
+    "aws_vpc_endpoint": "vpce",
+    "aws_vpc": "vpc",
+    "aws_subnet": "subnet",
+    "aws_route_table": "rtb",
+    "aws_security_group": "sg",
+}
 _STATEMENT_KEYS = (
     ("sid", "Sid"),
     ("actions", "Action"),
@@ -122,6 +131,8 @@ class SynthesizedStack:
             return self.region
         if type_.startswith("data."):
             raise ValueError(f"cannot resolve ${{{type_}.{name}.{attribute}}}")
+        if name not in self.resources(type_):
+            raise ValueError(f"cannot resolve ${{{type_}.{name}.{attribute}}}: the stack has no such resource")
         config = self.resources(type_)[name]
         if attribute == "arn":
             return self.arn(type_, name)
@@ -134,11 +145,17 @@ class SynthesizedStack:
             "aws_sagemaker_notebook_instance": ("name", ("name", "id")),
             "aws_sagemaker_notebook_instance_lifecycle_configuration": ("name", ("name", "id")),
             "aws_cloudwatch_event_rule": ("name", ("name",)),
+            "aws_cloudwatch_log_group": ("name", ("name", "id")),
+            "aws_codeartifact_domain": ("domain", ("domain",)),
         }.get(type_)
         if literal and attribute in literal[1]:
             return self.resolve(config[literal[0]])
         if type_ == "aws_kms_key" and attribute in ("key_id", "id"):
             return self._key_id(name)
+        if type_ in _GENERATED_ID_PREFIX and attribute == "id":
+            return self.generated_id(type_, name)
+        if type_ in ("aws_codeartifact_domain", "aws_codeartifact_repository") and attribute == "id":
+            return self.arn(type_, name)  # the provider's id of both is the ARN
         raise ValueError(f"cannot resolve ${{{type_}.{name}.{attribute}}}")
 
     def arn(self, type_: str, name: str) -> str:
@@ -164,12 +181,28 @@ class SynthesizedStack:
             return f"arn:{PARTITION}:sagemaker:{region}:{account}:notebook-instance/{literal('name').lower()}"
         if type_ == "aws_budgets_budget":
             return f"arn:{PARTITION}:budgets::{account}:budget/{literal('name')}"
+        if type_ == "aws_cloudwatch_log_group":
+            # The provider's arn attribute drops the ":*" the API appends (aws_cloudwatch_log_group docs).
+            return f"arn:{PARTITION}:logs:{region}:{account}:log-group:{literal('name')}"
+        if type_ == "aws_codeartifact_domain":
+            return f"arn:{PARTITION}:codeartifact:{region}:{account}:domain/{literal('domain')}"
+        if type_ == "aws_codeartifact_repository":
+            # CodeArtifact's resource types (Service Authorization Reference): repository/<domain>/<repository>.
+            domain, repository = literal("domain"), literal("repository")
+            return f"arn:{PARTITION}:codeartifact:{region}:{account}:repository/{domain}/{repository}"
         if type_ == "aws_cloudwatch_event_rule":
             # A rule on the default event bus (EventBridge: arn:...:rule/[bus-name/]rule-name).
             if config.get("event_bus_name", "default") != "default":
                 raise ValueError(f"{type_}.{name}: rules on another event bus are not modelled")
             return f"arn:{PARTITION}:events:{region}:{account}:rule/{literal('name')}"
         raise ValueError(f"no ARN format for {type_}")
+
+    @staticmethod
+    def generated_id(type_: str, name: str) -> str:
+        """A stable stand-in for the id EC2 assigns resource ``name`` of ``type_`` (a prefix and 17 hex
+        digits): ``vpce-...`` for a VPC endpoint (the value of ``aws:SourceVpce`` in requests through
+        it), ``vpc-...`` for a VPC (``aws:SourceVpc``)."""
+        return f"{_GENERATED_ID_PREFIX[type_]}-{hashlib.sha256(name.encode()).hexdigest()[:17]}"
 
     @staticmethod
     def _key_id(name: str) -> str:

@@ -17,15 +17,31 @@ from parliament import analyze_policy_string, enhance_finding
 
 # Findings reviewed and accepted, matched on (issue, policy document name pattern), with the reason.
 ACCEPTED = {
-    ("RESOURCE_MISMATCH", r"^(NotebookRole|JobsExecutionRole)_PolicyDocument"): (
+    ("RESOURCE_MISMATCH", r"^(NotebookRole_PolicyDocument|JobsExecutionRole_PolicyDocument|Network_Endpoint-braket-Policy)"): (
         "parliament's IAM data knows no Braket 'device' resource type, but Braket documents "
         "device-ARN policies for CreateQuantumTask/CreateJob/GetDevice; the statement also lists the "
         "quantum-task/job types IAM's reference names"
     ),
     ("RESOURCE_STAR", r"KeyPolicy"): 'a KMS key policy\'s Resource "*" means the key itself',
+    ("RESOURCE_STAR", r"^Network_Endpoint-"): (
+        "a VPC endpoint policy admits the listed calls of this account's principals (aws:PrincipalAccount); "
+        "the callers' identity policies, linted here too, scope the resources"
+    ),
+    ("UNKNOWN_CONDITION_FOR_ACTION", r"^Network_FlowLogKeyPolicy"): (
+        "the CloudWatch Logs User Guide's key policy for an encrypted log group (\"Encrypt log data in "
+        "CloudWatch Logs using AWS KMS\") puts kms:Describe* under the kms:EncryptionContext:aws:logs:arn condition"
+    ),
+    ("MISMATCHED_TYPE", r"^Network_FlowLogKeyPolicy"): (
+        "the log group's ARN under ArnEquals, as the CloudWatch Logs User Guide writes it; parliament takes "
+        "the ARN's '/'-separated log group name for a plain string"
+    ),
 }
 # Findings accepted by what they name (the finding's detail), with the reason.
 ACCEPTED_DETAILS = {
+    ("RESOURCE_MISMATCH", r"'s3:GetObjectAttributes', 'required_format': 'arn:\*:s3:\*:\*:accesspoint/\*'"): (
+        "s3:GetObject* includes GetObjectAttributes, for which parliament's IAM data knows access points only; "
+        "the Service Authorization Reference lists the object ARN for it"
+    ),
     ("UNKNOWN_ACTION", r"braket:(Create|Update|Delete|Search)SpendingLimits?$"): (
         "Braket's spending-limit actions (API of November 2025) are newer than parliament's IAM data; "
         "the Service Authorization Reference for Amazon Braket lists them"

@@ -46,6 +46,8 @@ QPUS = (IONQ_FORTE_1, IONQ_FORTE_ENTERPRISE_1, QUERA_AQUILA)
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{1,15}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _QPU = re.compile(r"^arn:aws[a-z-]*:braket:[a-z0-9-]+::device/qpu/[A-Za-z0-9_-]+/[A-Za-z0-9_.-]+$")
+_ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
+NETWORKS = ("public", "private")
 
 
 def _is_amount(value: object) -> bool:
@@ -88,6 +90,28 @@ class S3StateBackend:
 
 
 @dataclass(frozen=True)
+class PremisesLink:
+    """The private link from the premises to a private environment's VPC endpoints: a Site-to-Site
+    VPN (``vpn_customer_gateway_ip`` and ``vpn_bgp_asn``) or an existing Transit Gateway
+    (``transit_gateway_id``), never both. The construct (QuantumPrivateNetwork) checks the values."""
+
+    premises_cidrs: tuple[str, ...]
+    """The premises networks that reach the endpoints (a DMZ gateway's among them)."""
+    vpn_customer_gateway_ip: Optional[str] = None
+    vpn_bgp_asn: Optional[int] = None
+    transit_gateway_id: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        vpn = self.vpn_customer_gateway_ip is not None or self.vpn_bgp_asn is not None
+        if vpn == (self.transit_gateway_id is not None):
+            _fail(
+                "premises_link",
+                self,
+                "either vpn_customer_gateway_ip and vpn_bgp_asn (a Site-to-Site VPN) or transit_gateway_id",
+            )
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     """Everything that differs between dev, staging and prod."""
 
@@ -120,6 +144,25 @@ class EnvironmentConfig:
     backend: Optional[S3StateBackend] = None
     """None keeps state in a local file (dev only)."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    network: str = "public"
+    """'public': the notebook uses SageMaker's managed network, with internet access. 'private':
+    a VPC without internet (QuantumPrivateNetwork): AWS APIs through VPC endpoints with their own
+    policies, the notebook in a private subnet, the results bucket refusing object access from
+    anywhere else (except Braket, the jobs role and ``break_glass_role_name``)."""
+    vpc_cidr: str = "10.42.0.0/16"
+    availability_zone_suffixes: tuple[str, ...] = ("a", "b")
+    """Zones of ``region`` the private subnets and interface endpoints use (each endpoint costs per zone)."""
+    premises_link: Optional[PremisesLink] = None
+    """A private network's link to the premises; None: none."""
+    package_mirror_domain: Optional[str] = None
+    """A private network's CodeArtifact domain (a repository ``pypi`` with an upstream to public
+    PyPI) the notebook installs the Braket SDK from; None: none."""
+    package_index_url: Optional[str] = None
+    """An existing package index the notebook installs the Braket SDK from. A private network
+    with neither this nor a mirror installs nothing: the platform image's SDK, if any, is used."""
+    break_glass_role_name: Optional[str] = None
+    """A private network's administrator role (in this account) that may use the results bucket's
+    objects from outside the VPC; None: none."""
     spending_limits_usd: Optional[Mapping[str, float]] = None
     """Braket spending limits this environment owns: QPU ARN -> USD, enforced by Braket at task
     creation (QPUs only). Every allowed QPU must have one (none is left unlimited by omission); a QPU
@@ -146,6 +189,7 @@ class EnvironmentConfig:
             _fail("force_destroy", True, "False in prod: destroying the stack must never delete results")
         if self.spending_limits_usd is not None:
             self._check_spending_limits(self.spending_limits_usd)
+        self._check_network()
         reserved = {"Project", "Environment", "ManagedBy"} & set(self.tags)
         if reserved:
             _fail("tags", sorted(reserved), "tags other than Project, Environment and ManagedBy (set by the stack)")
@@ -161,6 +205,39 @@ class EnvironmentConfig:
         unlimited = sorted(a for a in self.allowed_devices if _QPU.match(a) and a not in limits)
         if unlimited:
             _fail("spending_limits_usd", dict(limits), f"an amount for every allowed QPU, also {', '.join(unlimited)}")
+
+    def _check_network(self) -> None:
+        if self.network not in NETWORKS:
+            _fail("network", self.network, " or ".join(map(repr, NETWORKS)))
+        if self.package_mirror_domain is not None and self.package_index_url is not None:
+            _fail("package_index_url", self.package_index_url, "None when package_mirror_domain is set (one package source)")
+        if self.network == "public":
+            for prop in ("premises_link", "package_mirror_domain", "break_glass_role_name"):
+                if getattr(self, prop) is not None:
+                    _fail(prop, getattr(self, prop), "None unless network='private'")
+            return
+        if self.break_glass_role_name is not None and not _ROLE_NAME.match(str(self.break_glass_role_name)):
+            _fail("break_glass_role_name", self.break_glass_role_name, "None or an IAM role name (1-64 of A-Za-z0-9+=,.@_-)")
+        if self.premises_link is not None and not isinstance(self.premises_link, PremisesLink):
+            _fail("premises_link", self.premises_link, "None or a PremisesLink")
+        # A private network has Braket endpoints in its own region only; a QPU elsewhere is reachable
+        # only over the internet (or with a network in its region, which this configuration has not).
+        elsewhere = sorted(a for a in self.allowed_devices if _QPU.match(a) and a.split(":")[3] != self.region)
+        if elsewhere:
+            _fail(
+                "allowed_devices",
+                elsewhere,
+                f"devices in {self.region} only with network='private' (its Braket endpoint is there): "
+                "deploy an environment in the device's region for these",
+            )
+
+    @property
+    def availability_zones(self) -> tuple[str, ...]:
+        return tuple(f"{self.region}{suffix}" for suffix in self.availability_zone_suffixes)
+
+    @property
+    def private_network(self) -> bool:
+        return self.network == "private"
 
     @property
     def qpu_devices(self) -> tuple[str, ...]:
@@ -218,6 +295,10 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             results_retention_days=180,
             access_log_bucket="quantum-cloud-access-logs-staging",
             backend=_STATE,
+            network="private",
+            vpc_cidr="10.43.0.0/16",  # apart from prod's, so both can reach the same premises
+            package_mirror_domain="quantum-cloud-staging",
+            break_glass_role_name="quantum-cloud-break-glass",
             tags={"CostCenter": "quantum-research"},
             # One run at the staging cap (max_cost_usd) on the one QPU staging allows. A cap on all
             # spend from creation on, not monthly: raise it in review when it is used up.
@@ -238,6 +319,9 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             results_retention_days=3650,
             access_log_bucket="quantum-cloud-access-logs-prod",
             backend=_STATE,
+            network="private",
+            package_mirror_domain="quantum-cloud-prod",
+            break_glass_role_name="quantum-cloud-break-glass",
             tags={"CostCenter": "quantum-research", "DataClassification": "confidential"},
             # Two runs at the prod cap (max_cost_usd 500) per IonQ QPU, one on Aquila (analog, larger
             # shot counts, used less): 2,500 in all, half the monthly budget, so Braket stops QPU spend

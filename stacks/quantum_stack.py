@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 from quantum_constructs import (
@@ -13,9 +15,15 @@ from quantum_constructs import (
     BraketStateChangeAlerts,
     BucketEncryption,
     QuantumDevNotebook,
+    QuantumPackageMirror,
+    QuantumPrivateNetwork,
     QuantumResultsBucket,
+    SiteToSiteVpn,
+    TransitGatewayLink,
     add_guardrails,
 )
+
+from quantum_constructs.network import DEFAULT_INTERFACE_ENDPOINTS
 
 from .config import OUTPUT_NAMES, PROJECT, TERRAFORM_REQUIRED_VERSION, EnvironmentConfig
 
@@ -67,6 +75,9 @@ class QuantumStack(TerraformStack):
         self.jobs_role = BraketJobsExecutionRole(
             self, "JobsExecutionRole", allowed_device_arns=config.allowed_devices, results_bucket=self.results
         )
+        self.network = self.package_mirror = None
+        if config.private_network:
+            self._private_network(config)
         self.notebook = QuantumDevNotebook(
             self,
             "Notebook",
@@ -79,6 +90,8 @@ class QuantumStack(TerraformStack):
             instance_type=config.instance_type,
             volume_size_gb=config.volume_size_gb,
             idle_stop_minutes=config.idle_stop_minutes,
+            pip_index_url=config.package_index_url,
+            **self._notebook_network(config),
         )
 
         self.budget = BraketBudget(
@@ -108,6 +121,55 @@ class QuantumStack(TerraformStack):
             )
         add_guardrails(self, production=config.production)
 
+        self._outputs(config)
+
+    def _private_network(self, config: EnvironmentConfig) -> None:
+        """The VPC without internet, its endpoints' grants and the bucket pinned to its S3 endpoint."""
+        link = config.premises_link
+        premises_link = None
+        if link is not None and link.transit_gateway_id is not None:
+            premises_link = TransitGatewayLink(link.transit_gateway_id, link.premises_cidrs)
+        elif link is not None:
+            premises_link = SiteToSiteVpn(link.vpn_customer_gateway_ip, link.vpn_bgp_asn, link.premises_cidrs)
+        interface_endpoints = DEFAULT_INTERFACE_ENDPOINTS
+        if config.package_mirror_domain is not None:
+            interface_endpoints += QuantumPackageMirror.INTERFACE_ENDPOINTS
+        self.network = QuantumPrivateNetwork(
+            self,
+            "Network",
+            availability_zones=config.availability_zones,
+            cidr_block=config.vpc_cidr,
+            interface_endpoints=interface_endpoints,
+            premises_link=premises_link,
+        )
+        self.network.grant_braket(self.role)
+        self.network.grant_bucket(self.results)
+        if config.package_mirror_domain is not None:
+            self.package_mirror = QuantumPackageMirror(self, "PackageMirror", domain_name=config.package_mirror_domain)
+        # Braket's service-linked role and the jobs role work from Braket's network, not this VPC.
+        exempt = [self.jobs_role.role_arn]
+        if config.break_glass_role_name is not None:
+            partition = DataAwsPartition(self, "Partition").partition
+            account = DataAwsCallerIdentity(self, "Account").account_id
+            exempt.append(f"arn:{partition}:iam::{account}:role/{config.break_glass_role_name}")
+        self.results.restrict_to_vpc_endpoints(self.network.s3_endpoint_ids, exempt_principal_arns=exempt)
+
+    def _notebook_network(self, config: EnvironmentConfig) -> dict:
+        """The notebook's network props: SageMaker's managed network, or a private subnet without internet."""
+        if self.network is None:
+            return {}
+        props = {
+            "subnet_id": self.network.subnet_ids[0],
+            "security_group_ids": [self.network.workload_security_group_id],
+            "direct_internet_access": False,
+        }
+        if self.package_mirror is not None:
+            props["package_mirror"] = self.package_mirror
+        elif config.package_index_url is None:
+            props["braket_sdk_version"] = None  # nothing to install from: the platform image's SDK
+        return props
+
+    def _outputs(self, config: EnvironmentConfig) -> None:
         outputs = {
             "environment": config.name,
             "region": config.region,

@@ -6,6 +6,12 @@ import json
 
 from cdktf import Testing, TerraformStack
 
+from stacks import ENVIRONMENTS
+
+PRIVATE_ENVIRONMENTS = sorted(name for name, env in ENVIRONMENTS.items() if env.private_network)
+"""Environments with network="private" (a VPC without internet)."""
+PUBLIC_ENVIRONMENTS = sorted(name for name, env in ENVIRONMENTS.items() if not env.private_network)
+
 
 def resources(doc: dict, type_: str) -> dict[str, dict]:
     return doc.get("resource", {}).get(type_, {})

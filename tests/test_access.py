@@ -7,6 +7,14 @@ the caller's ARN, the resource ARN with the account, and the request context
 (tests/access/simulation.py). The decision follows AWS's documented policy evaluation
 logic (tests/access/evaluator.py, with its own tests from the IAM documentation).
 
+Where each caller calls from is part of the request: in a private environment the notebook
+(and its kill-switch twin) reaches every API through the stack's VPC endpoint for it, whose
+policy is decided too (AWS PrivateLink Guide, "Control access to VPC endpoints using endpoint
+policies"); the jobs role, Braket's service-linked role and AWS services call from their own
+network. So this matrix, the same for every environment, also checks that the private profile
+leaves the notebook everything it has in dev; tests/test_access_private.py checks what the
+private profile adds.
+
 Documents this models:
 - device ARNs carry the caller's account: an AccessDenied in the Braket SDK's tracker
   (amazon-braket-sdk-python#395) reads "braket:GetDevice on resource:
@@ -388,7 +396,8 @@ def test_every_policy_of_every_stack_is_rendered(simulations):
         names = sim.stack.doc["data"]["aws_iam_policy_document"]
         rendered = json.dumps([sim.stack.policy_document(name) for name in names])
         assert "${" not in rendered and ":::device/" not in rendered
-        assert len(sim.roles) == 3  # notebook, jobs execution, budget action
+        # notebook, jobs execution, budget action; and a private network's flow-log role
+        assert len(sim.roles) == (4 if sim.vpc_id else 3)
 
 
 def test_the_matrix_fails_without_the_source_conditions(stack_json):
@@ -410,14 +419,16 @@ def test_the_matrix_fails_without_the_source_conditions(stack_json):
 def test_spending_limit_changes_are_denied_explicitly_even_with_braket_full_access(simulations):
     """With AmazonBraketFullAccess (braket:*) attached, the roles still cannot raise their own cap:
     their policy denies the changes explicitly, and an explicit Deny wins (IAM policy evaluation)."""
-    from tests.access.simulation import Caller
+    import dataclasses
 
     full_access = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "braket:*", "Resource": "*"}]}
     for env, sim in simulations.items():
         values = placeholders(sim)
         for who in ("notebook", "jobs"):
-            caller = sim.callers[who]
-            sim.callers[f"{who}+full-access"] = Caller(caller.principal, [*caller.identity_policies, full_access])
+            caller = sim.callers[who]  # from where it calls: a private stack's notebook through its endpoints
+            sim.callers[f"{who}+full-access"] = dataclasses.replace(
+                caller, identity_policies=[*caller.identity_policies, full_access]
+            )
             for action in ("braket:CreateSpendingLimit", "braket:UpdateSpendingLimit", "braket:DeleteSpendingLimit"):
                 result = sim.decide(f"{who}+full-access", action, fill(SPENDING_LIMIT, values))
                 assert result.decision is Decision.EXPLICIT_DENY, (env, who, action, result.reason)

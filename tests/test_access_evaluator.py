@@ -757,3 +757,170 @@ def test_multivalued_context_needs_a_set_operator_and_result_is_not_truthy():
     assert result.allowed
     with pytest.raises(TypeError):
         bool(result)
+
+
+# --------------------------------------------------------------------------- VPC endpoint policies
+
+ENDPOINT_POLICIES = "https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html"
+S3_403 = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/troubleshoot-403-errors.html"
+S3_VPCE_BUCKET_POLICY = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-bucket-policies-vpc-endpoint.html"
+GLOBAL_KEYS = IAM + "reference_policies_condition-keys.html"
+VPCE = "vpce-1a2b3c4d"
+THROUGH_VPCE = {"aws:SourceVpce": VPCE}
+OUR_BUCKET = "arn:aws:s3:::awsexamplebucket1"
+S3_ALL = policy({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+
+
+def endpoint_allowing(resource: str, **principal) -> dict:
+    return policy({"Sid": "OnlyOurBucket", "Effect": "Allow", "Principal": principal.get("principal", "*"),
+                   "Action": "s3:*", "Resource": [resource, f"{resource}/*"]})
+
+
+def test_the_default_endpoint_policy_grants_nothing_by_itself():
+    """ENDPOINT_POLICIES: "An endpoint policy does not override or replace identity-based policies or
+    resource-based policies": even the default full-access policy allows only what the others allow."""
+    from tests.access.evaluator import DEFAULT_ENDPOINT_POLICY
+
+    assert DEFAULT_ENDPOINT_POLICY == {
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]
+    }
+    kw = {"endpoint_policy": DEFAULT_ENDPOINT_POLICY, "context": THROUGH_VPCE}
+    assert decide(ROLE, "s3:GetObject", f"{OUR_BUCKET}/k", [], **kw).decision is Decision.IMPLICIT_DENY
+    assert decide(ROLE, "s3:GetObject", f"{OUR_BUCKET}/k", [S3_ALL], **kw).allowed
+
+
+def test_the_endpoint_policy_must_allow_too():
+    """S3_403, "Access denied due to a VPC endpoint policy": "no VPC endpoint policy allows the
+    s3:GetObject action" is an implicit denial, whatever the identity and bucket policies allow."""
+    endpoint = endpoint_allowing(OUR_BUCKET)
+    other = "arn:aws:s3:::another-bucket/k"
+    result = decide(ROLE, "s3:GetObject", other, [S3_ALL], endpoint_policy=endpoint, context=THROUGH_VPCE)
+    assert result.decision is Decision.IMPLICIT_DENY and "endpoint policy" in result.reason
+    assert decide(ROLE, "s3:GetObject", f"{OUR_BUCKET}/k", [S3_ALL], endpoint_policy=endpoint,
+                  context=THROUGH_VPCE).allowed
+
+
+def test_an_explicit_deny_in_the_endpoint_policy_wins():
+    """S3_403: "explicit deny in a VPC endpoint policy"; and Policy evaluation logic: an explicit Deny in
+    any applicable policy wins, over an identity Allow and a bucket policy naming the caller."""
+    endpoint = policy(
+        {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+        {"Sid": "NoDeletes", "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject", "Resource": "*"},
+    )
+    bucket = policy({"Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": "s3:*", "Resource": f"{OUR_BUCKET}/*"})
+    result = decide(ROLE, "s3:DeleteObject", f"{OUR_BUCKET}/k", [S3_ALL], bucket, endpoint_policy=endpoint,
+                    context=THROUGH_VPCE)
+    assert result.decision is Decision.EXPLICIT_DENY and "NoDeletes" in result.reason
+    # Even when IAM alone would refuse it: the explicit deny is what is reported.
+    result = decide(ROLE, "s3:DeleteObject", f"{OUR_BUCKET}/k", [], endpoint_policy=endpoint, context=THROUGH_VPCE)
+    assert result.decision is Decision.EXPLICIT_DENY
+
+
+def test_bucket_policy_restricting_access_to_a_specific_vpc_endpoint():
+    """S3_VPCE_BUCKET_POLICY, "Restricting access to a specific VPC endpoint": a Deny of s3:* with
+    StringNotEquals aws:SourceVpce. GLOBAL_KEYS: aws:SourceVpce "is included in the request context only
+    if the requester uses a VPC endpoint", and CONDITION_OPERATORS: a negated operator on an absent key is
+    true, so every request from outside the endpoint is denied."""
+    bucket = policy({"Sid": "Access-to-specific-VPCE-only", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                     "Resource": [OUR_BUCKET, f"{OUR_BUCKET}/*"],
+                     "Condition": {"StringNotEquals": {"aws:SourceVpce": VPCE}}})
+    outside = decide(ROLE, "s3:GetObject", f"{OUR_BUCKET}/k", [S3_ALL], bucket)
+    assert outside.decision is Decision.EXPLICIT_DENY
+    other_endpoint = decide(ROLE, "s3:GetObject", f"{OUR_BUCKET}/k", [S3_ALL], bucket,
+                            endpoint_policy=endpoint_allowing(OUR_BUCKET), context={"aws:SourceVpce": "vpce-9f8e7d6c"})
+    assert other_endpoint.decision is Decision.EXPLICIT_DENY
+    assert decide(ROLE, "s3:GetObject", f"{OUR_BUCKET}/k", [S3_ALL], bucket,
+                  endpoint_policy=endpoint_allowing(OUR_BUCKET), context=THROUGH_VPCE).allowed
+
+
+def test_negated_arn_operator_exempts_named_principals_when_the_key_is_absent():
+    """The private bucket's shape: Deny unless aws:SourceVpce is ours (absent: StringNotEquals true), and
+    ArnNotEquals aws:PrincipalArn (always present) exempts the listed roles; conditions AND together."""
+    exempt = f"arn:aws:iam::{ACCOUNT}:role/service-role/AmazonBraketJobsExecutionRole-x"
+    bucket = policy({"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": f"{OUR_BUCKET}/*",
+                     "Condition": {"StringNotEquals": {"aws:SourceVpce": VPCE},
+                                   "ArnNotEquals": {"aws:PrincipalArn": [exempt]}}})
+    assert decide(exempt, "s3:GetObject", f"{OUR_BUCKET}/k", [S3_ALL], bucket).allowed
+    assert decide(ROLE, "s3:GetObject", f"{OUR_BUCKET}/k", [S3_ALL], bucket).decision is Decision.EXPLICIT_DENY
+
+
+def test_gateway_endpoint_principals():
+    """ENDPOINT_POLICIES, 'Principals for gateway endpoints': name principals with Principal "*" and the
+    aws:PrincipalArn condition key; "If you specify the principal in the format "AWS": "account_id",
+    access is granted to the AWS account root user only, and not all users and roles for the account"."""
+    by_condition = policy({"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*",
+                           "Condition": {"StringEquals": {"aws:PrincipalArn": ROLE}}})
+    kw = {"endpoint_policy": by_condition, "gateway_endpoint": True, "context": THROUGH_VPCE}
+    assert decide(ROLE, "s3:GetObject", f"{OUR_BUCKET}/k", [S3_ALL], **kw).allowed
+    assert decide(CARLOS, "s3:GetObject", f"{OUR_BUCKET}/k", [S3_ALL], **kw).decision is Decision.IMPLICIT_DENY
+    by_account = endpoint_allowing(OUR_BUCKET, principal={"AWS": ACCOUNT})
+    kw = {"endpoint_policy": by_account, "gateway_endpoint": True, "context": THROUGH_VPCE}
+    assert decide(ROLE, "s3:GetObject", f"{OUR_BUCKET}/k", [S3_ALL], **kw).decision is Decision.IMPLICIT_DENY
+    assert decide(f"arn:aws:iam::{ACCOUNT}:root", "s3:GetObject", f"{OUR_BUCKET}/k", **kw).allowed
+    with pytest.raises(PolicyError, match="gateway"):
+        decide(ROLE, "s3:GetObject", f"{OUR_BUCKET}/k", [S3_ALL], endpoint_policy=endpoint_allowing(
+            OUR_BUCKET, principal={"AWS": ROLE}), gateway_endpoint=True, context=THROUGH_VPCE)
+
+
+def test_interface_endpoint_principals():
+    """CodeArtifact User Guide, "Create a VPC endpoint policy for CodeArtifact": Principal
+    {"AWS": "arn:aws:iam::123456789012:root"} "specifies that principals in the account 123456789012"
+    may call; a role ARN names that role."""
+    action, repository = "codeartifact:ReadFromRepository", f"arn:aws:codeartifact:us-east-1:{ACCOUNT}:repository/d/r"
+    allow_all = policy({"Effect": "Allow", "Action": "codeartifact:*", "Resource": "*"})
+    for principal, who, allowed in (
+        (f"arn:aws:iam::{ACCOUNT}:root", ROLE, True),
+        (f"arn:aws:iam::{ACCOUNT}:root", f"arn:aws:iam::{OTHER}:role/theirs", False),
+        (ROLE, ROLE, True),
+        (ROLE, CARLOS, False),
+    ):
+        endpoint = policy({"Effect": "Allow", "Principal": {"AWS": principal}, "Action": action, "Resource": "*"})
+        account = who.split(":")[4]
+        result = decide(who, action, repository.replace(ACCOUNT, account), [allow_all], endpoint_policy=endpoint,
+                        context=THROUGH_VPCE, resource_account=account)
+        assert result.allowed is allowed, (principal, who)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        # "You can't use wildcard characters (* or ?) or numeric condition operators with global context
+        # keys that reference system-generated identifiers (for example, aws:PrincipalAccount or aws:SourceVpc)."
+        {"Condition": {"StringLike": {"aws:PrincipalAccount": "1234567890*"}}},
+        {"Condition": {"NumericEquals": {"aws:PrincipalAccount": "123456789012"}}},
+        {"Condition": {"StringEquals": {"aws:SourceVpc": "vpc-*"}}},
+        # "When using string condition operators, you must use at least six consecutive characters before
+        # or after each wildcard character."
+        {"Condition": {"StringLike": {"aws:PrincipalArn": "arn*"}}},
+        # "When you specify an ARN in the resource or condition element, the account portion of the ARN can
+        # contain an account ID or a wildcard character, but not both."
+        {"Resource": "arn:aws:s3:us-east-1:1234*:accesspoint/x"},
+        {"Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::1234*:role/x"}}},
+    ],
+)
+def test_endpoint_policy_restrictions_are_enforced(statement):
+    """ENDPOINT_POLICIES, "Considerations": policies AWS does not accept (or does not evaluate as written)
+    cannot be decided."""
+    endpoint = policy({"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*", **statement})
+    with pytest.raises(PolicyError):
+        decide(ROLE, "s3:GetObject", f"{OUR_BUCKET}/k", [S3_ALL], endpoint_policy=endpoint, context=THROUGH_VPCE)
+    # Allowed forms: an account ID or "*" alone, six characters beside a wildcard.
+    fine = policy({"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::*",
+                   "Condition": {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/service-role/*"},
+                                 "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/*"}}})
+    assert decide(ROLE, "s3:GetObject", f"{OUR_BUCKET}/k", [S3_ALL], endpoint_policy=fine, context=THROUGH_VPCE).allowed
+
+
+def test_an_endpoint_and_aws_sourcevpce_go_together():
+    """GLOBAL_KEYS: aws:SourceVpce is in the context exactly when the request comes through an endpoint,
+    and then the endpoint's policy decides too; AWS services never call through your endpoint."""
+    with pytest.raises(PolicyError, match="endpoint_policy"):
+        decide(ROLE, "s3:GetObject", f"{OUR_BUCKET}/k", [S3_ALL], context=THROUGH_VPCE)
+    with pytest.raises(PolicyError, match="aws:SourceVpce"):
+        decide(ROLE, "s3:GetObject", f"{OUR_BUCKET}/k", [S3_ALL], endpoint_policy=endpoint_allowing(OUR_BUCKET))
+    with pytest.raises(PolicyError, match="never through"):
+        decide("braket.amazonaws.com", "s3:PutObject", f"{OUR_BUCKET}/k", endpoint_policy=endpoint_allowing(OUR_BUCKET),
+               context=THROUGH_VPCE)
+    with pytest.raises(PolicyError, match="NotPrincipal"):
+        decide(ROLE, "s3:GetObject", f"{OUR_BUCKET}/k", [S3_ALL], context=THROUGH_VPCE, endpoint_policy=policy(
+            {"Effect": "Deny", "NotPrincipal": {"AWS": ROLE}, "Action": "s3:*", "Resource": "*"}))

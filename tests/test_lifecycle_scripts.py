@@ -53,7 +53,8 @@ def test_script_exists_and_has_no_terraform_interpolation(path):
 @pytest.mark.parametrize(
     "path, placeholders",
     [
-        (ON_CREATE, {"__BRAKET_SDK_VERSION__", "__PIP_INDEX_URL__"}),
+        (ON_CREATE, {"__BRAKET_SDK_VERSION__", "__PIP_INDEX_URL__", "__CODEARTIFACT_DOMAIN__",
+                     "__CODEARTIFACT_REPOSITORY__"}),
         (ON_START, {"__QUANTUM_CONFIG_JSON__", "__IDLE_STOP_MINUTES__", "__AUTOSTOP_PY_GZIP_BASE64__", *RUNTIME}),
     ],
     ids=lambda v: v.name if isinstance(v, Path) else "",
@@ -493,28 +494,92 @@ def test_changed_minutes_rewrite_the_service(sandbox):
     assert parse_unit(box.service) == expected_service(box, 90)
 
 
-def test_rendered_on_create_has_no_placeholders_and_parses():
-    rendered = render(ON_CREATE, {"__BRAKET_SDK_VERSION__": "1.127.5", "__PIP_INDEX_URL__": ""})
+ON_CREATE_EMPTY = {"__BRAKET_SDK_VERSION__": "", "__PIP_INDEX_URL__": "", "__CODEARTIFACT_DOMAIN__": "",
+                   "__CODEARTIFACT_REPOSITORY__": ""}
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"__BRAKET_SDK_VERSION__": "1.127.5"},
+        {"__BRAKET_SDK_VERSION__": "1.127.5", "__PIP_INDEX_URL__": "https://pypi.internal.example/simple"},
+        {"__BRAKET_SDK_VERSION__": "1.127.5", "__CODEARTIFACT_DOMAIN__": "quantum-packages",
+         "__CODEARTIFACT_REPOSITORY__": "pypi"},
+    ],
+    ids=["pypi", "index-url", "codeartifact"],
+)
+def test_rendered_on_create_has_no_placeholders_and_parses(values):
+    rendered = render(ON_CREATE, {**ON_CREATE_EMPTY, **values})
     assert not PLACEHOLDER.search(rendered)
     assert 'BRAKET_SDK_VERSION="1.127.5"' in rendered
     result = bash_syntax_ok(rendered)
     assert result.returncode == 0, result.stderr
 
 
-def run_on_create(tmp_path, version: str, index: str, python_exit: int):
-    """on_create.sh with ec2-user's home and the kernel python moved under tmp_path; the fake python
-    records its arguments and PIP_INDEX_URL, then exits ``python_exit``."""
+def test_rendered_on_create_fits_sagemaker_limit_with_the_longest_names():
+    # SageMaker takes at most 16384 base64 characters per lifecycle script (CodeArtifact's longest names:
+    # a 50-character domain, a 100-character repository).
+    rendered = render(ON_CREATE, {**ON_CREATE_EMPTY, "__BRAKET_SDK_VERSION__": "1.127.5",
+                                  "__CODEARTIFACT_DOMAIN__": "d" * 50, "__CODEARTIFACT_REPOSITORY__": "r" * 100})
+    assert len(base64.b64encode(rendered.encode())) <= 16384 - 4000
+
+
+# CodeArtifact's answers as the aws CLI prints them with --output text (a token is base64url with dots).
+TOKEN = "eyJ2ZXIiOjEsImlzdSI6MTcwMH0.Q0FUT0tFTi1mYWtl_x-9"
+DOMAIN, REPOSITORY = "quantum-packages", "pypi"
+ENDPOINT = f"https://{DOMAIN}-{ACCOUNT}.d.codeartifact.{REGION}.amazonaws.com/pypi/{REPOSITORY}/"
+# CodeArtifact User Guide, "Configure and use pip with CodeArtifact" (pip without the login command):
+# https://aws:$CODEARTIFACT_AUTH_TOKEN@my_domain-111122223333.d.codeartifact.region.amazonaws.com/pypi/my_repo/simple/
+MIRROR_INDEX = f"https://aws:{TOKEN}@{DOMAIN}-{ACCOUNT}.d.codeartifact.{REGION}.amazonaws.com/pypi/{REPOSITORY}/simple/"
+
+
+def fake_aws(token_exit=0, endpoint_exit=0, endpoint=ENDPOINT):
+    """An `aws` CLI that records each call's arguments (a line each) and answers the two CodeArtifact calls."""
+    return f"""#!/bin/bash
+printf "%s\\n" "$*" >>"$(dirname "$0")/../aws-calls"
+case "$2" in
+  get-authorization-token)
+    if [ {token_exit} -ne 0 ]; then echo "An error occurred (AccessDeniedException) when calling the GetAuthorizationToken operation" >&2; exit {token_exit}; fi
+    echo "{TOKEN}" ;;
+  get-repository-endpoint)
+    if [ {endpoint_exit} -ne 0 ]; then echo "An error occurred (ResourceNotFoundException)" >&2; exit {endpoint_exit}; fi
+    echo "{endpoint}" ;;
+  *) exit 252 ;;
+esac
+"""
+
+
+def run_on_create(tmp_path, version: str, index: str, python_exit: int, *, domain="", repository="", aws=None,
+                  metadata=True):
+    """on_create.sh with ec2-user's home, the kernel python and the instance metadata moved under tmp_path.
+
+    The fake python records its arguments and PIP_INDEX_URL, prints the index URL as a careless pip would
+    (the script must mask a token in it), then exits ``python_exit``; ``aws`` is a fake CLI put on the PATH."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     (bin_dir / "sudo").write_text(FAKE_SUDO)
     (bin_dir / "sudo").chmod(0o755)
+    if aws is not None:
+        executable(bin_dir / "aws", aws)
     home = tmp_path / "home"
     kernel = home / "anaconda3" / "envs" / "python3" / "bin" / "python"
     kernel.parent.mkdir(parents=True, exist_ok=True)
-    kernel.write_text(f'#!/bin/bash\necho "args=$* index=$PIP_INDEX_URL" >"{tmp_path}/pip-call"\nexit {python_exit}\n')
+    kernel.write_text(
+        f'#!/bin/bash\necho "args=$*" >"{tmp_path}/pip-args"\necho "index=$PIP_INDEX_URL" >"{tmp_path}/pip-index"\n'
+        f'echo "args=$* index=$PIP_INDEX_URL" >"{tmp_path}/pip-call"\n'
+        'echo "Looking in indexes: $PIP_INDEX_URL"\necho "ERROR: from $PIP_INDEX_URL" >&2\n'
+        f"exit {python_exit}\n"
+    )
     kernel.chmod(0o755)
-    script = render(ON_CREATE, {"__BRAKET_SDK_VERSION__": version, "__PIP_INDEX_URL__": index})
-    script = script.replace("/home/ec2-user", str(home))
+    metadata_file = tmp_path / "resource-metadata.json"
+    if metadata:
+        arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/{NOTEBOOK}"
+        metadata_file.write_text(json.dumps({"ResourceName": NOTEBOOK, "ResourceArn": arn}))
+    values = {"__BRAKET_SDK_VERSION__": version, "__PIP_INDEX_URL__": index, "__CODEARTIFACT_DOMAIN__": domain,
+              "__CODEARTIFACT_REPOSITORY__": repository}
+    script = render(ON_CREATE, values)
+    assert "/opt/ml/metadata/resource-metadata.json" in script
+    script = script.replace("/home/ec2-user", str(home)).replace("/opt/ml/metadata/resource-metadata.json", str(metadata_file))
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(home)}
     return subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=30)
 
@@ -526,6 +591,19 @@ def wait_for_file(path, timeout=10.0):
         time.sleep(0.05)
     time.sleep(0.1)  # the background job writes its last lines
     return path.read_text()
+
+
+def wait_for_text(path, text, timeout=10.0):
+    """``path``'s content once it holds ``text`` (the background job's last line)."""
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and text in path.read_text()):
+        assert time.monotonic() < deadline, f"{text!r} never appeared in {path}"
+        time.sleep(0.05)
+    return path.read_text()
+
+
+def quantum_dir(tmp_path):
+    return tmp_path / "home" / "SageMaker" / ".quantum"
 
 
 def test_on_create_installs_from_an_internal_mirror(tmp_path):
@@ -546,10 +624,94 @@ def test_a_failed_install_leaves_a_marker_a_researcher_sees(tmp_path):
 
 
 def test_on_create_skips_the_install_when_asked(tmp_path):
-    result = run_on_create(tmp_path, "", "", python_exit=0)
-    assert result.returncode == 0 and "install skipped" in result.stdout
+    result = run_on_create(tmp_path, "", "", python_exit=0, aws=fake_aws())
+    assert result.returncode == 0
+    # The lifecycle log (CloudWatch) says that nothing is installed and which SDK the kernel has.
+    assert result.stdout == (
+        "on_create: amazon-braket-sdk install skipped (braket_sdk_version=None): nothing is installed, "
+        "the python3 kernel uses the platform image's amazon-braket-sdk, if the image has one\n"
+    )
     time.sleep(0.3)
-    assert not (tmp_path / "pip-call").exists()
+    assert not (tmp_path / "pip-call").exists() and not (tmp_path / "aws-calls").exists()
+
+
+def assert_no_token(tmp_path, result):
+    """The token is in no log, marker, output or argument; only in pip's environment."""
+    texts = {"stdout": result.stdout, "stderr": result.stderr}
+    for path in [*quantum_dir(tmp_path).rglob("*"), tmp_path / "aws-calls", tmp_path / "pip-args"]:
+        if path.is_file():
+            texts[str(path)] = path.read_text()
+    assert [where for where, text in texts.items() if TOKEN in text] == []
+
+
+@pytest.mark.parametrize("endpoint", [ENDPOINT, ENDPOINT.rstrip("/")], ids=["with-slash", "without-slash"])
+def test_on_create_installs_from_codeartifact_with_a_token_it_never_writes(tmp_path, endpoint):
+    result = run_on_create(tmp_path, "1.127.5", "", python_exit=0, domain=DOMAIN, repository=REPOSITORY,
+                           aws=fake_aws(endpoint=endpoint))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        f"on_create: installing amazon-braket-sdk==1.127.5 from CodeArtifact ({DOMAIN}/{REPOSITORY}) in the background, "
+        f"log: {quantum_dir(tmp_path)}/install.log\n"
+    )
+    log = wait_for_text(quantum_dir(tmp_path) / "install.log", "installed amazon-braket-sdk==1.127.5")
+    # pip got the documented index URL in its environment, and the pinned SDK as its only argument.
+    assert (tmp_path / "pip-index").read_text() == f"index={MIRROR_INDEX}\n"
+    assert (tmp_path / "pip-args").read_text() == (
+        "args=-m pip install --no-input --disable-pip-version-check amazon-braket-sdk==1.127.5\n"
+    )
+    # Both calls in the instance's own region, for this domain and repository, as the User Guide writes them.
+    assert (tmp_path / "aws-calls").read_text().splitlines() == [
+        f"codeartifact get-authorization-token --domain {DOMAIN} --region {REGION} --duration-seconds 3600 "
+        "--query authorizationToken --output text",
+        f"codeartifact get-repository-endpoint --domain {DOMAIN} --repository {REPOSITORY} --format pypi "
+        f"--region {REGION} --query repositoryEndpoint --output text",
+    ]
+    # The log names the index without the token, and what pip printed has the token masked.
+    shown = MIRROR_INDEX.replace(f"aws:{TOKEN}@", "")
+    assert f"installing amazon-braket-sdk==1.127.5 from {shown} (CodeArtifact repository {REPOSITORY} of domain {DOMAIN})" in log
+    assert f"Looking in indexes: https://aws:****@{shown[len('https://'):]}" in log
+    assert "ERROR: from https://aws:****@" in log  # pip's stderr too
+    assert not (quantum_dir(tmp_path) / "INSTALL-FAILED").exists()
+    assert_no_token(tmp_path, result)
+
+
+def test_a_failed_install_from_codeartifact_masks_the_token_too(tmp_path):
+    result = run_on_create(tmp_path, "1.127.5", "", python_exit=1, domain=DOMAIN, repository=REPOSITORY, aws=fake_aws())
+    assert result.returncode == 0, result.stderr
+    marker = wait_for_file(quantum_dir(tmp_path) / "INSTALL-FAILED")
+    assert marker == f"amazon-braket-sdk==1.127.5 could not be installed; see {quantum_dir(tmp_path)}/install.log\n"
+    wait_for_text(quantum_dir(tmp_path) / "install.log", "FAILED to install")
+    assert_no_token(tmp_path, result)
+
+
+@pytest.mark.parametrize(
+    "case, aws, metadata, reason",
+    [
+        pytest.param("no token", fake_aws(token_exit=254), True,
+                     f"no CodeArtifact authorization token for domain {DOMAIN} in {REGION}", id="no-token"),
+        pytest.param("no endpoint", fake_aws(endpoint_exit=254), True,
+                     f"no pypi endpoint for CodeArtifact repository {REPOSITORY} of domain {DOMAIN} in {REGION}",
+                     id="no-endpoint"),
+        pytest.param("not an https URL", fake_aws(endpoint="None"), True,
+                     f"no pypi endpoint for CodeArtifact repository {REPOSITORY} of domain {DOMAIN} in {REGION}",
+                     id="endpoint-not-https"),
+        pytest.param("no region", fake_aws(), False, "no region in the ResourceArn of the instance metadata",
+                     id="no-region"),
+    ],
+)
+def test_codeartifact_failures_leave_a_one_line_reason_and_the_instance_starts(tmp_path, case, aws, metadata, reason):
+    result = run_on_create(tmp_path, "1.127.5", "", python_exit=0, domain=DOMAIN, repository=REPOSITORY, aws=aws,
+                           metadata=metadata)
+    assert result.returncode == 0, result.stderr  # a failing on-create script would leave the instance Failed
+    marker = wait_for_file(quantum_dir(tmp_path) / "INSTALL-FAILED")
+    assert marker == (
+        f"amazon-braket-sdk==1.127.5 could not be installed: {reason}; see {quantum_dir(tmp_path)}/install.log\n"
+    )
+    log = wait_for_text(quantum_dir(tmp_path) / "install.log", f"FAILED to install amazon-braket-sdk==1.127.5: {reason}")
+    assert not (tmp_path / "pip-call").exists()  # nothing installed from anywhere else
+    if case == "no token":
+        assert "AccessDeniedException" in log  # the CLI's own error is kept for whoever debugs it
+    assert_no_token(tmp_path, result)
 
 
 # --- autostop.py against a fake Jupyter server ---------------------------------------------------

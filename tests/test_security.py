@@ -14,6 +14,7 @@ from quantum_constructs.role import device_policy_arn
 
 from stacks import ENVIRONMENTS, get_environment
 from tests.synth_helpers import data_sources, only, resources
+from tests.synth_helpers import PRIVATE_ENVIRONMENTS, PUBLIC_ENVIRONMENTS
 
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = REPO / ".venv-checkov" / "bin"
@@ -81,10 +82,35 @@ def test_checkov_still_cannot_parse_required_version(checkov):
     assert checks_under(checkov, "passed_checks", "as-is") == []
 
 
+# Failures accepted in environments with network="public" only (none is skipped for all stacks:
+# a private environment must pass them). Why each is acceptable there:
+PUBLIC_NETWORK_ACCEPTED = {
+    "CKV_AWS_306": "a public environment owns no VPC: the notebook uses SageMaker's managed network",
+    "CKV_AWS_122": "without a VPC, SageMaker's internet access is the notebook's only route to Braket and S3",
+}
+
+
 def test_checkov_parses_every_stack_and_finds_no_failure(checkov):
     assert checkov["summary"]["parsing_errors"] == 1  # the stack as-is only: any other would look like a clean pass
-    failed = [(c["check_id"], c["file_path"], c["resource"]) for c in checkov["results"]["failed_checks"]]
-    assert failed == [] and checkov["summary"]["failed"] == 0
+    failed = [
+        (c["check_id"], Path(c["file_path"]).parent.name, c["resource"])
+        for c in checks_under(checkov, "failed_checks", "scanned")
+    ]
+    unaccepted = [f for f in failed if not (f[0] in PUBLIC_NETWORK_ACCEPTED and f[1] in PUBLIC_ENVIRONMENTS)]
+    assert unaccepted == []
+    # The accepted ones are exactly the public notebooks' two: nothing else hides behind them.
+    assert sorted((check, env) for check, env, _ in failed) == sorted(
+        (check, env) for check in PUBLIC_NETWORK_ACCEPTED for env in PUBLIC_ENVIRONMENTS
+    )
+
+
+@pytest.mark.parametrize("env", PRIVATE_ENVIRONMENTS)
+def test_checkov_passes_the_network_checks_in_private_environments(checkov, env):
+    """The private profile's point, as checkov sees it: notebook in a VPC without direct internet,
+    flow logs, a default security group that admits nothing, no public IPs, encrypted logs kept a year."""
+    passed = {c["check_id"] for c in checks_under(checkov, "passed_checks", "scanned") if Path(c["file_path"]).parent.name == env}
+    network_checks = {"CKV_AWS_306", "CKV_AWS_122", "CKV2_AWS_11", "CKV2_AWS_12", "CKV_AWS_130", "CKV_AWS_158", "CKV_AWS_338"}
+    assert network_checks <= passed, sorted(network_checks - passed)
 
 
 def test_checkov_ran_checks_on_every_stack(checkov):
@@ -133,6 +159,20 @@ def test_iam_least_privilege(env, stack_docs):
             assert devices == allowed_devices, (name, statement)
         if any(a.startswith("s3:") for a in actions):
             assert all(r == bucket_arn or r.startswith(bucket_arn + "/") for r in statement["resources"]), (name, statement)
+
+
+@pytest.mark.parametrize("env", PRIVATE_ENVIRONMENTS)
+def test_endpoint_policies_allow_named_calls_of_this_account_only(env, stack_docs):
+    """Endpoint policies name their actions (the calls private_apis.py lists), and each Allow is
+    conditioned on this account's principals or on the stack's own roles."""
+    endpoint_statements = [(n, s) for n, s in statements(stack_docs[env]) if n.startswith("Network_Endpoint-")]
+    assert len({n for n, _ in endpoint_statements}) >= 7
+    for name, statement in endpoint_statements:
+        if statement.get("effect", "Allow") != "Allow":
+            continue
+        assert not [a for a in statement["actions"] if a.endswith("*") and not a.startswith("s3:")], (name, statement)
+        variables = {c["variable"] for c in statement["condition"]}
+        assert variables in ({"aws:PrincipalAccount"}, {"aws:PrincipalArn"}), (name, statement)
 
 
 def test_parliament_finds_nothing_unaccepted(stacks_dir):

@@ -28,7 +28,15 @@ from .bucket import BucketEncryption, QuantumResultsBucket  # noqa: E402
 from .budget import BraketBudget  # noqa: E402
 from .guardrails import StackGuardrails, add_guardrails  # noqa: E402
 from .jobs_role import JOBS_PREFIX, BraketJobsExecutionRole  # noqa: E402
+from .network import (  # noqa: E402
+    DEFAULT_INTERFACE_ENDPOINTS,
+    QuantumPrivateNetwork,
+    SiteToSiteVpn,
+    TransitGatewayLink,
+)
 from .notebook import NOTEBOOK_INSTANCE_TYPES, QuantumDevNotebook  # noqa: E402
+from .package_mirror import QuantumPackageMirror  # noqa: E402
+from .private_apis import PRIVATE_API_CALLS  # noqa: E402
 from .role import BraketNotebookRole, ExistingNotebookRole, device_policy_arn  # noqa: E402
 from .spending_limits import BraketSpendingLimits  # noqa: E402
 
@@ -61,6 +69,8 @@ _show_props(
     BraketStateChangeAlerts,
     ExistingNotebookRole,
     QuantumDevNotebook,
+    QuantumPackageMirror,
+    QuantumPrivateNetwork,
     QuantumResultsBucket,
 )
 
@@ -78,7 +88,13 @@ __all__ = [
     "JOBS_PREFIX",
     "NOTEBOOK_INSTANCE_TYPES",
     "__version__",
+    "DEFAULT_INTERFACE_ENDPOINTS",
+    "PRIVATE_API_CALLS",
     "QuantumDevNotebook",
+    "QuantumPackageMirror",
+    "QuantumPrivateNetwork",
+    "SiteToSiteVpn",
+    "TransitGatewayLink",
     "QuantumResultsBucket",
     "SpendingLimitPeriod",
     "StackGuardrails",

@@ -7,6 +7,8 @@ from typing import Iterable
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from constructs import Construct
 
@@ -57,3 +59,24 @@ class PolicyStatements:
         require(index is not None, "statement.sid", statement.sid, f"one of {list(self.sids)}")
         self._statements[index] = statement
         self.document.put_statement(self._statements)
+
+
+def service_trust(scope: Construct, id: str, *, service: str, account: str, source_arn: str) -> DataAwsIamPolicyDocument:
+    """A role's trust policy: ``service`` may assume it on behalf of ``account``'s resources matching
+    ``source_arn`` only (IAM User Guide, "The confused deputy problem": aws:SourceAccount, aws:SourceArn)."""
+    return DataAwsIamPolicyDocument(
+        scope,
+        id,
+        statement=[
+            DataAwsIamPolicyDocumentStatement(
+                actions=["sts:AssumeRole"],
+                principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[service])],
+                condition=[
+                    DataAwsIamPolicyDocumentStatementCondition(
+                        test="StringEquals", variable="aws:SourceAccount", values=[account]
+                    ),
+                    DataAwsIamPolicyDocumentStatementCondition(test="ArnLike", variable="aws:SourceArn", values=[source_arn]),
+                ],
+            )
+        ],
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Optional, Protocol
+from typing import Optional, Protocol, Sequence
 
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
@@ -47,12 +47,27 @@ from cdktf import TerraformProvider
 from constructs import Construct
 
 from ._kms import key_policy
+from ._policy import PolicyStatements
 from ._scope import apply_provider, check_provider, path_sid
-from ._validation import is_whole, require, require_bool
+from ._validation import is_whole, require, require_bool, require_texts
 
 BRAKET_BUCKET_PREFIX = "amazon-braket-"
 # Braket writes results.json as this service-linked role (path and name fixed by IAM).
 BRAKET_SERVICE_LINKED_ROLE = "role/aws-service-role/braket.amazonaws.com/AWSServiceRoleForAmazonBraket"
+# Reading and writing objects: what a bucket pinned to VPC endpoints refuses from elsewhere. Bucket
+# configuration (the deployer's calls, from outside the VPC) is not among them, nor s3:ListBucket:
+# Terraform reads a bucket with HeadBucket, which S3 authorizes as s3:ListBucket (S3 API Reference,
+# HeadBucket), so listing keys (never contents) stays with IAM.
+S3_OBJECT_ACTIONS = [
+    "s3:AbortMultipartUpload",
+    "s3:DeleteObject*",
+    "s3:GetObject*",
+    "s3:ListBucketMultipartUploads",
+    "s3:ListBucketVersions",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject*",
+    "s3:RestoreObject",
+]
 # S3 bucket naming rules: 3-63 chars, lowercase letters, digits, dots and hyphens.
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # A key ARN, or a Terraform reference to one (e.g. another stack's or a data source's key).
@@ -210,6 +225,7 @@ class QuantumResultsBucket(Construct):
 
         self._results_prefix = results_prefix
         self._granted: list[tuple[Grantable, str]] = []
+        self._provider = provider
         self._bucket_name = bucket_name
 
         self.kms_key: Optional[KmsKey] = None
@@ -276,7 +292,8 @@ class QuantumResultsBucket(Construct):
                 status="Enabled" if versioned else "Suspended"
             ),
         )
-        S3BucketPolicy(self, "Policy", bucket=bucket_id, policy=self._tls_only_policy().json)
+        self._bucket_policy = self._tls_only_policy()
+        S3BucketPolicy(self, "Policy", bucket=bucket_id, policy=self._bucket_policy.json)
         S3BucketLifecycleConfiguration(
             self,
             "Lifecycle",
@@ -391,10 +408,50 @@ class QuantumResultsBucket(Construct):
         added = [role.add_to_policy(statement) for statement in statements]
         return any(added)
 
+    def restrict_to_vpc_endpoints(self, endpoint_ids: Sequence[str], *, exempt_principal_arns: Sequence[str] = ()) -> None:
+        """Refuse reading and writing objects except through the VPC endpoints ``endpoint_ids``.
+
+        A Deny in the bucket policy on ``S3_OBJECT_ACTIONS`` unless ``aws:SourceVpce`` is one of
+        ``endpoint_ids``; a request from the internet or another VPC carries no such key and is
+        refused. Exempt by ``aws:PrincipalArn``: Braket's service-linked role, always (it writes
+        results.json from Braket's network, not through your endpoint), and
+        ``exempt_principal_arns`` (e.g. a ``BraketJobsExecutionRole``, whose job containers also run
+        in Braket's network, and a break-glass administrator role). Bucket configuration calls,
+        such as the deployer's, are not object actions and stay with IAM. Once per bucket.
+        """
+        require_texts("endpoint_ids", endpoint_ids, "one or more VPC endpoint ids, e.g. [network.endpoint_id('s3')]")
+        require(bool(endpoint_ids), "endpoint_ids", endpoint_ids, "at least one VPC endpoint id")
+        require_texts("exempt_principal_arns", exempt_principal_arns, "a list of IAM role ARNs")
+        partition, account = self._partition_and_account()
+        self._bucket_policy.add(
+            DataAwsIamPolicyDocumentStatement(
+                sid="DenyObjectAccessOutsideVpcEndpoints",
+                effect="Deny",
+                actions=S3_OBJECT_ACTIONS,
+                resources=[self._bucket_arn, f"{self._bucket_arn}/*"],
+                principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
+                condition=[
+                    DataAwsIamPolicyDocumentStatementCondition(
+                        test="StringNotEquals", variable="aws:SourceVpce", values=list(endpoint_ids)
+                    ),
+                    DataAwsIamPolicyDocumentStatementCondition(
+                        test="ArnNotEquals",
+                        variable="aws:PrincipalArn",
+                        values=[f"arn:{partition}:iam::{account}:{BRAKET_SERVICE_LINKED_ROLE}", *exempt_principal_arns],
+                    ),
+                ],
+            )
+        )
+
     # -- internals ----------------------------------------------------------
+    def _partition_and_account(self) -> tuple[str, str]:
+        partition = self.node.try_find_child("Partition") or DataAwsPartition(self, "Partition")
+        account = self.node.try_find_child("Account") or DataAwsCallerIdentity(self, "Account")
+        apply_provider(self, self._provider)
+        return partition.partition, account.account_id
+
     def _key_policy(self) -> DataAwsIamPolicyDocument:
-        partition = DataAwsPartition(self, "Partition").partition
-        account = DataAwsCallerIdentity(self, "Account").account_id
+        partition, account = self._partition_and_account()
         # Braket writes results.json as its service-linked role, whose managed policy
         # (AmazonBraketServiceRolePolicy) has S3 on amazon-braket-* and no KMS action: only
         # the key policy can let it encrypt, and only through S3. The role is named in a
@@ -419,11 +476,11 @@ class QuantumResultsBucket(Construct):
             ],
         )
 
-    def _tls_only_policy(self) -> DataAwsIamPolicyDocument:
-        return DataAwsIamPolicyDocument(
+    def _tls_only_policy(self) -> PolicyStatements:
+        return PolicyStatements(
             self,
             "TlsOnly",
-            statement=[
+            [
                 DataAwsIamPolicyDocumentStatement(
                     sid="DenyInsecureTransport",
                     effect="Deny",

@@ -17,6 +17,7 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
+from ._policy import service_trust
 from ._scope import apply_provider, check_provider, path_sid
 from ._validation import require
 from .bucket import Grantable, QuantumResultsBucket
@@ -105,25 +106,12 @@ class BraketJobsExecutionRole(PolicyRoleBase):
         self._results_bucket = results_bucket
 
         document = self._start_policy()
-        trust = DataAwsIamPolicyDocument(
+        trust = service_trust(
             self,
             "Trust",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    actions=["sts:AssumeRole"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[BRAKET_SERVICE])],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="StringEquals", variable="aws:SourceAccount", values=[self._account]
-                        ),
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="ArnLike",
-                            variable="aws:SourceArn",
-                            values=[f"arn:{self._partition}:braket:{self._region}:{self._account}:job/*"],
-                        ),
-                    ],
-                )
-            ],
+            service=BRAKET_SERVICE,
+            account=self._account,
+            source_arn=f"arn:{self._partition}:braket:{self._region}:{self._account}:job/*",
         )
         self.role = IamRole(  # the IamRole resource itself, for escape hatches
             self,

@@ -9,7 +9,10 @@ import re
 from importlib import resources
 from typing import Optional, Sequence, Union
 
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
 from cdktf_cdktf_provider_aws.sagemaker_notebook_instance import (
     SagemakerNotebookInstance,
     SagemakerNotebookInstanceInstanceMetadataServiceConfiguration,
@@ -17,13 +20,14 @@ from cdktf_cdktf_provider_aws.sagemaker_notebook_instance import (
 from cdktf_cdktf_provider_aws.sagemaker_notebook_instance_lifecycle_configuration import (
     SagemakerNotebookInstanceLifecycleConfiguration,
 )
-from cdktf import TerraformProvider
+from cdktf import TerraformProvider, TerraformStack
 from constructs import Construct
 
 from ._scope import apply_provider, check_provider, path_sid
 from ._validation import is_whole, require, require_optional_text, require_texts
 from .bucket import QuantumResultsBucket
 from .jobs_role import BraketJobsExecutionRole
+from .package_mirror import QuantumPackageMirror
 from .role import BraketNotebookRole, ExistingNotebookRole
 
 BRAKET_NOTEBOOK_PREFIX = "amazon-braket-"
@@ -79,7 +83,7 @@ class QuantumDevNotebook(Construct):
     - Without ``subnet_id`` it uses SageMaker's managed network; with one, direct
       internet access is disabled by default (traffic goes through your VPC).
     - A lifecycle configuration that installs a pinned Braket SDK into the
-      ``python3`` kernel, writes the stack outputs to
+      ``python3`` kernel (from PyPI, ``pip_index_url`` or ``package_mirror``), writes the stack outputs to
       ``~/SageMaker/.quantum/stack-outputs.json`` and stops the instance after
       ``idle_stop_minutes`` without kernel activity.
 
@@ -101,12 +105,23 @@ class QuantumDevNotebook(Construct):
     :param direct_internet_access: default True without a subnet, False with one.
     :param idle_stop_minutes: default 60; 0 disables auto-stop.
     :param braket_sdk_version: the amazon-braket-sdk installed into the ``python3`` kernel;
-        default the version this library is tested with; None skips the install (an image
-        that has it, or no package index at all). A failed install leaves
-        ``~/SageMaker/.quantum/INSTALL-FAILED`` next to ``install.log``.
+        default the version this library is tested with; None skips the install: nothing is
+        installed and the kernel has the platform image's amazon-braket-sdk, if the image has
+        one (the on-create log says so). For a notebook without internet access and without
+        ``pip_index_url`` or ``package_mirror``, pass None. A failed install leaves
+        ``~/SageMaker/.quantum/INSTALL-FAILED`` (one line: what failed) next to ``install.log``;
+        the instance still starts.
     :param pip_index_url: the package index to install from, e.g. an internal mirror
         (``https://pypi.internal.example/simple``) for a notebook without internet access.
-        Default: None (pip's own configuration, PyPI).
+        Default: None (pip's own configuration, PyPI). Not together with ``package_mirror``.
+    :param package_mirror: a ``QuantumPackageMirror`` (CodeArtifact) to install from, for a
+        notebook without internet access: ``role`` may read it (``package_mirror.grant_read``,
+        also when ``braket_sdk_version`` is None, so researchers can ``aws codeartifact login
+        --tool pip`` themselves), and the on-create script gets a CodeArtifact token (1 hour) and
+        the repository's pip endpoint in the instance's region and installs from it. The token is
+        never written to a file or a log. The mirror must be in the notebook's region (and its
+        VPC needs the mirror's ``INTERFACE_ENDPOINTS``). Default: None. Not together with
+        ``pip_index_url``.
     :param platform_identifier: default ``notebook-al2023-v1``.
     :param provider: the AWS provider of every resource of this notebook (e.g. an aliased
         one for another region). Default: the stack's default provider.
@@ -130,6 +145,7 @@ class QuantumDevNotebook(Construct):
         idle_stop_minutes: int = 60,
         braket_sdk_version: Optional[str] = DEFAULT_BRAKET_SDK_VERSION,
         pip_index_url: Optional[str] = None,
+        package_mirror: Optional[QuantumPackageMirror] = None,
         platform_identifier: str = "notebook-al2023-v1",
         provider: Optional[TerraformProvider] = None,
     ) -> None:
@@ -193,6 +209,21 @@ class QuantumDevNotebook(Construct):
             pip_index_url,
             "None or an http(s) URL of a package index, e.g. 'https://pypi.internal.example/simple'",
         )
+        require(
+            package_mirror is None or isinstance(package_mirror, QuantumPackageMirror),
+            "package_mirror",
+            package_mirror,
+            "None or a QuantumPackageMirror (the construct, not a domain name)",
+        )
+        require(
+            package_mirror is None or pip_index_url is None,
+            "package_mirror",
+            package_mirror,
+            f"None when pip_index_url is given (pip_index_url={pip_index_url!r}): one package source, "
+            "a CodeArtifact mirror or an index URL, not both",
+        )
+        if package_mirror is not None:
+            _require_same_region(self, package_mirror, provider)
         require_optional_text("subnet_id", subnet_id, "None or a subnet id such as 'subnet-0abc'")
         require_optional_text("kms_key_arn", kms_key_arn, "None or a KMS key ARN")
         require_texts("security_group_ids", security_group_ids, "a list of security group ids, e.g. ['sg-0abc']")
@@ -244,6 +275,9 @@ class QuantumDevNotebook(Construct):
             _script("on_create.sh")
             .replace("__BRAKET_SDK_VERSION__", braket_sdk_version or "")
             .replace("__PIP_INDEX_URL__", pip_index_url or "")
+            # Literal names (QuantumPackageMirror validates them), never Terraform references.
+            .replace("__CODEARTIFACT_DOMAIN__", package_mirror.domain_name if package_mirror else "")
+            .replace("__CODEARTIFACT_REPOSITORY__", package_mirror.repository_name if package_mirror else "")
         )
         on_start = (
             _script("on_start.sh")
@@ -289,8 +323,12 @@ class QuantumDevNotebook(Construct):
         )
         if idle_stop_minutes:
             self._grant_self_stop(role)
+        if subnet_id is not None:
+            self._grant_network_interface(role, subnet_id, security_group_ids)
         if jobs_role is not None:
             jobs_role.grant_pass_role(role)
+        if package_mirror is not None:
+            package_mirror.grant_read(role)
         apply_provider(self, provider)
 
     @property
@@ -312,3 +350,75 @@ class QuantumDevNotebook(Construct):
                 resources=[self.notebook.arn],
             )
         )
+
+
+    def _grant_network_interface(self, role, subnet_id: str, security_group_ids: Sequence[str]) -> None:
+        """In a VPC, SageMaker creates the instance's network interface in ``subnet_id`` as the
+        notebook's role: CreateNotebookInstance's execution role needs these EC2 permissions
+        (SageMaker Developer Guide, "SageMaker roles", CreateNotebookInstance API: Execution Role
+        Permissions; without them the instance fails with "Unable to create or start a notebook
+        instance that can access resources in your VPC. Please check if you have
+        ec2:CreateNetworkInterface permission", aws/aws-sdk-go#4071)."""
+        partition = DataAwsPartition(self, "Partition").partition
+        region = DataAwsRegion(self, "Region").region
+        account = DataAwsCallerIdentity(self, "Account").account_id
+        ec2 = f"arn:{partition}:ec2:{region}:{account}"
+        sid = path_sid(self)
+        role.add_to_policy(
+            DataAwsIamPolicyDocumentStatement(
+                sid=f"{sid}NetworkInterface",
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
+                # The interface (id generated), in this subnet, with these security groups only.
+                resources=[
+                    f"{ec2}:network-interface/*",
+                    f"{ec2}:subnet/{subnet_id}",
+                    *(f"{ec2}:security-group/{group}" for group in security_group_ids),
+                ],
+            )
+        )
+        role.add_to_policy(
+            DataAwsIamPolicyDocumentStatement(
+                sid=f"{sid}DescribeNetwork",
+                actions=[
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcs",
+                ],
+                resources=["*"],  # EC2's Describe* support no resource-level permission
+            )
+        )
+
+
+def _is_aws(provider: object) -> bool:
+    return isinstance(provider, TerraformProvider) and provider.terraform_resource_type == "aws"
+
+
+def _literal_region(scope: Construct, provider: Optional[TerraformProvider]) -> Optional[str]:
+    """The region of ``provider`` (None: the stack's default AWS provider) if it is a plain string, else None."""
+    if provider is None:
+        defaults = [c for c in TerraformStack.of(scope).node.children if _is_aws(c) and c.alias is None]
+        provider = defaults[0] if len(defaults) == 1 else None
+    region = getattr(provider, "region", None) if _is_aws(provider) else None
+    return region if isinstance(region, str) and region and "${" not in region else None
+
+
+def _require_same_region(notebook: Construct, mirror: QuantumPackageMirror, provider: Optional[TerraformProvider]) -> None:
+    """The on-create script asks CodeArtifact in the instance's region, through VPC endpoints of that region:
+    refuse a mirror whose provider has another region (when both regions are plain strings)."""
+    if mirror.domain.provider is provider:
+        return
+    ours, theirs = _literal_region(notebook, provider), _literal_region(mirror, mirror.domain.provider)
+    require(
+        ours is None or theirs is None or ours == theirs,
+        "package_mirror",
+        mirror,
+        f"a QuantumPackageMirror in the notebook's region ({ours}), not in {theirs}: the on-create "
+        "script and the VPC endpoints reach CodeArtifact in the instance's own region",
+    )

@@ -13,9 +13,12 @@ following AWS's documented evaluation logic:
   multiple keys or values" (ForAnyValue / ForAllValues)
 * KMS Developer Guide, "Key policies in AWS KMS" and "Default key policy"
   https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html
+* AWS PrivateLink Guide, "Control access to VPC endpoints using endpoint policies"
+  https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html
 
 What is modelled: identity-based policies of the caller, one resource-based
 policy (bucket/topic/queue policy, or a KMS key policy with ``key_policy=True``),
+the policy of the VPC endpoint a request comes through (``endpoint_policy``),
 explicit/implicit deny, same-account and cross-account logic, and the condition
 operators listed in ``_POSITIVE``/``_NEGATED``.
 
@@ -36,7 +39,7 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Iterable, Mapping, Sequence
 
-__all__ = ["Decision", "PolicyError", "Request", "Result", "evaluate"]
+__all__ = ["DEFAULT_ENDPOINT_POLICY", "Decision", "PolicyError", "Request", "Result", "evaluate"]
 
 
 class PolicyError(ValueError):
@@ -613,6 +616,141 @@ def _applies(stmt: _Statement, request: Request) -> bool:
     )
 
 
+# --------------------------------------------------------------------------- VPC endpoint policies
+# ENDPOINT_POLICIES: AWS PrivateLink Guide, "Control access to VPC endpoints using endpoint policies"
+# (https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html): what an endpoint
+# policy is, the default one, and the restrictions its "Considerations" list.
+
+DEFAULT_ENDPOINT_POLICY = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}
+"""'Default endpoint policy': "The default endpoint policy grants full access through the endpoint."
+Also what a service without endpoint-policy support does: "If an AWS service doesn't support
+endpoint policies, we allow full access to any endpoint for the service"."""
+
+# "You can't use wildcard characters (* or ?) or numeric condition operators with global context
+# keys that reference system-generated identifiers (for example, aws:PrincipalAccount or
+# aws:SourceVpc)": the two it names, and the other account, organization and VPC identifiers.
+_SYSTEM_GENERATED_ID_KEYS = frozenset({
+    "aws:principalaccount", "aws:principalorgid", "aws:resourceaccount", "aws:resourceorgid",
+    "aws:sourceaccount", "aws:sourceorgid", "aws:sourcevpc", "aws:sourcevpce",
+})
+_STRING_OPERATORS = frozenset({"StringEquals", "StringEqualsIgnoreCase", "StringLike"})
+_MIN_RUN_BESIDE_WILDCARD = 6
+
+
+def _check_endpoint_policy_restrictions(stmt: _Statement) -> None:
+    """The Considerations of ENDPOINT_POLICIES that AWS enforces on an endpoint policy's text."""
+    for element in ("Resource", "NotResource"):
+        for arn in _strings(stmt.raw.get(element, "*"), f"{stmt.label}: {element}"):
+            _check_arn_account(arn, stmt.label)
+    for operator, block in (stmt.raw.get("Condition") or {}).items():
+        _, base, _ = _parse_operator(operator, stmt.label)
+        positive = _NEGATED.get(base, base)
+        for key, values in block.items():
+            values = [_policy_str(v, stmt.label) for v in _as_list(values, f"{stmt.label}: {operator} {key}")]
+            if key.lower() in _SYSTEM_GENERATED_ID_KEYS and (
+                positive.startswith("Numeric") or any(set("*?") & set(v) for v in values)
+            ):
+                raise PolicyError(
+                    f"{stmt.label}: {operator} {key} {values}: an endpoint policy can't use wildcards or numeric "
+                    "operators with keys of system-generated identifiers"
+                )
+            if positive in ("ArnEquals", "ArnLike"):
+                for value in values:
+                    _check_arn_account(value, stmt.label)
+            if positive in _STRING_OPERATORS:
+                for value in values:
+                    _check_wildcard_runs(value, f"{stmt.label}: {operator} {key}")
+
+
+def _check_arn_account(arn: str, label: str) -> None:
+    """ENDPOINT_POLICIES: "When you specify an ARN in the resource or condition element, the account
+    portion of the ARN can contain an account ID or a wildcard character, but not both." """
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and set("*?") & set(parts[4]) and len(parts[4]) > 1:
+        raise PolicyError(f"{label}: {arn!r}: the account portion mixes an account ID and a wildcard")
+
+
+def _check_wildcard_runs(value: str, label: str) -> None:
+    """ENDPOINT_POLICIES: "When using string condition operators, you must use at least six
+    consecutive characters before or after each wildcard character." """
+    for index, char in enumerate(value):
+        if char not in "*?":
+            continue
+        before = re.search(r"[^*?]*$", value[:index]).group()
+        after = re.match(r"[^*?]*", value[index + 1:]).group()
+        if max(len(before), len(after)) < _MIN_RUN_BESIDE_WILDCARD:
+            raise PolicyError(
+                f"{label}: {value!r}: an endpoint policy needs six consecutive characters before or after "
+                "each wildcard"
+            )
+
+
+def _endpoint_statements(request: Request, policy: dict | None, gateway: bool) -> list[_Statement] | None:
+    """The endpoint policy's statements (None without an endpoint), after the checks AWS makes."""
+    through_endpoint = "aws:sourcevpce" in request._ctx  # type: ignore[attr-defined]
+    if policy is None:
+        if gateway:
+            raise PolicyError("gateway_endpoint=True needs the endpoint's policy")
+        if through_endpoint:
+            # IAM User Guide, "AWS global condition context keys", aws:SourceVpce: "This key is
+            # included in the request context only if the requester uses a VPC endpoint to make
+            # the request" -- and every such request is decided by that endpoint's policy too.
+            raise PolicyError(
+                "the context has aws:SourceVpce, so the request comes through a VPC endpoint: pass its "
+                "policy as endpoint_policy (DEFAULT_ENDPOINT_POLICY if it has none)"
+            )
+        return None
+    if not through_endpoint:
+        raise PolicyError(
+            "a request through a VPC endpoint carries aws:SourceVpce: put the endpoint's id in the context"
+        )
+    if request.principal_kind == "service":
+        raise PolicyError(
+            f"{request.principal} calls from its own network, never through a VPC endpoint of yours"
+        )
+    statements = _parse_policy(policy, "endpoint policy", resource_based=True)
+    for stmt in statements:
+        if "NotPrincipal" in stmt.raw:
+            raise PolicyError(f"{stmt.label}: NotPrincipal in an endpoint policy is not modelled")
+        _check_endpoint_policy_restrictions(stmt)
+        for name in _principal_entries(stmt.raw["Principal"], stmt.label).get("AWS", []):
+            if gateway and _aws_principal_form(name, stmt.label) not in ("*", "account"):
+                # 'Principals for gateway endpoints': "With gateway endpoints, you must use the
+                # aws:PrincipalArn condition key to grant access to a principal."
+                raise PolicyError(
+                    f"{stmt.label}: {name!r}: a gateway endpoint policy's Principal must be '*'; name "
+                    "principals with the aws:PrincipalArn condition key"
+                )
+    return statements
+
+
+def _endpoint_principal_match(stmt: _Statement, request: Request, gateway: bool) -> bool:
+    """Whether an endpoint-policy statement's Principal names the caller.
+
+    ``"*"`` names everyone. An account (``"123456789012"`` or its root ARN): in an interface
+    endpoint policy, the account's principals (CodeArtifact User Guide, "Create a VPC endpoint
+    policy for CodeArtifact": ``{"AWS": "arn:aws:iam::123456789012:root"}`` "specifies that
+    principals in the account 123456789012 can call ..."); in a gateway endpoint policy, "If you
+    specify the principal in the format "AWS": "account_id", access is granted to the AWS account
+    root user only, and not all users and roles for the account" (ENDPOINT_POLICIES, 'Principals
+    for gateway endpoints'). A role or user ARN names that principal (interface endpoints only).
+    """
+    entries = _principal_entries(stmt.raw["Principal"], stmt.label)
+    if "*" in entries:
+        return True
+    for name in entries.get("AWS", []):
+        form = _aws_principal_form(name, stmt.label)
+        if form == "*":
+            return True
+        if form == "account":
+            account = name if _ACCOUNT_ID.match(name) else _ROOT_ARN.match(name).group(1)
+            if request.principal_account == account and (not gateway or request.principal_kind == "root"):
+                return True
+        elif form == "entity" and name == request.principal:
+            return True
+    return False
+
+
 # --------------------------------------------------------------------------- evaluation
 
 
@@ -623,6 +761,8 @@ def evaluate(
     *,
     resource_account: str = "123456789012",
     key_policy: bool = False,
+    endpoint_policy: dict | None = None,
+    gateway_endpoint: bool = False,
 ) -> Result:
     """Decide ``request`` the way AWS would.
 
@@ -631,6 +771,14 @@ def evaluate(
     ``resource_policy``: the policy attached to the resource (bucket/topic/queue policy;
     with ``key_policy=True``, the KMS key policy, which is then required).
     ``resource_account``: the account that owns the resource.
+    ``endpoint_policy``: the policy of the VPC endpoint the request comes through (the
+    request's context then carries ``aws:SourceVpce``); ``DEFAULT_ENDPOINT_POLICY`` for an
+    endpoint without one, or of a service without endpoint-policy support. AWS PrivateLink
+    Guide, "Control access to VPC endpoints using endpoint policies": "An endpoint policy does
+    not override or replace identity-based policies or resource-based policies": the request
+    must be allowed as without the endpoint *and* by the endpoint policy, and an explicit
+    Deny in any of them wins. ``gateway_endpoint``: the endpoint is a gateway endpoint (S3,
+    DynamoDB), whose policies name principals only by condition (see ``_endpoint_principal_match``).
     """
     if not isinstance(request, Request):
         raise TypeError("request must be a tests.access.Request")
@@ -676,6 +824,8 @@ def evaluate(
         else []
     )
 
+    endpoint = _endpoint_statements(request, endpoint_policy, gateway_endpoint)
+
     # 1. An explicit deny in any applicable policy wins.
     for stmt in identity:
         if stmt.effect == "Deny" and _applies(stmt, request):
@@ -683,6 +833,47 @@ def evaluate(
     for stmt in resource:
         if stmt.effect == "Deny" and _principal_match(stmt, request) and _applies(stmt, request):
             return Result(Decision.EXPLICIT_DENY, f"{stmt.label} denies")
+    for stmt in endpoint or ():
+        if (
+            stmt.effect == "Deny"
+            and _endpoint_principal_match(stmt, request, gateway_endpoint)
+            and _applies(stmt, request)
+        ):
+            return Result(Decision.EXPLICIT_DENY, f"{stmt.label} denies")
+
+    result = _allowed_without_endpoint(
+        request, identity, resource, resource_policy, resource_account, key_policy, trust_policy, resource_where
+    )
+    if endpoint is None or not result.allowed:
+        return result
+    # The endpoint policy is one more policy that must allow: without an Allow in it, the request
+    # is implicitly denied (Amazon S3 User Guide, "Troubleshoot access denied (403 Forbidden)
+    # errors": "no VPC endpoint policy allows the s3:GetObject action", an implicit denial).
+    endpoint_allow = next(
+        (s for s in endpoint
+         if s.effect == "Allow" and _endpoint_principal_match(s, request, gateway_endpoint) and _applies(s, request)),
+        None,
+    )
+    if endpoint_allow is None:
+        return Result(
+            Decision.IMPLICIT_DENY,
+            f"no statement of the endpoint policy allows the request (without the endpoint: {result.reason})",
+        )
+    return Result(Decision.ALLOW, f"{result.reason}; {endpoint_allow.label} allows it through the endpoint")
+
+
+def _allowed_without_endpoint(
+    request: Request,
+    identity: list[_Statement],
+    resource: list[_Statement],
+    resource_policy: dict | None,
+    resource_account: str,
+    key_policy: bool,
+    trust_policy: bool,
+    resource_where: str,
+) -> Result:
+    """Steps 2-6 of the evaluation, once no explicit Deny applies."""
+    kind = request.principal_kind
 
     # 2. Collect the allows.
     identity_allow = next((s for s in identity if s.effect == "Allow" and _applies(s, request)), None)
