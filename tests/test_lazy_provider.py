@@ -43,10 +43,12 @@ def test_the_test_session_uses_the_lazy_package_and_few_modules():
 
     assert isinstance(aws, lazy_provider._LazyProviderPackage)
     loaded = [m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.")]
-    assert 0 < len(loaded) < 100  # the ordinary import loads over 4,000
+    # The library imports the modules of every type it can create (about 100 with the private network);
+    # the ordinary import loads over 4,000.
+    assert 0 < len(loaded) < 250
     status = lazy_provider.status()
     assert status.lazy and status.reason.startswith("lazy")
-    assert 0 < status.provider_modules < 100
+    assert 0 < status.provider_modules < 250
 
 
 def test_attribute_access_imports_a_submodule_on_demand():

@@ -49,7 +49,10 @@ def test_bucket_policy_denies_requests_without_tls(env_name, stack_json):
     doc = stack_json[env_name]
     policy = only(resources(doc, "aws_s3_bucket_policy"))
     document_name = policy["policy"].split(".")[2]
-    [deny] = data_sources(doc, "aws_iam_policy_document")[document_name]["statement"]
+    statements = data_sources(doc, "aws_iam_policy_document")[document_name]["statement"]
+    # Private environments add the VPC endpoint pin (tests/test_network.py); the TLS statement is the same.
+    assert len(statements) == (2 if get_environment(env_name).private_network else 1)
+    [deny] = [s for s in statements if s["sid"] == "DenyInsecureTransport"]
     assert deny["effect"] == "Deny" and deny["actions"] == ["s3:*"]
     assert deny["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
     assert deny["principals"] == [{"type": "*", "identifiers": ["*"]}]
@@ -82,12 +85,18 @@ def test_braket_create_actions_only_on_configured_devices(env_name, stack_json):
         for name, document in documents.items()
     }
     creating = {name: statements for name, statements in creating.items() if statements}
-    # The notebook role's and the jobs role's policies, and the budget's kill switch (which denies all).
-    assert sorted(n.split("_")[0] for n in creating) == ["BraketBudget", "JobsExecutionRole", "NotebookRole"]
+    # The notebook role's and the jobs role's policies, and the budget's kill switch (which denies all);
+    # in a private environment also the Braket endpoint's policy (the notebook role's devices only).
+    expected = ["BraketBudget", "JobsExecutionRole", "NotebookRole"] + (["Network"] if config.private_network else [])
+    assert sorted(n.split("_")[0] for n in creating) == sorted(expected)
     for name, statements in creating.items():
         if name.startswith("BraketBudget"):
             continue
         [allow] = [s for s in statements if s.get("effect", "Allow") == "Allow"]
+        if name.startswith("Network_Endpoint-braket"):  # no Deny of its own: the role's Deny covers other devices
+            devices = sorted(r for r in allow["resources"] if ":device/" in r)
+            assert devices == sorted(device_policy_arn(arn) for arn in config.allowed_devices)
+            continue
         [deny] = [s for s in statements if s.get("effect") == "Deny"]
         devices = [r for r in allow["resources"] if ":device/" in r]
         assert sorted(devices) == sorted(device_policy_arn(arn) for arn in config.allowed_devices)

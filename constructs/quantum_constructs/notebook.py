@@ -9,10 +9,7 @@ import re
 from importlib import resources
 from typing import Optional, Sequence, Union
 
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
-from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
-from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
 from cdktf_cdktf_provider_aws.sagemaker_notebook_instance import (
     SagemakerNotebookInstance,
     SagemakerNotebookInstanceInstanceMetadataServiceConfiguration,
@@ -323,8 +320,6 @@ class QuantumDevNotebook(Construct):
         )
         if idle_stop_minutes:
             self._grant_self_stop(role)
-        if subnet_id is not None:
-            self._grant_network_interface(role, subnet_id, security_group_ids)
         if jobs_role is not None:
             jobs_role.grant_pass_role(role)
         if package_mirror is not None:
@@ -348,50 +343,6 @@ class QuantumDevNotebook(Construct):
                 sid=f"Stop{path_sid(self)}WhenIdle",
                 actions=["sagemaker:StopNotebookInstance", "sagemaker:DescribeNotebookInstance"],
                 resources=[self.notebook.arn],
-            )
-        )
-
-
-    def _grant_network_interface(self, role, subnet_id: str, security_group_ids: Sequence[str]) -> None:
-        """In a VPC, SageMaker creates the instance's network interface in ``subnet_id`` as the
-        notebook's role: CreateNotebookInstance's execution role needs these EC2 permissions
-        (SageMaker Developer Guide, "SageMaker roles", CreateNotebookInstance API: Execution Role
-        Permissions; without them the instance fails with "Unable to create or start a notebook
-        instance that can access resources in your VPC. Please check if you have
-        ec2:CreateNetworkInterface permission", aws/aws-sdk-go#4071)."""
-        partition = DataAwsPartition(self, "Partition").partition
-        region = DataAwsRegion(self, "Region").region
-        account = DataAwsCallerIdentity(self, "Account").account_id
-        ec2 = f"arn:{partition}:ec2:{region}:{account}"
-        sid = path_sid(self)
-        role.add_to_policy(
-            DataAwsIamPolicyDocumentStatement(
-                sid=f"{sid}NetworkInterface",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                ],
-                # The interface (id generated), in this subnet, with these security groups only.
-                resources=[
-                    f"{ec2}:network-interface/*",
-                    f"{ec2}:subnet/{subnet_id}",
-                    *(f"{ec2}:security-group/{group}" for group in security_group_ids),
-                ],
-            )
-        )
-        role.add_to_policy(
-            DataAwsIamPolicyDocumentStatement(
-                sid=f"{sid}DescribeNetwork",
-                actions=[
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeSecurityGroups",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeVpcs",
-                ],
-                resources=["*"],  # EC2's Describe* support no resource-level permission
             )
         )
 

@@ -280,3 +280,32 @@ def test_a_private_notebook_with_a_mirror_an_existing_key_and_a_central_role(con
     [role] = of_type(doc, "aws_iam_role").values()  # only ours: the central one is not created
     assert role["permissions_boundary"] == "arn:aws:iam::123456789012:policy/QuantumBoundary"
     assert "aws_kms_key" not in doc["resource"]
+
+
+# -- app 10: a sovereign team's own private network --------------------------------------------
+
+
+def test_a_private_network_composed_from_the_installed_library(consumer_apps):
+    doc = consumer_apps.stack("sovereign_network", "sovereign-network")
+    subnets = of_type(doc, "aws_subnet")
+    assert sorted(s["availability_zone"] for s in subnets.values()) == ["eu-west-2a", "eu-west-2b", "eu-west-2c"]
+    assert sorted(s["cidr_block"] for s in subnets.values()) == ["10.80.0.0/24", "10.80.1.0/24", "10.80.2.0/24"]
+    [notebook] = of_type(doc, "aws_sagemaker_notebook_instance").values()
+    assert notebook["direct_internet_access"] == "Disabled" and notebook["subnet_id"].startswith("${aws_subnet.Network_Subnet2_")
+    endpoints = of_type(doc, "aws_vpc_endpoint")
+    services = sorted(e["service_name"].rsplit("}.", 1)[-1] for e in endpoints.values())
+    assert services == sorted([
+        "braket", "sts", "logs", "sagemaker.api", "kms", "notebook", "codeartifact.api", "codeartifact.repositories",
+        "s3", "s3",  # the VPC's gateway and the premises' interface endpoint
+    ])
+    assert [e for e in endpoints.values() if e["service_name"].startswith("aws.sagemaker.")]  # the UI endpoint's form
+    [attachment] = of_type(doc, "aws_ec2_transit_gateway_vpc_attachment").values()
+    assert len(attachment["subnet_ids"]) == 3
+    [bucket_policy] = of_type(doc, "aws_s3_bucket_policy").values()
+    pin = [
+        c for statement in document_statements(doc, bucket_policy["policy"]) for c in statement.get("condition", [])
+        if c["variable"] == "aws:SourceVpce"
+    ]
+    assert len(pin) == 1 and len(pin[0]["values"]) == 2
+    for kind in ("aws_internet_gateway", "aws_nat_gateway"):
+        assert kind not in doc["resource"]
