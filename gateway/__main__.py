@@ -1,0 +1,52 @@
+"""Command line: ``python -m gateway serve --env ENV --config FILE`` and ``python -m gateway audit verify FILE``.
+
+Bad input (a missing or invalid configuration, an environment without stack outputs) is one line
+on stderr and exit 2; nothing is served, nothing forwarded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gateway", description="The DMZ gateway to Amazon Braket.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the API and forward accepted tasks to Braket")
+    serve.add_argument("--env", required=True, help="the environment whose stack outputs name the devices and bucket")
+    serve.add_argument("--config", required=True, type=Path, help="the gateway's TOML configuration")
+    audit = commands.add_parser("audit", help="the audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser("verify", help="check the hash chain of an audit log")
+    verify.add_argument("file", type=Path)
+    verify.add_argument("--head", help="the chain head the gateway recorded (default: read from --database)")
+    verify.add_argument("--database", help="the gateway's SQLite database, whose recorded head the log must end with")
+    args = parser.parse_args(argv)
+    if args.command == "audit":
+        from .audit import verify_command
+
+        return verify_command(args.file, head=args.head or _recorded_head(args.database))
+    from .server import serve
+
+    return serve(args.env, args.config)
+
+
+def _recorded_head(database: Optional[str]) -> Optional[str]:
+    if not database:
+        return None
+    from .store import open_store
+
+    store = open_store(database)
+    try:
+        head = store.audit_head()
+    finally:
+        store.close()
+    return head[1] if head else None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

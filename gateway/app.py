@@ -1,0 +1,243 @@
+"""The gateway's HTTP API (FastAPI; its OpenAPI description is served at /openapi.json).
+
+    POST /v1/tasks         {"device": ARN, "shots": N, "program": "OPENQASM 3; ..."}  -> 202 {"id", "state"}
+    GET  /v1/tasks/{id}    the state and, once completed, the counts in the user's register names
+    GET  /healthz          liveness
+
+Every answer that is not a success is JSON {"error": code, "reason": one line} (403 adds the
+deciding policies' "rules" and "reasons"; 429 a Retry-After header): never a traceback. A
+submission is stored durably, and its decision audited, before the 202.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+import uuid
+from datetime import datetime
+from typing import Callable, Optional
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from jobs.devices import device_for_arn
+from jobs.errors import UsageError
+from jobs.pricing import estimate
+
+from .anonymize import InvalidProgram, anonymize, deanonymize_counts
+from .audit import audit_record
+from .auth import Authenticator, Unauthenticated
+from .config import GatewayConfig
+from .model import ACCEPTED, COMPLETED, Principal, Submission
+from .policy import PolicyEngine, SubmissionContext
+from .tls import client_cert_der
+
+LOG = logging.getLogger("gateway.app")
+
+
+class TaskRequest(BaseModel):
+    """A quantum task to forward: the device, the shots, and an OpenQASM 3 program."""
+
+    device: str = Field(description="A Braket device ARN this gateway serves", max_length=256)
+    shots: int = Field(description="Shots (1 to the gateway's limit)", ge=1)
+    program: str = Field(description="An OpenQASM 3 program")
+
+
+class TaskAccepted(BaseModel):
+    id: str
+    state: str
+
+
+class TaskStatus(BaseModel):
+    id: str
+    state: str
+    device: str
+    shots: int
+    counts: Optional[dict] = Field(default=None, description="In the user's register names, once COMPLETED")
+    error: Optional[str] = None
+
+
+class Problem(Exception):
+    """An answer other than success: status, code and one line."""
+
+    def __init__(self, status: int, code: str, reason: str, headers: Optional[dict] = None, **extra) -> None:
+        super().__init__(reason)
+        self.status, self.code, self.reason, self.headers, self.extra = status, code, reason, headers, extra
+
+
+def _problem(status: int, code: str, reason: str, headers: Optional[dict] = None, **extra) -> JSONResponse:
+    return JSONResponse({"error": code, "reason": reason, **extra}, status_code=status, headers=headers)
+
+
+def create_app(
+    config: GatewayConfig,
+    *,
+    store,
+    audit,
+    policy: PolicyEngine,
+    authenticator: Optional[Authenticator] = None,
+    devices: tuple[str, ...],
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
+    """The API over ``store`` (durable state), ``audit`` (the hash-chained log: an ``AuditTrail``) and ``policy``."""
+    app = FastAPI(title="Quantum gateway", version="1", description=__doc__)
+    authenticator = authenticator or Authenticator(config)
+    limits = config.limits
+
+    @app.exception_handler(Problem)
+    async def problem(_: Request, error: Problem) -> JSONResponse:
+        return _problem(error.status, error.code, error.reason, error.headers, **error.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+        return _problem(422, "invalid_request", f"{where}: {first.get('msg', 'not valid')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        return _problem(error.status_code, "http_error", str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, error: Exception) -> JSONResponse:  # logged, never shown
+        LOG.exception("unexpected error")
+        return _problem(500, "internal_error", "the gateway failed to answer; its log has the details")
+
+    def who(request: Request) -> Principal:
+        try:
+            return authenticator.authenticate(request.headers.get("authorization"), client_cert_der(request.scope))
+        except Unauthenticated as error:
+            raise Problem(401, "unauthenticated", error.reason, {"WWW-Authenticate": error.www_authenticate},
+                          cause=error.code) from None
+
+    @app.get("/healthz")
+    async def healthz() -> dict:
+        return {"status": "ok"}
+
+    # The body is read by hand (size limit first, then UTF-8, then JSON, then the model), so its
+    # schema is declared here for the OpenAPI description.
+    body_schema = {"required": True, "content": {"application/json": {"schema": TaskRequest.model_json_schema()}}}
+
+    @app.post("/v1/tasks", status_code=202, response_model=TaskAccepted, openapi_extra={"requestBody": body_schema}, responses={
+        400: {"description": "invalid program or body"}, 401: {"description": "unauthenticated"},
+        403: {"description": "refused by policy"}, 413: {"description": "body too large"},
+        422: {"description": "invalid request"}, 429: {"description": "rate limited"}})
+    async def submit(request: Request) -> TaskAccepted:
+        # Who first (a JWKS fetch and the database block: off the event loop), then the body.
+        principal = await run_in_threadpool(who, request)
+        body = await _read_body(request, limits.max_body_bytes)
+        return await run_in_threadpool(accept, principal, _parse_task(body))
+
+    def accept(principal: Principal, task: TaskRequest) -> TaskAccepted:
+        now = clock()
+        retry_after = store.take_rate_token(principal.subject, now, config.rate_limit_per_minute)
+        if retry_after is not None:
+            seconds = max(1, math.ceil(retry_after))
+            raise Problem(429, "rate_limited", f"more than {config.rate_limit_per_minute} submissions a minute",
+                          {"Retry-After": str(seconds)})
+        if task.device not in devices:
+            raise Problem(400, "unknown_device", f"device={task.device!r} is not served here: expected one of {', '.join(devices)}")
+        if task.shots > limits.max_shots:
+            raise Problem(400, "too_many_shots", f"shots={task.shots} is over this gateway's limit of {limits.max_shots}")
+        try:
+            program = anonymize(task.program, limits)
+        except InvalidProgram as error:
+            raise Problem(400, "invalid_program", str(error)) from None
+        cost = _estimate(task.device, task.shots)
+        day = datetime.fromtimestamp(now, config.zone).date().isoformat()
+        spent = store.spend_today(principal.subject, day)
+        context = SubmissionContext(
+            shots=task.shots, qubits=program.qubits, gates=program.gates, depth=program.depth,
+            gate_set=frozenset(program.gate_set), estimated_cost_usd=cost, spend_today_usd=spent,
+            now=datetime.fromtimestamp(now, config.zone),
+        )
+        decision = policy.decide(principal, task.device, context)
+        if not decision.allowed:
+            reason = "; ".join(decision.reasons) or "refused by policy"
+            audit.append(audit_record(
+                "decision", principal=principal, decision="deny", rules=decision.rules, reason=reason,
+                errors=list(decision.errors), device_arn=task.device, shots=task.shots, estimate_usd=cost,
+                original_sha256=program.original_sha256,
+            ))
+            if decision.errors:
+                LOG.warning("policy errors refused a submission of %s: %s", principal.subject, decision.errors)
+            raise Problem(403, "forbidden", reason, rules=list(decision.rules), reasons=list(decision.reasons))
+        submission = Submission(
+            id=str(uuid.uuid4()), subject=principal.subject, groups=principal.groups, device_arn=task.device,
+            shots=task.shots, original_sha256=program.original_sha256, forwarded_program=program.program,
+            forwarded_sha256=program.forwarded_sha256, mapping=program.mapping,
+            correlation_id=uuid.uuid4().hex, estimate_usd=cost, created_at=now,
+        )
+        # The decision on record first: a submission is never forwarded without one.
+        extra = {"program": task.program} if config.audit_program_text else {}
+        audit.append(audit_record("decision", principal=principal, submission=submission, decision="allow",
+                                  rules=decision.rules, **extra))
+        store.add_submission(submission)  # durable before the 202
+        store.add_spend(principal.subject, day, cost)
+        return TaskAccepted(id=submission.id, state=ACCEPTED)
+
+    @app.get("/v1/tasks/{task_id}", response_model=TaskStatus, responses={
+        401: {"description": "unauthenticated"}, 404: {"description": "no such task of yours"}})
+    def status(task_id: str, request: Request) -> TaskStatus:
+        principal = who(request)
+        submission = store.get(task_id) if len(task_id) <= 64 else None
+        if submission is None or submission.subject != principal.subject:  # another's task is not yours to see
+            raise Problem(404, "not_found", f"no task {task_id[:64]!r} of {principal.subject!r}")
+        counts = None
+        if submission.state == COMPLETED and submission.counts is not None:
+            counts = deanonymize_counts(submission.counts, submission.mapping)
+        return TaskStatus(id=submission.id, state=submission.state, device=submission.device_arn,
+                          shots=submission.shots, counts=counts, error=submission.error)
+
+    return app
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused past ``limit`` bytes before it is all read."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise Problem(413, "body_too_large", f"the body is over this gateway's limit of {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise Problem(413, "body_too_large", f"the body is over this gateway's limit of {limit} bytes")
+    return bytes(body)
+
+
+def _parse_task(body: bytes) -> TaskRequest:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise Problem(400, "not_utf8", f"the body is not UTF-8 (byte {error.start})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise Problem(400, "malformed_json", f"the body is not JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    if not isinstance(data, dict):
+        raise Problem(422, "invalid_request", "body: expected a JSON object with device, shots and program")
+    unknown = sorted(set(data) - set(TaskRequest.model_fields))
+    if unknown:
+        raise Problem(422, "invalid_request", f"body.{unknown[0]}: not a field (device, shots, program); tags and metadata never leave the gateway")
+    try:
+        return TaskRequest.model_validate(data)
+    except Exception as error:  # pydantic's ValidationError: first problem, one line
+        errors = getattr(error, "errors", lambda: [])()
+        first = errors[0] if errors else {}
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise Problem(422, "invalid_request", f"{where}: {first.get('msg', 'not valid')}") from None
+
+
+def _estimate(device_arn: str, shots: int) -> float:
+    """What one task costs by the shipped price table (a device without a price is refused)."""
+    try:
+        return estimate(device_for_arn(device_arn), 1, shots).usd
+    except UsageError as error:
+        raise Problem(400, "no_price", str(error)) from None
+

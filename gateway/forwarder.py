@@ -1,0 +1,145 @@
+"""The forwarder: takes accepted submissions from the store and sends them to Amazon Braket with the
+gateway's own credentials, then collects their results.
+
+At most once, whatever crashes: a submission is claimed with a lease before it is sent; Braket's
+CreateQuantumTask gets the submission id as its client token, so a forwarder that died after sending
+and before recording the task ARN is replaced, once its lease expires, by one whose identical request
+Braket answers with the same task (Braket API Reference, CreateQuantumTask: ``clientToken``, "a unique
+token that guarantees that the request is idempotent"). Throttling is retried by botocore (standard
+mode, 10 attempts), then by claiming again later; a refusal (a spending limit, a validation error,
+access denied) fails the submission with Braket's reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable, Optional
+
+from jobs.backends import AwsBackend
+from jobs.circuits import CircuitSpec
+from jobs.errors import ServiceError, UsageError
+
+from .audit import audit_record
+from .model import COMPLETED, FAILED, Submission
+
+LOG = logging.getLogger("gateway.forwarder")
+LEASE_SECONDS = 60.0
+MAX_ATTEMPTS = 5
+"""Claims of one submission before it fails (each claim's send is itself retried by botocore)."""
+TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
+
+
+class Forwarder:
+    """Sends claimed submissions to Braket and polls what was sent (``run_once``/``poll_once``, or a thread).
+
+    :param store: the gateway's ``Store``.
+    :param region: the stack's region; ``bucket``/``prefix``: where Braket writes results.
+    :param backend_factory: ``device_arn -> AwsBackend``-like object (tests may count calls); default AwsBackend.
+    """
+
+    def __init__(
+        self,
+        store,
+        *,
+        region: str,
+        bucket: Optional[str],
+        prefix: str,
+        worker: str,
+        audit=None,
+        clock: Callable[[], float] = time.time,
+        backend_factory: Optional[Callable[[str], object]] = None,
+        lease_seconds: float = LEASE_SECONDS,
+    ) -> None:
+        self._store = store
+        self._worker = worker
+        self._audit = audit
+        self._clock = clock
+        self._lease = lease_seconds
+        self._backends: dict[str, object] = {}
+        self._factory = backend_factory or (
+            lambda device: AwsBackend(device_arn=device, region=region, bucket=bucket, key_prefix=prefix, poll_interval=0.05)
+        )
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def _backend(self, device: str):
+        if device not in self._backends:
+            self._backends[device] = self._factory(device)
+        return self._backends[device]
+
+    def run_once(self) -> Optional[Submission]:
+        """Claim one submission and send it; the submission, or None when there was none."""
+        submission = self._store.claim(self._worker, self._clock(), self._lease)
+        if submission is None:
+            return None
+        circuit = CircuitSpec(name=submission.id, source=submission.forwarded_program)
+        try:
+            task_arn = self._backend(submission.device_arn).submit(
+                circuit, submission.shots, {"correlation": submission.correlation_id}, client_token=submission.id
+            )
+        except UsageError as refusal:  # Braket refused (a spending limit): final
+            self._fail(submission, str(refusal))
+        except ServiceError as error:
+            if submission.attempts >= MAX_ATTEMPTS or _refused(str(error)):
+                self._fail(submission, str(error))
+            else:  # left claimed: the lease expires and the next claim sends it again, same client token
+                LOG.warning("forwarding %s failed (attempt %d), retried later: %s", submission.id, submission.attempts, error)
+        else:
+            if self._store.mark_forwarded(submission.id, task_arn, self._worker):
+                self._record("forwarded", submission, task_arn=task_arn)
+            else:  # our lease expired and another forwarder took it: it records the same task (same client token)
+                LOG.warning("submission %s was claimed by another forwarder while being sent", submission.id)
+        return submission
+
+    def poll_once(self) -> int:
+        """Collect the results of forwarded tasks that finished; how many finished."""
+        finished = 0
+        for submission in self._store.forwarded(self._clock()):
+            outcome = self._backend(submission.device_arn).wait(submission.task_arn, timeout_seconds=0)
+            if outcome.state not in TERMINAL:
+                continue
+            if outcome.state == COMPLETED:
+                done = self._store.finish(submission.id, COMPLETED, counts=outcome.counts)
+            else:
+                done = self._store.finish(submission.id, outcome.state, error=outcome.failure_reason)
+            if done:  # another poller may have finished it first
+                self._record("finished", submission, state=outcome.state, error=outcome.failure_reason)
+                finished += 1
+        return finished
+
+    def _fail(self, submission: Submission, reason: str) -> None:
+        if self._store.finish(submission.id, FAILED, error=reason):
+            self._record("finished", submission, state=FAILED, error=reason)
+
+    def _record(self, event: str, submission: Submission, **fields) -> None:
+        if self._audit is not None:
+            self._audit.append(audit_record(event, submission=submission, **fields))
+
+    # -- as a thread ----------------------------------------------------------
+    def start(self, interval: float = 0.05) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, args=(interval,), name=f"forwarder-{self._worker}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self, interval: float) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once() is not None
+                busy |= self.poll_once() > 0
+            except Exception:  # one bad round must not end forwarding; the next round retries
+                LOG.exception("forwarding round failed")
+                busy = False
+            if not busy:
+                self._stop.wait(interval)
+
+
+def _refused(message: str) -> bool:
+    """Braket said no (not "try again"): retrying would only repeat the refusal."""
+    return any(code in message for code in ("ValidationException", "AccessDenied", "ResourceNotFound", "ConflictException"))

@@ -1,0 +1,221 @@
+"""The gateway end to end, in process: its API (FastAPI's TestClient), its durable store, its audit
+trail and its forwarder sending to the Braket test service and moto's S3 on loopback."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.audit import AuditLog, AuditTrail, verify
+from gateway.config import parse_config
+from gateway.forwarder import Forwarder
+from gateway.model import ACCEPTED, COMPLETED, FORWARDED
+from gateway.policy import PolicyEngine
+from gateway.store import open_store
+from tests.conftest import DEV_BUCKET
+
+SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+FORTE = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1"
+TOKENS = {"alice": ("researchers",), "bob": (), "lena": ("quantum-leads",)}
+BELL = """OPENQASM 3.0;
+// alice's secret experiment
+qubit[2] alice_qubits;
+bit[2] alice_bits;
+h alice_qubits[0];
+cnot alice_qubits[0], alice_qubits[1];
+alice_bits = measure alice_qubits;
+"""
+
+
+def token(subject: str) -> str:
+    return f"token-of-{subject}"
+
+
+class Gateway:
+    """One gateway instance over files in ``root``; ``restart()`` is a new instance on the same files."""
+
+    def __init__(self, root: Path, *, rate_limit: int = 600, clock=time.time) -> None:
+        import hashlib
+
+        self.root, self.clock = root, clock
+        self.config = parse_config({"gateway": {
+            "database": "gateway.sqlite3", "audit_log": "audit.jsonl", "rate_limit_per_minute": rate_limit,
+            "timezone": "Europe/London",
+            "api_tokens": [{"subject": s, "groups": list(g), "sha256": hashlib.sha256(token(s).encode()).hexdigest()}
+                           for s, g in TOKENS.items()],
+        }}, "dev", root)
+        self.start()
+
+    def start(self) -> None:
+        self.store = open_store(self.config.database)
+        self.audit = AuditTrail(AuditLog(self.config.audit_log), self.store)
+        policy = PolicyEngine.load(self.config.policies, self.config.zone)
+        self.app = create_app(self.config, store=self.store, audit=self.audit, policy=policy,
+                              devices=(SV1, FORTE), clock=self.clock)
+        self.client = TestClient(self.app, raise_server_exceptions=False)
+
+    def restart(self) -> None:
+        self.store.close()
+        self.start()
+
+    def submit(self, subject: str = "alice", **body):
+        payload = {"device": SV1, "shots": 100, "program": BELL, **body}
+        return self.client.post("/v1/tasks", json=payload, headers={"Authorization": f"Bearer {token(subject)}"})
+
+    def status(self, task_id: str, subject: str = "alice"):
+        return self.client.get(f"/v1/tasks/{task_id}", headers={"Authorization": f"Bearer {token(subject)}"})
+
+    def forwarder(self, worker: str = "w1", **kwargs) -> Forwarder:
+        return Forwarder(self.store, region="us-east-1", bucket=DEV_BUCKET, prefix="gateway", worker=worker,
+                         audit=self.audit, **kwargs)
+
+
+@pytest.fixture
+def gateway(tmp_path):
+    instance = Gateway(tmp_path)
+    yield instance
+    instance.store.close()
+
+
+def forward_until_done(gateway: Gateway, forwarder: Forwarder, ids, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        while forwarder.run_once() is not None:
+            pass
+        forwarder.poll_once()
+        if all(gateway.store.get(i).state == COMPLETED for i in ids):
+            return
+        time.sleep(0.05)
+    raise AssertionError({i: gateway.store.get(i).state for i in ids})
+
+
+def test_a_bell_circuit_goes_through_anonymized_and_comes_back_in_the_users_names(gateway, aws):
+    accepted = gateway.submit()
+    assert accepted.status_code == 202, accepted.text
+    task_id = accepted.json()["id"]
+    assert accepted.json()["state"] == ACCEPTED and gateway.store.get(task_id).state == ACCEPTED
+    forwarder = gateway.forwarder()
+    assert forwarder.run_once().id == task_id
+    assert gateway.store.get(task_id).state == FORWARDED
+    forward_until_done(gateway, forwarder, [task_id])
+
+    answer = gateway.status(task_id).json()
+    assert answer["state"] == COMPLETED
+    assert json.dumps(answer["counts"]).count("alice_bits") >= 1  # the user's register name is back
+    # What left the gateway: no user identifier, no comment, one opaque tag, the gateway's own bucket.
+    [task] = aws.emulator.tasks()
+    assert task["clientToken"] == task_id and task["arn"] == gateway.store.get(task_id).task_arn
+    assert task["tags"] == {"correlation": gateway.store.get(task_id).correlation_id}
+    assert task["source"] == gateway.store.get(task_id).forwarded_program
+    for secret in ("alice", "secret experiment"):
+        assert secret not in json.dumps(task)
+    assert verify(gateway.config.audit_log, head=gateway.store.audit_head()[1]) == []
+    events = [json.loads(line)["event"] for line in gateway.config.audit_log.read_text().splitlines()]
+    assert events == ["decision", "forwarded", "finished"]
+
+
+def test_accepted_tasks_survive_a_restart_and_are_forwarded_once(gateway, aws):
+    ids = [gateway.submit().json()["id"] for _ in range(5)]
+    gateway.restart()  # nothing was forwarded before the restart
+    forwarder = gateway.forwarder("after-restart")
+    forward_until_done(gateway, forwarder, ids)
+    assert sorted(t["clientToken"] for t in aws.emulator.tasks()) == sorted(ids)  # each once
+
+
+def test_a_forwarder_that_died_after_sending_is_replaced_without_a_second_task(gateway, aws):
+    task_id = gateway.submit().json()["id"]
+    now = [time.time()]
+    dying = gateway.forwarder("dies", clock=lambda: now[0], lease_seconds=30)
+    store = gateway.store
+    real_mark = store.mark_forwarded
+    store.mark_forwarded = lambda *a, **k: (_ for _ in ()).throw(SystemExit("killed after sending"))
+    with pytest.raises(SystemExit):
+        dying.run_once()  # sent to Braket, then died before recording the task
+    store.mark_forwarded = real_mark
+    assert store.get(task_id).state == "FORWARDING"
+    now[0] += 31  # the lease ran out
+    replacement = gateway.forwarder("replacement", clock=lambda: now[0])
+    assert replacement.run_once().id == task_id
+    forward_until_done(gateway, replacement, [task_id])
+    # One task at Braket: the resend carried the same client token, and Braket answered with the first task.
+    assert [t["arn"] for t in aws.emulator.tasks()] == [store.get(task_id).task_arn]
+
+
+@pytest.mark.parametrize(
+    "make, status, code",
+    [
+        (lambda c: c.post("/v1/tasks", content=b"\xff\xfe{", headers=AUTH), 400, "not_utf8"),
+        (lambda c: c.post("/v1/tasks", content=b'{"device": ', headers=AUTH), 400, "malformed_json"),
+        (lambda c: c.post("/v1/tasks", content=b"[]", headers=AUTH), 422, "invalid_request"),
+        (lambda c: c.post("/v1/tasks", content=b"x" * 300_000, headers=AUTH), 413, "body_too_large"),
+        (lambda c: c.post("/v1/tasks", json={"device": SV1, "shots": 0, "program": BELL}, headers=AUTH), 422, "invalid_request"),
+        (lambda c: c.post("/v1/tasks", json={"device": SV1, "shots": "many", "program": BELL}, headers=AUTH), 422, "invalid_request"),
+        (lambda c: c.post("/v1/tasks", json={"device": SV1, "shots": 10, "program": BELL, "tags": {"user": "alice"}}, headers=AUTH), 422, "invalid_request"),
+        (lambda c: c.post("/v1/tasks", json={"device": SV1, "shots": 200_000, "program": BELL}, headers=AUTH), 400, "too_many_shots"),
+        (lambda c: c.post("/v1/tasks", json={"device": SV1.replace("sv1", "tn1"), "shots": 10, "program": BELL}, headers=AUTH), 400, "unknown_device"),
+        (lambda c: c.post("/v1/tasks", json={"device": SV1, "shots": 10, "program": "OPENQASM 3.0; qubit q; bogus q;"}, headers=AUTH), 400, "invalid_program"),
+        (lambda c: c.post("/v1/tasks", json={"device": SV1, "shots": 10, "program": BELL}), 401, "unauthenticated"),
+        (lambda c: c.post("/v1/tasks", json={"device": SV1, "shots": 10, "program": BELL}, headers={"Authorization": "Bearer nope"}), 401, "unauthenticated"),
+        (lambda c: c.get("/v1/tasks/" + "x" * 500, headers=AUTH), 404, "not_found"),
+    ],
+)
+def test_bad_input_gets_one_clear_reason_and_never_a_500(gateway, make, status, code):
+    answer = make(gateway.client)
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert body["error"] == code and isinstance(body["reason"], str) and "\n" not in body["reason"]
+    assert "Traceback" not in answer.text
+    assert gateway.store.claim("probe", time.time(), 1) is None  # nothing was accepted
+
+
+AUTH = {"Authorization": f"Bearer {token('alice')}"}
+
+
+def test_policy_refusals_name_the_rule_and_quotas_hold_across_a_restart(gateway):
+    no_group = gateway.submit("bob")
+    assert no_group.status_code == 403 and no_group.json()["rules"] == ["default-deny"]
+    too_many = gateway.submit(shots=10_001)
+    assert too_many.status_code == 403 and too_many.json()["rules"] == ["shots-ceiling"]
+    assert too_many.json()["reasons"] and too_many.json()["error"] == "forbidden"
+    from datetime import datetime
+
+    day = datetime.fromtimestamp(time.time(), gateway.config.zone).date().isoformat()
+    gateway.store.add_spend("alice", day, 99.999)
+    gateway.restart()
+    over = gateway.submit()
+    assert over.status_code == 403 and over.json()["rules"] == ["daily-cost-quota"], over.text
+    assert gateway.submit("lena").status_code == 202  # another subject's quota is untouched
+    decisions = [json.loads(line) for line in gateway.config.audit_log.read_text().splitlines()]
+    assert [d["decision"] for d in decisions] == ["deny", "deny", "deny", "allow"]
+    assert decisions[2]["rules"] == ["daily-cost-quota"] and decisions[2]["subject"] == "alice"
+
+
+def test_rate_limit_answers_429_with_retry_after(tmp_path):
+    gateway = Gateway(tmp_path, rate_limit=2)
+    try:
+        assert [gateway.submit().status_code for _ in range(2)] == [202, 202]
+        limited = gateway.submit()
+        assert limited.status_code == 429 and limited.json()["error"] == "rate_limited"
+        assert 1 <= int(limited.headers["Retry-After"]) <= 60
+        gateway.restart()
+        assert gateway.submit().status_code == 429  # counted in the database, not in memory
+    finally:
+        gateway.store.close()
+
+
+def test_a_task_is_visible_to_its_owner_only(gateway):
+    task_id = gateway.submit().json()["id"]
+    assert gateway.status(task_id).status_code == 200
+    assert gateway.status(task_id, "lena").status_code == 404
+
+
+def test_the_openapi_description_declares_the_task_body(gateway):
+    spec = gateway.client.get("/openapi.json").json()
+    body = spec["paths"]["/v1/tasks"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["required"]) == {"device", "shots", "program"}
+    assert {"401", "403", "413", "429"} <= set(spec["paths"]["/v1/tasks"]["post"]["responses"])
