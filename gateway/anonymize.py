@@ -155,14 +155,17 @@ def anonymize(source: str, limits: Limits) -> Anonymized:
     """Validate ``source`` against ``limits`` and rewrite it for forwarding; ``InvalidProgram`` otherwise."""
     if not isinstance(source, str):
         raise InvalidProgram(f"the program must be OpenQASM 3 text, not {type(source).__name__}")
-    tree = _parse(source)
-    _refuse_unforwardable(tree)
-    declarations = _Declarations(tree)
-    _bound_work(tree, declarations, limits)
-    defined = _rename(tree, declarations)  # in place; refuses undeclared names and unknown gates
-    forwarded = _print(tree, defined)
-    size = _unroll_with_pyqasm(tree, declarations, limits)  # the last use of the tree, which it changes
-    bits = _result_bits(forwarded, declarations)
+    try:
+        tree = _parse(source)
+        _refuse_unforwardable(tree)
+        declarations = _Declarations(tree)
+        _bound_work(tree, declarations, limits)
+        defined = _rename(tree, declarations)  # in place; refuses undeclared names and unknown gates
+        forwarded = _print(tree, defined)
+        size = _unroll_with_pyqasm(tree, declarations, limits)  # the last use of the tree, which it changes
+        bits = _result_bits(forwarded, declarations)
+    except RecursionError:  # an expression or block nested thousands deep
+        raise InvalidProgram("the program nests too deeply to check") from None
     return Anonymized(
         program=forwarded,
         original_sha256=hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest(),
@@ -574,6 +577,8 @@ def _unroll_with_pyqasm(program: ast.Program, declarations: _Declarations, limit
                 message = f"pyqasm could not analyse the program, so its size cannot be checked ({message})"
             raise InvalidProgram(f"{line}{message}") from None
         qubits = module.num_qubits
+    if qubits == 0:
+        raise InvalidProgram("the program uses no qubits: declare some ('qubit[2] q;') and apply gates to them")
     statements = list(_quantum_statements(module.unrolled_ast.statements))
     operations = [s for s in statements if isinstance(s, (ast.QuantumGate, ast.QuantumPhase))]
     gate_set = {STDGATE_ALIASES.get(s.name.name, s.name.name) if isinstance(s, ast.QuantumGate) else "gphase"
@@ -616,6 +621,9 @@ def _depth(statements: Sequence[Any]) -> int:
     def key(operand: Any) -> str:
         if isinstance(operand, ast.Identifier):
             return operand.name
+        index = operand.indices[0] if len(operand.indices) == 1 else None
+        if isinstance(index, list) and len(index) == 1 and isinstance(index[0], ast.IntegerLiteral):
+            return f"{operand.name.name}[{index[0].value}]"  # what pyqasm's unrolling leaves: q[3]
         return openqasm3.dumps(operand)
 
     for statement in statements:

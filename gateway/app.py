@@ -189,11 +189,15 @@ def create_app(
         submission = store.get(task_id) if len(task_id) <= 64 else None
         if submission is None or submission.subject != principal.subject:  # another's task is not yours to see
             raise Problem(404, "not_found", f"no task {task_id[:64]!r} of {principal.subject!r}")
-        counts = None
+        counts, error = None, submission.error
         if submission.state == COMPLETED and submission.counts is not None:
-            counts = deanonymize_counts(submission.counts, submission.mapping)
+            result = submission.counts
+            try:
+                counts = deanonymize_counts(result["counts"], submission.mapping, result.get("measured_qubits"))
+            except ValueError as mismatch:  # the device's bits do not fit the program: say so, never a 500
+                error = f"the result could not be put in your register names: {mismatch}"
         return TaskStatus(id=submission.id, state=submission.state, device=submission.device_arn,
-                          shots=submission.shots, counts=counts, error=submission.error)
+                          shots=submission.shots, counts=counts, error=error)
 
     return app
 

@@ -134,6 +134,28 @@ def _utc(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+def refuse_chain_fields(record: dict) -> None:
+    """``ValueError`` for a caller's record that carries a field the chain sets."""
+    reserved = sorted(set(record) & set(CHAIN_FIELDS))
+    if reserved:
+        raise ValueError(f"audit record field {reserved[0]!r} is not allowed: the log sets {', '.join(CHAIN_FIELDS)}")
+
+
+def chain_entry(record: dict, seq: int, prev: str, seconds: float) -> tuple[dict, bytes]:
+    """``record`` as the chain's record ``seq``, after the record whose hash is ``prev``, written at
+    ``seconds`` (since the epoch): the record with its chain fields, and its line (UTF-8, with the
+    newline). Every writer of a chain builds its records here: the JSONL file (`AuditLog`) and a
+    database that keeps the chain itself (`gateway.store_postgres.PostgresStore.append_audit`).
+    ``ValueError`` for a record holding values that are not JSON."""
+    entry = {**record, "seq": seq, "time": _utc(seconds), "prev": prev}
+    try:
+        entry["hash"] = record_hash(entry)
+        line = (canonical_json(entry) + "\n").encode("utf-8")
+    except (TypeError, ValueError) as error:  # UnicodeEncodeError (lone surrogates) is a ValueError
+        raise ValueError(f"audit record is not allowed: expected JSON values only ({error})") from None
+    return entry, line
+
+
 class AuditLog:
     """An append-only JSONL file; `append` is safe from many threads and several processes.
 
@@ -150,9 +172,7 @@ class AuditLog:
     def append(self, record: dict) -> dict:
         """Write ``record`` with its chain fields, flushed and fsynced; returns the written record.
         Raises ``ValueError`` for a record that cannot be written and `AuditError` when the log cannot."""
-        reserved = sorted(set(record) & set(CHAIN_FIELDS))
-        if reserved:
-            raise ValueError(f"audit record field {reserved[0]!r} is not allowed: the log sets {', '.join(CHAIN_FIELDS)}")
+        refuse_chain_fields(record)
         with self._lock:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o640)
@@ -162,12 +182,7 @@ class AuditLog:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 created = os.fstat(fd).st_size == 0
                 seq, prev = self._last(fd)
-                entry = {**record, "seq": seq + 1, "time": _utc(self._clock()), "prev": prev}
-                try:
-                    entry["hash"] = record_hash(entry)
-                    line = (canonical_json(entry) + "\n").encode("utf-8")
-                except (TypeError, ValueError) as error:  # UnicodeEncodeError (lone surrogates) is a ValueError
-                    raise ValueError(f"audit record is not allowed: expected JSON values only ({error})") from None
+                entry, line = chain_entry(record, seq + 1, prev, self._clock())
                 _write_all(fd, line)
                 os.fsync(fd)
                 if created:
@@ -348,14 +363,28 @@ def verify_command(path: Union[str, Path], head: Optional[str] = None) -> int:
 
 
 class AuditTrail:
-    """The audit log and the store together: every append also records the chain's head in the store
-    (``Store.record_audit_head``), so ``verify`` can tell a log cut short or with a rewritten tail."""
+    """The audit log and the store together, in one of two ways:
 
-    def __init__(self, log: AuditLog, store) -> None:
+    - The store keeps the chain itself (it has ``append_audit``: `gateway.store_postgres.PostgresStore`,
+      for several gateway instances on several hosts, where the file's flock serializes nothing):
+      each record is chained and stored, and the chain's head moved, in one database transaction.
+      ``log`` is not written (each instance's file would hold only its own records, a broken chain);
+      ``PostgresStore.export_audit`` writes the JSONL file that `verify` checks.
+    - Otherwise (`gateway.store.SqliteStore`, one host): records go to the JSONL ``log`` and every
+      append also records the chain's head in the store (``Store.record_audit_head``), so `verify`
+      can tell a log cut short or with a rewritten tail.
+    """
+
+    def __init__(self, log: Optional[AuditLog], store) -> None:
         self.log = log
         self._store = store
+        self._append_to_store = getattr(store, "append_audit", None)
+        if self._append_to_store is None and log is None:
+            raise ValueError("log=None is not allowed with a store that does not keep the audit chain: expected an AuditLog")
 
     def append(self, record: dict) -> dict:
+        if self._append_to_store is not None:
+            return self._append_to_store(record)
         entry = self.log.append(record)
         self._store.record_audit_head(entry["seq"], entry["hash"])
         return entry

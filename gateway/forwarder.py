@@ -101,7 +101,10 @@ class Forwarder:
             if outcome.state not in TERMINAL:
                 continue
             if outcome.state == COMPLETED:
-                done = self._store.finish(submission.id, COMPLETED, counts=outcome.counts)
+                # The measured qubits too: a device may order the result's bits its own way.
+                measured = (outcome.raw_result or {}).get("measuredQubits")
+                done = self._store.finish(submission.id, COMPLETED,
+                                          counts={"counts": outcome.counts, "measured_qubits": measured})
             else:
                 done = self._store.finish(submission.id, outcome.state, error=outcome.failure_reason)
             if done:  # another poller may have finished it first

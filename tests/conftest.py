@@ -209,6 +209,8 @@ LONG_TESTS = {
     "tests/test_jobs_hybrid.py::test_a_failing_job_says_why": 2.5,
     # Every AWS flow of `python -m jobs` in-process, a hybrid job among them (its Python imports the SDK).
     "tests/test_reachability.py::test_every_call_jobs_makes_is_listed_and_every_listed_jobs_call_is_made": 6,
+    # 200 generated programs, each run twice on the local simulator.
+    "tests/test_gateway_anonymize.py::test_generated_programs_leak_nothing_and_run_the_same": 27,
 }
 # Session fixtures too expensive to build on every worker. The tests that use one (by node id
 # prefix: the scheduler sees only node ids) are one unit of work, run by a single worker.
