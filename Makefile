@@ -17,7 +17,7 @@ export CHECKPOINT_DISABLE := 1
 # jsii's end-of-life banner under Node 20, silenced whatever a script imports first.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: run test setup synth cdktf-synth deploy bench bench-jobs bench-tests snapshot-update clean
+.PHONY: run test setup postgresql-server synth cdktf-synth deploy bench bench-jobs bench-tests snapshot-update clean
 
 # The main job: synthesize every stack, then a Bell circuit on the local simulator against dev's outputs.
 run: setup synth
@@ -45,7 +45,7 @@ cdktf-synth: setup
 deploy: setup
 	npx cdktf deploy $(ENV) --outputs-file outputs/$(ENV).json
 
-setup: .venv/.synced node_modules/.synced .venv-checkov/.synced
+setup: .venv/.synced node_modules/.synced .venv-checkov/.synced postgresql-server
 
 # pipenv itself, then exactly the versions in Pipfile.lock (plus dev packages).
 .venv/.synced: Pipfile.lock constructs/pyproject.toml
@@ -62,6 +62,17 @@ node_modules/.synced: package-lock.json
 	@echo "Installing the pinned cdktf CLI into node_modules"
 	@npm ci --no-audit --no-fund --loglevel=error >>$(SETUP_LOG) 2>&1 || { cat $(SETUP_LOG); exit 1; }
 	@touch $@
+
+# The PostgreSQL server programs the gateway's tests start on loopback (tests/gateway_postgres.py):
+# Debian's postgresql package, installed only where no pg_ctl is on PATH nor in Debian's
+# /usr/lib/postgresql/VERSION/bin. The tests start and stop their own server.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+postgresql-server:
+	@command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+		echo "Installing the PostgreSQL server (Debian's postgresql) for the gateway's tests (log: $(SETUP_LOG))"; \
+		{ $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends postgresql; } >>$(SETUP_LOG) 2>&1 \
+		|| { cat $(SETUP_LOG); exit 1; }; }
 
 bench: setup
 	$(PIPENV) run python bench/synth.py --cli

@@ -24,8 +24,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     verify = audit_commands.add_parser("verify", help="check the hash chain of an audit log")
     verify.add_argument("file", type=Path)
     verify.add_argument("--head", help="the chain head the gateway recorded (default: read from --database)")
-    verify.add_argument("--database", help="the gateway's SQLite database, whose recorded head the log must end with")
+    verify.add_argument("--database", help="the gateway's database (a SQLite file or postgresql:// URL), whose recorded head the log must end with")
+    export = audit_commands.add_parser("export", help="write the audit chain a PostgreSQL database keeps as a JSONL file")
+    export.add_argument("--database", required=True, help="postgresql://...")
+    export.add_argument("file", type=Path)
     args = parser.parse_args(argv)
+    if args.command == "audit" and args.audit_command == "export":
+        return _export(args.database, args.file)
     if args.command == "audit":
         from .audit import verify_command
 
@@ -33,6 +38,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .server import serve
 
     return serve(args.env, args.config)
+
+
+def _export(database: str, path: Path) -> int:
+    """The database's chain as JSONL (what ``verify`` checks), and the head it ends with."""
+    from .store import StoreError, open_store
+
+    try:
+        store = open_store(database)
+    except StoreError as error:
+        print(f"gateway: {error}", file=sys.stderr)
+        return 2
+    try:
+        if not hasattr(store, "export_audit"):
+            print("gateway: --database keeps no audit chain (a SQLite gateway writes its JSONL log itself)", file=sys.stderr)
+            return 2
+        count = store.export_audit(path)
+        head = store.audit_head()
+    finally:
+        store.close()
+    print(f"exported {count} records to {path}, head {head[1] if head else '-'}")
+    return 0
 
 
 def _recorded_head(database: Optional[str]) -> Optional[str]:

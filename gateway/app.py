@@ -31,11 +31,12 @@ from jobs.errors import UsageError
 from jobs.pricing import estimate
 
 from .anonymize import InvalidProgram, anonymize, deanonymize_counts
-from .audit import audit_record
+from .audit import AuditError, audit_record
 from .auth import Authenticator, Unauthenticated
 from .config import GatewayConfig
 from .model import ACCEPTED, COMPLETED, Principal, Submission
 from .policy import PolicyEngine, SubmissionContext
+from .store import StoreError
 from .tls import client_cert_der
 
 LOG = logging.getLogger("gateway.app")
@@ -103,6 +104,14 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
         return _problem(error.status_code, "http_error", str(error.detail))
+
+    @app.exception_handler(StoreError)
+    @app.exception_handler(AuditError)
+    async def unavailable(_: Request, error: Exception) -> JSONResponse:
+        # The database or the audit log cannot be written: nothing was accepted; try again shortly.
+        LOG.error("state unavailable: %s", error)
+        return _problem(503, "unavailable", "the gateway cannot record submissions right now: try again shortly",
+                        {"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:  # logged, never shown

@@ -222,6 +222,9 @@ class Authenticator:
         subject = claims["sub"]
         if not subject.strip():
             self._refuse(MISSING_SUBJECT, "missing subject: the token's 'sub' claim is empty")
+        if len(subject) > 255 or any(ord(c) < 32 or ord(c) == 127 for c in subject):
+            # OpenID Connect Core 1.0, section 2: sub is at most 255 ASCII characters.
+            self._refuse(MISSING_SUBJECT, "invalid subject: the token's 'sub' claim is over 255 characters or holds control characters")
         groups = claims.get(oidc.groups_claim)
         if not (isinstance(groups, list) and all(isinstance(g, str) for g in groups)):
             groups = []

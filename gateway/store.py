@@ -416,10 +416,12 @@ class SqliteStore:
 
 
 def open_store(database: str) -> Store:
-    """The backend for the configuration's ``gateway.database``: a file path opens `SqliteStore`;
-    a ``postgresql://`` URL needs the PostgreSQL backend (the URL is not repeated in the error:
-    it may hold a password)."""
+    """The backend for the configuration's ``gateway.database``: a ``postgresql://`` URL opens
+    `gateway.store_postgres.PostgresStore`, for several instances sharing one database; anything
+    else is a file path and opens `SqliteStore`. Errors name the database without the URL's user
+    and password."""
     if database.startswith("postgresql://"):
-        raise StoreError("gateway.database=postgresql://...: the PostgreSQL backend is not available in this "
-                         "version: expected a SQLite file path")
+        from .store_postgres import PostgresStore  # psycopg only where PostgreSQL is used
+
+        return PostgresStore(database)
     return SqliteStore(database)

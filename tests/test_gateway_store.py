@@ -1,6 +1,9 @@
-"""The gateway's durable state (gateway/store.py) on SQLite: submissions survive a restart and a
-killed process, claims never hand one submission to two forwarders (threads or processes), and
-quotas and rate limits are counted in the database."""
+"""The gateway's durable state: the `Store` contract, run against both backends (``[sqlite]``:
+gateway/store.py's SqliteStore on a file; ``[postgresql]``: gateway/store_postgres.py's
+PostgresStore on a real server, tests/gateway_postgres.py). Submissions survive a restart, claims
+never hand one submission to two forwarders (threads or processes), and quotas and rate limits
+are counted in the database. What only SQLite has (WAL, a process killed mid-write, files) is
+tested on SQLite; what only PostgreSQL has, in tests/test_gateway_postgres.py."""
 
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ import pytest
 from gateway.model import ACCEPTED, CANCELLED, COMPLETED, FAILED, FORWARDED, FORWARDING, Submission
 from gateway.store import SqliteStore, Store, StoreError, open_store
 
+pytest_plugins = ["tests.gateway_postgres"]
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,14 +43,28 @@ def path(tmp_path) -> Path:
     return tmp_path / "gateway.sqlite3"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, path) -> str:
+    """Where a store lives, as the configuration's ``gateway.database`` names it: a SQLite file, or
+    the URL of a fresh PostgreSQL database. `open_store` opens either; so do the tests' reopenings."""
+    return str(path) if request.param == "sqlite" else request.getfixturevalue("postgresql_dsn")
+
+
 @pytest.fixture
-def store(path):
+def store(database):
+    store = open_store(database)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def sqlite_store(path):
     store = SqliteStore(path)
     yield store
     store.close()
 
 
-def test_every_field_round_trips_and_survives_reopening(path, store):
+def test_every_field_round_trips_and_survives_reopening(database, store):
     original = submission(
         "3f2c", groups=("physics", "ünïcode"), mapping={"r0": "alice_register", "g1": {"nested": [1, 2.5]}},
         state=FORWARDED, task_arn="arn:aws:braket:us-east-1:123456789012:quantum-task/t-1", attempts=3,
@@ -56,8 +75,9 @@ def test_every_field_round_trips_and_survives_reopening(path, store):
     assert store.get("3f2c") == original
     assert isinstance(store.get("3f2c").groups, tuple)
     assert store.get("missing") is None
+    assert store.get("3f2c\x00") is None  # PostgreSQL text cannot hold NUL: such an id is simply not there
     store.close()
-    reopened = SqliteStore(path)
+    reopened = open_store(database)
     try:
         assert reopened.get("3f2c") == original
     finally:
@@ -68,9 +88,9 @@ def test_the_backend_implements_the_interface(store):
     assert isinstance(store, Store)
 
 
-def test_wal_and_full_sync_on_every_connection(path, store):
+def test_wal_and_full_sync_on_every_connection(sqlite_store):
     """FULL makes each commit fsync the WAL: what makes an accepted submission survive a power cut."""
-    with store._connection() as db:
+    with sqlite_store._connection() as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
@@ -174,12 +194,12 @@ def test_threads_never_claim_the_same_submission(store):
     assert sorted(every) == [f"t{i:03d}" for i in range(100)]
 
 
-def _claim_in_process(path: str, worker: str, start, results) -> None:
+def _claim_in_process(database: str, worker: str, start, results) -> None:
     """A forwarder process: claims until nothing is left, forwarding each claim (a short pause
     outside the transaction, as a call to Braket would be), and reports what it claimed and
     which claims it had lost by the time it recorded the task (or its error)."""
     try:
-        store = SqliteStore(path)
+        store = open_store(database)
         start.wait(timeout=30)
         taken, lost = [], []
         for _ in range(400):  # bounded: more than there is to claim
@@ -196,12 +216,12 @@ def _claim_in_process(path: str, worker: str, start, results) -> None:
         results.put((worker, f"error: {error!r}"))
 
 
-def test_two_processes_claim_every_submission_exactly_once(path, store):
+def test_two_processes_claim_every_submission_exactly_once(database, store):
     for i in range(200):
         store.add_submission(submission(f"p{i:03d}", created_at=float(i)))
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(2), context.Queue()
-    processes = [context.Process(target=_claim_in_process, args=(str(path), f"proc{n}", start, results)) for n in (1, 2)]
+    processes = [context.Process(target=_claim_in_process, args=(database, f"proc{n}", start, results)) for n in (1, 2)]
     for process in processes:
         process.start()
     try:
@@ -260,14 +280,14 @@ def test_a_submission_survives_the_process_being_killed_right_after_it_was_added
         reopened.close()
 
 
-def test_spend_is_summed_exactly_and_survives_reopening(path, store):
+def test_spend_is_summed_exactly_and_survives_reopening(database, store):
     for _ in range(10):
         store.add_spend("alice", "2025-03-04", 0.1)
     store.add_spend("alice", "2025-03-05", 2.5)
     store.add_spend("bob", "2025-03-04", 1.25)
     assert store.spend_today("alice", "2025-03-04") == 1.0  # summing the floats would give 0.9999999999999999
     store.close()
-    reopened = SqliteStore(path)
+    reopened = open_store(database)
     try:
         assert reopened.spend_today("alice", "2025-03-04") == 1.0
         assert reopened.spend_today("alice", "2025-03-05") == 2.5
@@ -291,11 +311,11 @@ def test_rate_limit_window_edge_and_retry_after(store):
     assert store.take_rate_token("alice", 70.0, per_minute=3) is None  # refusals were not counted
 
 
-def test_rate_limit_holds_across_reopening(path, store):
+def test_rate_limit_holds_across_reopening(database, store):
     for t in (100.0, 101.0):
         assert store.take_rate_token("alice", t, per_minute=2) is None
     store.close()
-    reopened = SqliteStore(path)
+    reopened = open_store(database)
     try:
         assert reopened.take_rate_token("alice", 130.0, per_minute=2) == pytest.approx(30.0)
         assert reopened.take_rate_token("alice", 160.0, per_minute=2) is None
@@ -311,14 +331,14 @@ def test_a_lowered_limit_waits_for_enough_hits_to_leave(store):
         store.take_rate_token("alice", 30.0, per_minute=0)
 
 
-def test_the_audit_head_only_moves_forward_and_survives_reopening(path, store):
+def test_the_audit_head_only_moves_forward_and_survives_reopening(database, store):
     assert store.audit_head() is None
     store.record_audit_head(5, "5" * 64)
     store.record_audit_head(3, "3" * 64)  # a slower process recording an older head
     assert store.audit_head() == (5, "5" * 64)
     store.record_audit_head(6, "6" * 64)
     store.close()
-    reopened = SqliteStore(path)
+    reopened = open_store(database)
     try:
         assert reopened.audit_head() == (6, "6" * 64)
         with pytest.raises(ValueError, match="audit head"):
@@ -327,24 +347,59 @@ def test_the_audit_head_only_moves_forward_and_survives_reopening(path, store):
         reopened.close()
 
 
-def test_unusable_files_and_a_closed_store_fail_in_one_line(tmp_path, store):
+def test_unusable_files_fail_in_one_line(tmp_path):
     with pytest.raises(StoreError, match=r"cannot be opened \(unable to open database file\)"):
         SqliteStore(tmp_path)
     junk = tmp_path / "junk.sqlite3"
     junk.write_bytes(b"not a database" * 512)
     with pytest.raises(StoreError, match=r"junk.sqlite3: cannot be opened \(file is not a database\)"):
         SqliteStore(junk)
+
+
+def test_a_closed_store_fails_in_one_line(store):
     store.close()
     with pytest.raises(StoreError, match="the store is closed"):
         store.get("x")
 
 
-def test_open_store_picks_the_backend_and_never_repeats_a_database_password(tmp_path):
-    store = open_store(str(tmp_path / "g.sqlite3"))
-    try:
-        assert isinstance(store, SqliteStore)
-    finally:
-        store.close()
-    with pytest.raises(StoreError, match="PostgreSQL backend is not available") as refused:
-        open_store("postgresql://gateway:s3cret@db.internal/gateway")
-    assert "s3cret" not in str(refused.value)
+def test_open_store_picks_the_backend_by_the_database_it_is_given(request, database, store):
+    from gateway.store_postgres import PostgresStore
+
+    assert isinstance(store, {"sqlite": SqliteStore, "postgresql": PostgresStore}[request.node.callspec.params["database"]])
+
+
+def test_concurrent_spend_is_summed_exactly(store):
+    """Eight threads adding at once: the sum is the database's, not a read-modify-write that loses additions."""
+
+    def add() -> None:
+        for _ in range(25):
+            store.add_spend("alice", "2025-03-04", 0.01)
+
+    threads = [threading.Thread(target=add) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert store.spend_today("alice", "2025-03-04") == 2.0
+
+
+def test_concurrent_requests_get_exactly_the_limit(store):
+    """Eight threads asking for 10 tokens each in one instant with a limit of 30: 30 granted, 50 refused
+    (each told to wait the full minute), however the requests interleave."""
+    answers: list = []
+    guard = threading.Lock()
+
+    def ask() -> None:
+        mine = [store.take_rate_token("alice", 500.0, per_minute=30) for _ in range(10)]
+        with guard:
+            answers.extend(mine)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert answers.count(None) == 30
+    assert sorted(a for a in answers if a is not None) == [pytest.approx(60.0)] * 50
