@@ -11,9 +11,11 @@ submission is stored durably, and its decision audited, before the 202.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
+import re
 import time
 import uuid
 from datetime import datetime
@@ -140,10 +142,15 @@ def create_app(
     async def submit(request: Request) -> TaskAccepted:
         # Who first (a JWKS fetch and the database block: off the event loop), then the body.
         principal = await run_in_threadpool(who, request)
+        key = _idempotency_key(request.headers.get("idempotency-key"))
         body = await _read_body(request, limits.max_body_bytes)
-        return await run_in_threadpool(accept, principal, _parse_task(body))
+        return await run_in_threadpool(accept, principal, _parse_task(body), key)
 
-    def accept(principal: Principal, task: TaskRequest) -> TaskAccepted:
+    def accept(principal: Principal, task: TaskRequest, key: Optional[str]) -> TaskAccepted:
+        # A repeated Idempotency-Key names the task it created: the same answer, nothing new.
+        task_id = str(uuid.uuid5(_KEYS, f"{principal.subject}\n{key}")) if key else str(uuid.uuid4())
+        if key and (earlier := store.get(task_id)) is not None:
+            return _replayed(earlier, task)
         now = clock()
         retry_after = store.take_rate_token(principal.subject, now, config.rate_limit_per_minute)
         if retry_after is not None:
@@ -178,7 +185,7 @@ def create_app(
                 LOG.warning("policy errors refused a submission of %s: %s", principal.subject, decision.errors)
             raise Problem(403, "forbidden", reason, rules=list(decision.rules), reasons=list(decision.reasons))
         submission = Submission(
-            id=str(uuid.uuid4()), subject=principal.subject, groups=principal.groups, device_arn=task.device,
+            id=task_id, subject=principal.subject, groups=principal.groups, device_arn=task.device,
             shots=task.shots, original_sha256=program.original_sha256, forwarded_program=program.program,
             forwarded_sha256=program.forwarded_sha256, mapping=program.mapping,
             correlation_id=uuid.uuid4().hex, estimate_usd=cost, created_at=now,
@@ -187,7 +194,12 @@ def create_app(
         extra = {"program": task.program} if config.audit_program_text else {}
         audit.append(audit_record("decision", principal=principal, submission=submission, decision="allow",
                                   rules=decision.rules, **extra))
-        store.add_submission(submission)  # durable before the 202
+        try:
+            store.add_submission(submission)  # durable before the 202
+        except ValueError:  # the same key, sent twice at once: the other request stored it
+            if key and (earlier := store.get(task_id)) is not None:
+                return _replayed(earlier, task)
+            raise
         store.add_spend(principal.subject, day, cost)
         return TaskAccepted(id=submission.id, state=ACCEPTED)
 
@@ -209,6 +221,29 @@ def create_app(
                           shots=submission.shots, counts=counts, error=error)
 
     return app
+
+
+_KEYS = uuid.UUID("5b1f0a3e-6f3c-4d55-9a43-1f0c2b7e9d10")
+"""Namespace of task ids derived from (subject, Idempotency-Key): a key names one task of one subject."""
+_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def _idempotency_key(value: Optional[str]) -> Optional[str]:
+    """The request's Idempotency-Key header (IETF draft-ietf-httpapi-idempotency-key-header), if any."""
+    if value is None:
+        return None
+    if not _KEY.match(value):
+        raise Problem(400, "invalid_idempotency_key", "Idempotency-Key: expected 1-128 letters, digits, '.', '_', ':' or '-'")
+    return value
+
+
+def _replayed(earlier: Submission, task: TaskRequest) -> TaskAccepted:
+    """The answer to a repeated key: the task it created, if the request is the same one."""
+    same = (earlier.device_arn, earlier.shots, earlier.original_sha256) == (
+        task.device, task.shots, hashlib.sha256(task.program.encode("utf-8", "surrogatepass")).hexdigest())
+    if not same:
+        raise Problem(422, "idempotency_key_reused", "Idempotency-Key was used for another request: use a new key for a new task")
+    return TaskAccepted(id=earlier.id, state=earlier.state)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

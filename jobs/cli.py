@@ -75,6 +75,32 @@ def build_parser() -> argparse.ArgumentParser:
     def parallel_option(cmd: argparse.ArgumentParser) -> None:
         cmd.add_argument("--parallel", type=whole_number, default=16, help="tasks submitted and collected at once, 1-64 (default 16)")
 
+    def gateway_options(cmd: argparse.ArgumentParser, new_job: bool) -> None:
+        from .gateway_client import TOKEN_VARIABLE
+
+        cmd.add_argument(
+            "--gateway", metavar="URL",
+            help="submit through the DMZ gateway at URL (https://host:port): it authenticates, decides by policy "
+                 "and forwards with its own AWS credentials; none are needed here"
+            if new_job else "the gateway a job went through (default: the one its journal names); with it, IDs may "
+                            "also be the gateway's task ids",
+        )
+        cmd.add_argument(
+            "--token",
+            help=f"bearer token for the gateway (OIDC or dev token); better in the environment variable "
+                 f"{TOKEN_VARIABLE}, read when --token is not given: a --token value stays in shell history "
+                 "and shows in the process list",
+        )
+        cmd.add_argument("--cert", type=Path, metavar="FILE", help="client certificate (PEM) for mutual TLS with the gateway")
+        cmd.add_argument(
+            "--key", type=Path, metavar="FILE", help="the client certificate's private key (PEM, unencrypted; default: in --cert's file)"
+        )
+        cmd.add_argument(
+            "--ca", type=Path, metavar="FILE",
+            help="CA certificate (PEM) that signed the gateway's certificate (default: the system's trust store"
+                 + (")" if new_job else "; for a job, the one it ran with)"),
+        )
+
     def max_cost_option(cmd: argparse.ArgumentParser) -> None:
         cmd.add_argument(
             "--max-cost", type=usd_amount, help="refuse when the estimate is above this many USD (default: the environment's)"
@@ -96,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         json_option(cmd)
         if name == "run":
             parallel_option(cmd)
+            gateway_options(cmd, new_job=True)
 
     cmd = command("hybrid", "estimate, then run a hybrid job (an algorithm with its tasks) and collect its result")
     env_option(cmd)
@@ -127,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     max_cost_option(cmd)
     parallel_option(cmd)
     json_option(cmd)
+    gateway_options(cmd, new_job=False)
 
     for name, summary, many in (
         ("status", "state of quantum tasks (ARNs) or of jobs (job ids)", True),
@@ -139,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("ids", nargs="+" if many else 1, metavar="ID", help=what + ("s" if many else ""))
         env_option(cmd, required=False)
         json_option(cmd)
+        if name in ("status", "results"):
+            gateway_options(cmd, new_job=False)
     return parser
 
 

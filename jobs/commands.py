@@ -6,16 +6,18 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Optional
 
 from .backends import TERMINAL_STATES
 from .device_status import live_statuses
 from .devices import LOCAL, allowed_devices, device_for_arn
 from .errors import UsageError
+from .gateway_client import CANCEL_UNSUPPORTED, GatewayAccess, GatewayBackend, TASK_ID as GATEWAY_TASK_ID
 from .journal import Journal, JobRecord, find_jobs
 from .pricing import check_cap
 from .pricing import estimate as estimate_cost
 from .runner import backend_for, environment_config, load_job, plan_document, plan_job, resume_job, run_job
-from .spending import remaining_allowance
+from .spending import Allowance, remaining_allowance
 from .stack_outputs import resolve_outputs
 
 TASK_ARN_MARK = ":quantum-task/"
@@ -76,10 +78,65 @@ def estimate(args, results_root: Path, progress):
 
 def run(args, results_root: Path, progress):
     plan = _plan(args)
+    gateway = _new_gateway(args, plan)
     _print_plan(args, plan)
-    limit = _spending_limit(args, plan)
-    report = run_job(plan, results_root=results_root, progress=progress, parallel=_parallel(args))
+    if gateway is None:
+        limit = _spending_limit(args, plan)
+    else:  # the user holds no AWS credentials: Braket's spending limit is the gateway's to meet
+        _say(args, f"Through the gateway {gateway.url} ({gateway.authentication}): "
+                   "it decides by policy and forwards with its own credentials")
+        allowance = Allowance(plan.device, unknown_because="not readable here: the gateway holds the AWS credentials")
+        _say(args, allowance.describe())
+        limit = {"spending_limit": allowance.document()}
+    report = run_job(plan, results_root=results_root, progress=progress, parallel=_parallel(args), gateway=gateway)
     return _finish(args, {**plan_document(plan), **limit, **report})
+
+
+# -- the gateway ------------------------------------------------------------------------
+
+_GATEWAY_OPTIONS = ("gateway", "token", "cert", "key", "ca")
+
+
+def _given_gateway_options(args) -> list[str]:
+    return [f"--{name}" for name in _GATEWAY_OPTIONS if getattr(args, name, None) is not None]
+
+
+def _credentials(args) -> dict:
+    return {"token": args.token, "certificate": args.cert, "key": args.key, "ca": args.ca}
+
+
+def _new_gateway(args, plan) -> Optional[GatewayAccess]:
+    """The gateway `run` goes through (--gateway), or None: straight to Braket."""
+    if args.gateway is None:
+        if _given_gateway_options(args):
+            raise UsageError(f"{_given_gateway_options(args)[0]} needs --gateway URL (the gateway to submit through)")
+        return None
+    if plan.device is LOCAL:
+        raise UsageError("--gateway with --device local: the local simulator runs here, a gateway forwards to Braket; "
+                         "choose a device such as --device sv1, or drop --gateway")
+    return GatewayAccess.from_options(args.gateway, **_credentials(args))
+
+
+def _job_gateway(args, record: JobRecord) -> Optional[GatewayAccess]:
+    """The gateway a journaled job went through, with the credentials given now; None for a direct job."""
+    entry = record.header.get("gateway")
+    if not entry:
+        _refuse_gateway_options(args, record)
+        return None
+    return GatewayAccess.for_job(entry, record.job_id, url=getattr(args, "gateway", None),
+                                 **_credentials(args))
+
+
+def _refuse_gateway_options(args, record: JobRecord) -> None:
+    given = _given_gateway_options(args)
+    if given and not record.header.get("gateway"):
+        raise UsageError(f"job {record.job_id} was not run through a gateway: {', '.join(given)} apply only to jobs "
+                         "run with --gateway (and to gateway task ids)")
+
+
+def _gateway_task_backend(args) -> GatewayBackend:
+    """For a gateway task named by its id (status, results): the gateway --gateway names."""
+    return GatewayBackend(GatewayAccess.from_options(args.gateway, **_credentials(args)))
 
 
 def hybrid(args, results_root: Path, progress):
@@ -163,7 +220,9 @@ def resume(args, results_root: Path, progress):
         raise UsageError(f"{record.directory}: the journal has no job header; nothing to resume")
     cap = config.max_cost_usd if args.max_cost is None else args.max_cost
     if record.is_hybrid:
+        _refuse_gateway_options(args, record)
         return _resume_hybrid(args, record, cap)
+    gateway = _job_gateway(args, record)
     # Money first: tasks the journal lacks are created now, so they are estimated and capped like a new run.
     device = device_for_arn(record.header["device"]["arn"])
     kept = record.completed_outcomes()
@@ -175,7 +234,7 @@ def resume(args, results_root: Path, progress):
         f"Resuming job {record.job_id}: {len(kept)} of {len(record.header['circuits'])} task(s) done, "
         f"{len(to_create)} to create, estimated {cost.format()}, cap ${cap:.2f}",
     )
-    report = resume_job(record, progress=progress, parallel=_parallel(args))
+    report = resume_job(record, progress=progress, parallel=_parallel(args), gateway=gateway)
     return _finish(args, report)
 
 
@@ -191,7 +250,9 @@ def discard(args, results_root: Path, progress):
         Journal(record.directory).discarded()
     remote = (bool(record.task_ids) or bool(record.braket_job_arn)) and not record.runs_locally
     _say(args, f"Discarded job {job_id}: `resume` will pass it by; its files stay in {record.directory}")
-    if remote:
+    if remote and record.header.get("gateway"):
+        _say(args, f"Its {len(record.task_ids)} task(s) accepted by the gateway {record.header['gateway']['url']} still run")
+    elif remote:
         what = f"hybrid job {record.braket_job_arn}" if record.is_hybrid else f"{len(record.task_ids)} created task(s)"
         _say(args, f"Its {what} may still run at Braket: `python -m jobs cancel {job_id}` stops it")
     created = [record.braket_job_arn] if record.braket_job_arn else sorted(record.task_ids.values())
@@ -269,14 +330,16 @@ def devices(args, results_root: Path, progress):
 # -- task or job ids --------------------------------------------------------------
 
 
-def _job_records(ids: list[str], env, results_root: Path) -> dict[str, JobRecord]:
-    """Job ids (not task ARNs) mapped to their journals, searched in every environment unless --env."""
+def _job_records(ids: list[str], env, results_root: Path, gateway: Optional[str] = None) -> dict[str, JobRecord]:
+    """Job ids (not task ARNs, nor gateway task ids when a ``gateway`` is given) mapped to their
+    journals, searched in every environment unless --env."""
     records = {}
     envs = [env] if env else sorted(p.name for p in results_root.iterdir()) if results_root.is_dir() else []
-    for job_id in (i for i in ids if TASK_ARN_MARK not in i):
+    for job_id in (i for i in ids if TASK_ARN_MARK not in i and not (gateway and GATEWAY_TASK_ID.match(i))):
         found = [load_job(results_root, e, job_id) for e in envs if (results_root / e / job_id).is_dir()]
         if not found:
-            raise UsageError(f"{job_id!r} is neither a quantum task ARN nor a job id under {results_root}/")
+            hint = " (a gateway task id needs --gateway URL)" if GATEWAY_TASK_ID.match(job_id) else ""
+            raise UsageError(f"{job_id!r} is neither a quantum task ARN nor a job id under {results_root}/{hint}")
         records[job_id] = found[0]
     return records
 
@@ -294,8 +357,8 @@ def _backend_for_arn(arn: str):
     return AwsBackend(device_arn="", region=match.group(1), bucket=None, key_prefix="")
 
 
-def _job_task_states(record: JobRecord) -> list[dict]:
-    """Each task of a job with its state: from the summary once collected, else asked of Braket.
+def _job_task_states(record: JobRecord, args) -> list[dict]:
+    """Each task of a job with its state: from the summary once collected, else asked of Braket (or the gateway).
     A hybrid job is one row: the job itself."""
     if record.is_hybrid:
         from .hybrid import state_of
@@ -307,7 +370,7 @@ def _job_task_states(record: JobRecord) -> list[dict]:
     if record.runs_locally:
         # A local job that never finished: `resume` re-runs it.
         return [{"id": t, "state": "UNKNOWN"} for _, t in sorted(record.task_ids.items())]
-    backend = backend_for(record.header)  # one session for the whole job
+    backend = backend_for(record.header, gateway=_job_gateway(args, record))  # one session for the whole job
     tasks = []
     for _, task_id in sorted(record.task_ids.items()):
         state, reason = backend.state(task_id)
@@ -316,12 +379,19 @@ def _job_task_states(record: JobRecord) -> list[dict]:
 
 
 def status(args, results_root: Path, progress):
-    records = _job_records(args.ids, args.env, results_root)
+    records = _job_records(args.ids, args.env, results_root, args.gateway)
+    for record in records.values():
+        _refuse_gateway_options(args, record)
     rows = []
+    gateway_tasks = None
     for item in args.ids:
         if item in records:
-            for task in _job_task_states(records[item]):
+            for task in _job_task_states(records[item], args):
                 rows.append({"id": task["id"], "job_id": item, "state": task["state"], "failure_reason": task.get("failure_reason")})
+        elif TASK_ARN_MARK not in item:
+            gateway_tasks = gateway_tasks or _gateway_task_backend(args)
+            state, reason = gateway_tasks.state(item)
+            rows.append({"id": item, "job_id": None, "state": state, "failure_reason": reason})
         else:
             state, reason = _backend_for_arn(item).state(item)
             rows.append({"id": item, "job_id": None, "state": state, "failure_reason": reason})
@@ -333,9 +403,10 @@ def status(args, results_root: Path, progress):
 
 def results(args, results_root: Path, progress):
     [item] = args.ids
-    records = _job_records([item], args.env, results_root)
+    records = _job_records([item], args.env, results_root, args.gateway)
     if item in records:
         record = records[item]
+        _refuse_gateway_options(args, record)
         if not record.complete:
             raise UsageError(
                 f"job {item} is not complete: `{record.resume_command}` collects it"
@@ -346,7 +417,8 @@ def results(args, results_root: Path, progress):
                 _finish_hybrid(args, document)
             return document, document["state"] == "COMPLETED"
     else:
-        outcome = _backend_for_arn(item).wait(item, timeout_seconds=0)
+        backend = _backend_for_arn(item) if TASK_ARN_MARK in item else _gateway_task_backend(args)
+        outcome = backend.wait(item, timeout_seconds=0)
         if outcome.state != "COMPLETED":
             raise UsageError(f"task {item} is {outcome.state}: results exist only for COMPLETED tasks")
         document = {"tasks": [{"id": item, "state": outcome.state, "counts": outcome.counts,
@@ -367,6 +439,8 @@ def cancel(args, results_root: Path, progress):
             raise UsageError(f"job {item} ran on the local simulator: there is nothing to cancel")
         if records[item].is_hybrid:
             return _cancel_hybrid(args, records[item])
+        if header.get("gateway"):
+            raise UsageError(f"job {item}: {CANCEL_UNSUPPORTED}")
         backend, candidates = backend_for(header), list(records[item].task_ids.values())
     else:
         backend, candidates = _backend_for_arn(item), [item]

@@ -25,6 +25,7 @@ from .backends import TERMINAL_STATES, AwsBackend, LocalBackend, TaskOutcome, re
 from .circuits import CircuitSpec, check_for_device, parse_circuit
 from .devices import LOCAL, Device, resolve_device
 from .errors import Interrupted, UsageError
+from .gateway_client import GatewayAccess, GatewayBackend
 from .journal import JOURNAL_NAME, Journal, JobRecord, read_job
 from .pricing import Estimate, check_cap, estimate
 from .results import write_results
@@ -122,9 +123,15 @@ def job_header(plan: JobPlan, job_id: str) -> dict:
     }
 
 
-def backend_for(header: dict, poll_interval: Optional[float] = None):
+def backend_for(header: dict, poll_interval: Optional[float] = None, gateway: Optional[GatewayAccess] = None):
+    """The backend a job's tasks run on: local, the gateway its journal names (``gateway`` holds the
+    credentials, given again to every command: they are never journaled), or Braket directly."""
     if header["device"]["arn"] == LOCAL.arn:
         return LocalBackend()
+    if header.get("gateway"):
+        if gateway is None or gateway.url != header["gateway"]["url"]:
+            raise UsageError(f"job {header['job_id']} went through the gateway {header['gateway']['url']}: give its credentials")
+        return GatewayBackend(gateway, header["device"]["arn"], poll_interval=poll_interval)
     stack = header["stack"]
     return AwsBackend(
         device_arn=header["device"]["arn"],
@@ -142,23 +149,31 @@ def run_job(
     parallel: int = DEFAULT_PARALLEL,
     progress: Optional[Progress] = None,
     poll_interval: Optional[float] = None,
+    gateway: Optional[GatewayAccess] = None,
 ) -> dict:
-    if plan.device is not LOCAL:
+    """Journal a new job and execute it: on Braket with the user's AWS credentials, or through
+    ``gateway``, which holds its own (the journal records the gateway's URL, never the credentials)."""
+    if plan.device is not LOCAL and gateway is None:
         require_credentials(plan.outputs.region)
     job_id = new_job_id()
     header = job_header(plan, job_id)
+    if gateway is not None:
+        header["gateway"] = gateway.journal_entry()
     directory = results_root / plan.environment / job_id
     Journal(directory).start(header)
-    return execute(JobRecord(directory, header), parallel=parallel, progress=progress, poll_interval=poll_interval)
+    return execute(JobRecord(directory, header), parallel=parallel, progress=progress, poll_interval=poll_interval,
+                   gateway=gateway)
 
 
-def resume_job(record: JobRecord, *, parallel: int = DEFAULT_PARALLEL, progress: Optional[Progress] = None, poll_interval: Optional[float] = None) -> dict:
+def resume_job(record: JobRecord, *, parallel: int = DEFAULT_PARALLEL, progress: Optional[Progress] = None,
+               poll_interval: Optional[float] = None, gateway: Optional[GatewayAccess] = None) -> dict:
     if not record.header:
         raise UsageError(f"{record.directory}: the journal has no job header; nothing to resume")
-    return execute(record, parallel=parallel, progress=progress, poll_interval=poll_interval)
+    return execute(record, parallel=parallel, progress=progress, poll_interval=poll_interval, gateway=gateway)
 
 
-def execute(record: JobRecord, *, parallel: int, progress: Optional[Progress], poll_interval: Optional[float]) -> dict:
+def execute(record: JobRecord, *, parallel: int, progress: Optional[Progress], poll_interval: Optional[float],
+            gateway: Optional[GatewayAccess] = None) -> dict:
     """Create the tasks the journal lacks, wait for all, write the results; the report as a dict.
 
     Ctrl-C stops it at once: nothing more is submitted, what completed is written (the summary
@@ -167,7 +182,7 @@ def execute(record: JobRecord, *, parallel: int, progress: Optional[Progress], p
     header, journal = record.header, Journal(record.directory)
     circuits = [CircuitSpec(c["name"], c["source"]) for c in header["circuits"]]
     total = len(circuits)
-    backend = backend_for(header, poll_interval)
+    backend = backend_for(header, poll_interval, gateway)
     tags = {"environment": header["environment"], "project": PROJECT, "job_id": header["job_id"]}
     # What an interrupted run already collected is kept, not run or downloaded again.
     outcomes: dict[int, TaskOutcome] = record.completed_outcomes()
@@ -292,6 +307,8 @@ def _write_report(
         key: header[key]
         for key in ("job_id", "environment", "stack", "device", "shots", "estimated_cost_usd", "estimate", "created_at")
     }
+    if header.get("gateway"):
+        summary["gateway"] = header["gateway"]
     summary["complete"] = all(task["state"] in TERMINAL_STATES for task in tasks)
     summary["timings"] = {
         "submit_seconds": round(submitted - started, 3),

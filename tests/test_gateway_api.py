@@ -5,74 +5,13 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from gateway.app import create_app
-from gateway.audit import AuditLog, AuditTrail, verify
-from gateway.config import parse_config
+from gateway.audit import verify
 from gateway.forwarder import Forwarder
 from gateway.model import ACCEPTED, COMPLETED, FORWARDED
-from gateway.policy import PolicyEngine
-from gateway.store import open_store
-from tests.conftest import DEV_BUCKET
-
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
-FORTE = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1"
-TOKENS = {"alice": ("researchers",), "bob": (), "lena": ("quantum-leads",)}
-BELL = """OPENQASM 3.0;
-// alice's secret experiment
-qubit[2] alice_qubits;
-bit[2] alice_bits;
-h alice_qubits[0];
-cnot alice_qubits[0], alice_qubits[1];
-alice_bits = measure alice_qubits;
-"""
-
-
-def token(subject: str) -> str:
-    return f"token-of-{subject}"
-
-
-class Gateway:
-    """One gateway instance over files in ``root``; ``restart()`` is a new instance on the same files."""
-
-    def __init__(self, root: Path, *, rate_limit: int = 600, clock=time.time) -> None:
-        import hashlib
-
-        self.root, self.clock = root, clock
-        self.config = parse_config({"gateway": {
-            "database": "gateway.sqlite3", "audit_log": "audit.jsonl", "rate_limit_per_minute": rate_limit,
-            "timezone": "Europe/London",
-            "api_tokens": [{"subject": s, "groups": list(g), "sha256": hashlib.sha256(token(s).encode()).hexdigest()}
-                           for s, g in TOKENS.items()],
-        }}, "dev", root)
-        self.start()
-
-    def start(self) -> None:
-        self.store = open_store(self.config.database)
-        self.audit = AuditTrail(AuditLog(self.config.audit_log), self.store)
-        policy = PolicyEngine.load(self.config.policies, self.config.zone)
-        self.app = create_app(self.config, store=self.store, audit=self.audit, policy=policy,
-                              devices=(SV1, FORTE), clock=self.clock)
-        self.client = TestClient(self.app, raise_server_exceptions=False)
-
-    def restart(self) -> None:
-        self.store.close()
-        self.start()
-
-    def submit(self, subject: str = "alice", **body):
-        payload = {"device": SV1, "shots": 100, "program": BELL, **body}
-        return self.client.post("/v1/tasks", json=payload, headers={"Authorization": f"Bearer {token(subject)}"})
-
-    def status(self, task_id: str, subject: str = "alice"):
-        return self.client.get(f"/v1/tasks/{task_id}", headers={"Authorization": f"Bearer {token(subject)}"})
-
-    def forwarder(self, worker: str = "w1", **kwargs) -> Forwarder:
-        return Forwarder(self.store, region="us-east-1", bucket=DEV_BUCKET, prefix="gateway", worker=worker,
-                         audit=self.audit, **kwargs)
+from tests.gateway_fixtures import BELL, SV1, Gateway, token
 
 
 @pytest.fixture
@@ -219,3 +158,33 @@ def test_the_openapi_description_declares_the_task_body(gateway):
     body = spec["paths"]["/v1/tasks"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert set(body["required"]) == {"device", "shots", "program"}
     assert {"401", "403", "413", "429"} <= set(spec["paths"]["/v1/tasks"]["post"]["responses"])
+
+
+def test_a_repeated_idempotency_key_names_the_first_task(gateway):
+    """IETF draft-ietf-httpapi-idempotency-key-header: a client whose answer was lost sends again."""
+    headers = {"Authorization": f"Bearer {token('alice')}", "Idempotency-Key": "job-1:0007"}
+    body = {"device": SV1, "shots": 100, "program": BELL}
+    first = gateway.client.post("/v1/tasks", json=body, headers=headers)
+    again = gateway.client.post("/v1/tasks", json=body, headers=headers)
+    assert first.status_code == again.status_code == 202 and first.json()["id"] == again.json()["id"]
+    decisions = [json.loads(line) for line in gateway.config.audit_log.read_text().splitlines()]
+    assert [d["decision"] for d in decisions] == ["allow"]  # one decision, one spend, one task
+    other = gateway.client.post("/v1/tasks", json={**body, "shots": 101}, headers=headers)
+    assert other.status_code == 422 and other.json()["error"] == "idempotency_key_reused"
+    # The key is the subject's: the same key from someone else is another task.
+    lena = gateway.client.post("/v1/tasks", json=body, headers={**headers, "Authorization": f"Bearer {token('lena')}"})
+    assert lena.status_code == 202 and lena.json()["id"] != first.json()["id"]
+    bad = gateway.client.post("/v1/tasks", json=body, headers={**headers, "Idempotency-Key": "no spaces please"})
+    assert bad.status_code == 400 and bad.json()["error"] == "invalid_idempotency_key"
+
+
+def test_the_same_key_sent_twice_at_once_makes_one_task(gateway):
+    from concurrent.futures import ThreadPoolExecutor
+
+    headers = {"Authorization": f"Bearer {token('alice')}", "Idempotency-Key": "race-1"}
+    body = {"device": SV1, "shots": 100, "program": BELL}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: gateway.client.post("/v1/tasks", json=body, headers=headers), range(8)))
+    assert {a.status_code for a in answers} == {202} and len({a.json()["id"] for a in answers}) == 1
+    assert gateway.store.claim("probe", time.time(), 1).id == answers[0].json()["id"]
+    assert gateway.store.claim("probe", time.time(), 1) is None
