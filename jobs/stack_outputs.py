@@ -29,6 +29,8 @@ from jobs.errors import UsageError
 from stacks.config import ENVIRONMENTS, OUTPUT_NAMES
 
 SYNTHESIZED = "synthesized"
+GATEWAY_OUTPUTS = ("gateway_role_arn", "gateway_trust_anchor_arn", "gateway_profile_arn", "audit_bucket_name")
+"""The outputs only a stack with submission="gateway" has (null in the others)."""
 
 # `${type.name.attr}` and nothing else: one reference making up the whole string.
 _REFERENCE = re.compile(r"^\$\{([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)\.([A-Za-z_]\w*)\}$")
@@ -36,7 +38,8 @@ _REFERENCE = re.compile(r"^\$\{([A-Za-z_][\w-]*)\.([A-Za-z_][\w-]*)\.([A-Za-z_]\
 
 @dataclass(frozen=True)
 class StackOutputs:
-    """The 11 outputs of one stack; None where the value is not known (yet)."""
+    """The outputs of one stack (``OUTPUT_NAMES``); None where the value is not known (yet), and for the
+    gateway's outputs in an environment without a gateway."""
 
     environment: Optional[str]
     region: Optional[str]
@@ -53,6 +56,17 @@ class StackOutputs:
     spending_limits: Optional[Mapping[str, str]] = field(default=None, hash=False)
     """Braket spending limit per QPU, SDK device ARN -> USD as a string (known at synth; empty
     when the environment owns no limits). What is left of one is only known to Braket."""
+    submission: Optional[str] = None
+    """"direct", or "gateway" where only the DMZ gateway creates tasks (known at synth; None in the
+    outputs of a stack synthesized before the gateway existed)."""
+    gateway_role_arn: Optional[str] = None
+    """The DMZ gateway's IAM role (after deploy; None without a gateway)."""
+    gateway_trust_anchor_arn: Optional[str] = None
+    """Its IAM Roles Anywhere trust anchor (after deploy; None without a gateway)."""
+    gateway_profile_arn: Optional[str] = None
+    """Its IAM Roles Anywhere profile (after deploy; None without a gateway)."""
+    audit_bucket_name: Optional[str] = None
+    """The Object Lock bucket of the gateway's audit log (known at synth; None without a gateway)."""
     sources: Mapping[str, str] = field(default_factory=dict, hash=False)
     """For each output name: "synthesized" or the path of the deployed outputs file."""
 
@@ -64,8 +78,10 @@ class StackOutputs:
         if name not in OUTPUT_NAMES:
             raise ValueError(f"unknown output {name!r}: expected one of {', '.join(OUTPUT_NAMES)}")
         value = getattr(self, name)
+        env = self.environment or "ENV"
+        if value is None and name in GATEWAY_OUTPUTS and self.submission == "direct":
+            raise UsageError(f"stack {env!r} has no DMZ gateway (submission is 'direct'), so no {name}")
         if value is None:
-            env = self.environment or "ENV"
             raise UsageError(
                 f"{name} of stack {env!r} is only known after deploy: "
                 f"run `npx cdktf deploy {env} --outputs-file outputs/{env}.json` (or pass --outputs FILE)"

@@ -190,6 +190,11 @@ class SynthesizedStack:
             # CodeArtifact's resource types (Service Authorization Reference): repository/<domain>/<repository>.
             domain, repository = literal("domain"), literal("repository")
             return f"arn:{PARTITION}:codeartifact:{region}:{account}:repository/{domain}/{repository}"
+        if type_ in ("aws_rolesanywhere_trust_anchor", "aws_rolesanywhere_profile"):
+            # Service Authorization Reference, IAM Roles Anywhere: trust-anchor/<id> and profile/<id>,
+            # ids (UUIDs) generated at creation.
+            kind = "trust-anchor" if type_ == "aws_rolesanywhere_trust_anchor" else "profile"
+            return f"arn:{PARTITION}:rolesanywhere:{region}:{account}:{kind}/{self._key_id(type_ + name)}"
         if type_ == "aws_cloudwatch_event_rule":
             # A rule on the default event bus (EventBridge: arn:...:rule/[bus-name/]rule-name).
             if config.get("event_bus_name", "default") != "default":
@@ -206,7 +211,7 @@ class SynthesizedStack:
 
     @staticmethod
     def _key_id(name: str) -> str:
-        """A stable, key-id-shaped stand-in for the id KMS assigns (a UUID)."""
+        """A stable, UUID-shaped stand-in for the id KMS (or IAM Roles Anywhere) assigns."""
         digest = hashlib.sha256(name.encode()).hexdigest()
         return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
 

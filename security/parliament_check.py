@@ -17,7 +17,7 @@ from parliament import analyze_policy_string, enhance_finding
 
 # Findings reviewed and accepted, matched on (issue, policy document name pattern), with the reason.
 ACCEPTED = {
-    ("RESOURCE_MISMATCH", r"^(NotebookRole_PolicyDocument|JobsExecutionRole_PolicyDocument|Network_Endpoint-braket-Policy)"): (
+    ("RESOURCE_MISMATCH", r"^(NotebookRole_PolicyDocument|JobsExecutionRole_PolicyDocument|Gateway_PolicyDocument|Network_Endpoint-braket-Policy)"): (
         "parliament's IAM data knows no Braket 'device' resource type, but Braket documents "
         "device-ARN policies for CreateQuantumTask/CreateJob/GetDevice; the statement also lists the "
         "quantum-task/job types IAM's reference names"

@@ -31,6 +31,12 @@ OUTPUT_NAMES = (
     "jobs_role_arn",
     "jobs_prefix",
     "spending_limits",
+    # The DMZ gateway (issue 17): null where submission="direct".
+    "submission",
+    "gateway_role_arn",
+    "gateway_trust_anchor_arn",
+    "gateway_profile_arn",
+    "audit_bucket_name",
 )
 
 # Braket device ARNs (checked against the Braket SDK's `braket.devices.Devices` by the tests).
@@ -47,7 +53,11 @@ _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{1,15}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _QPU = re.compile(r"^arn:aws[a-z-]*:braket:[a-z0-9-]+::device/qpu/[A-Za-z0-9_-]+/[A-Za-z0-9_.-]+$")
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
+# A PEM file of the repository, by a relative path without "..": synthesis reads it, nothing else.
+_REPO_PEM = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9_.\-/]+\.pem$")
 NETWORKS = ("public", "private")
+SUBMISSIONS = ("direct", "gateway")
+_GATEWAY_SETTINGS = ("gateway_ca_certificate", "gateway_certificate_subject_cn", "audit_bucket_name", "audit_retention_days")
 
 
 def _is_amount(value: object) -> bool:
@@ -169,6 +179,28 @@ class EnvironmentConfig:
     the environment does not allow may have one too (0: nobody in the account spends on it).
     A limit belongs to the account and the device's region: when environments share an account,
     exactly one of them may own the limits; None: this environment creates none."""
+    submission: str = "direct"
+    """'direct': researchers create tasks and jobs themselves (the notebook role, ``python -m jobs``).
+    'gateway': only the DMZ gateway creates tasks (QuantumGateway: an IAM role reached from the premises
+    through IAM Roles Anywhere, Braket only through the private network's endpoint); the notebook role
+    is denied braket:CreateQuantumTask and braket:CreateJob, and an audit bucket with Object Lock
+    keeps the gateway's audit log. Needs network='private'; the gateway reaches the endpoints over
+    ``premises_link`` (with none, from inside the VPC only)."""
+    gateway_ca_certificate: Optional[str] = None
+    """With submission='gateway': the premises CA's certificates (PEM), a path in the repository, e.g.
+    'stacks/gateway-ca/prod.pem'; the gateway authenticates with a certificate this CA issued."""
+    gateway_certificate_subject_cn: Optional[str] = None
+    """With submission='gateway': admit only a gateway certificate with this subject CN; None: any
+    certificate of the CA."""
+    audit_bucket_name: Optional[str] = None
+    """With submission='gateway': the audit bucket (S3 Object Lock, COMPLIANCE mode); a global name."""
+    audit_retention_days: Optional[int] = None
+    """With submission='gateway': how long each audit record can be neither deleted nor overwritten, by
+    anyone. The audit bucket's policy refuses everyone, the deployer too, changing it: change it in two
+    deploys, the first with ``audit_retention_changes_allowed=True``, the second with the new value
+    and False again."""
+    audit_retention_changes_allowed: bool = False
+    """Lift the audit bucket's Deny on changing its retention and lifecycle, for one deploy."""
 
     def __post_init__(self) -> None:
         if not _ENV_NAME.match(self.name):
@@ -190,6 +222,7 @@ class EnvironmentConfig:
         if self.spending_limits_usd is not None:
             self._check_spending_limits(self.spending_limits_usd)
         self._check_network()
+        self._check_submission()
         reserved = {"Project", "Environment", "ManagedBy"} & set(self.tags)
         if reserved:
             _fail("tags", sorted(reserved), "tags other than Project, Environment and ManagedBy (set by the stack)")
@@ -230,6 +263,38 @@ class EnvironmentConfig:
                 f"devices in {self.region} only with network='private' (its Braket endpoint is there): "
                 "deploy an environment in the device's region for these",
             )
+
+    def _check_submission(self) -> None:
+        if self.submission not in SUBMISSIONS:
+            _fail("submission", self.submission, " or ".join(map(repr, SUBMISSIONS)))
+        if not isinstance(self.audit_retention_changes_allowed, bool):
+            _fail("audit_retention_changes_allowed", self.audit_retention_changes_allowed, "True or False")
+        if self.submission == "direct":
+            for prop in _GATEWAY_SETTINGS:
+                if getattr(self, prop) is not None:
+                    _fail(prop, getattr(self, prop), "None unless submission='gateway'")
+            if self.audit_retention_changes_allowed:
+                _fail("audit_retention_changes_allowed", True, "False unless submission='gateway'")
+            return
+        if not self.private_network:
+            _fail("submission", self.submission, "'direct' unless network='private' (the gateway reaches Braket only "
+                  "through the private network's endpoint)")
+        if not (isinstance(self.gateway_ca_certificate, str) and _REPO_PEM.match(self.gateway_ca_certificate)):
+            _fail("gateway_ca_certificate", self.gateway_ca_certificate,
+                  "the path of the premises CA's PEM bundle in the repository, e.g. 'stacks/gateway-ca/prod.pem'")
+        cn = self.gateway_certificate_subject_cn
+        if cn is not None and not (isinstance(cn, str) and 0 < len(cn) <= 64):
+            _fail("gateway_certificate_subject_cn", cn, "None or a certificate subject CN (1-64 characters)")
+        if not isinstance(self.audit_bucket_name, str) or self.audit_bucket_name == self.results_bucket_name:
+            _fail("audit_bucket_name", self.audit_bucket_name, "a bucket name for the audit log, not the results bucket's")
+        days = self.audit_retention_days
+        if not (isinstance(days, int) and not isinstance(days, bool) and 1 <= days <= 36500):
+            _fail("audit_retention_days", days, "a whole number of days from 1 to 36500")
+
+    @property
+    def gateway_submission(self) -> bool:
+        """Only the DMZ gateway creates tasks (submission='gateway')."""
+        return self.submission == "gateway"
 
     @property
     def availability_zones(self) -> tuple[str, ...]:
@@ -328,6 +393,16 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             # before the budget's kill switch (hours late) has to. From creation on, not monthly: raise
             # an amount in review when it is used up.
             spending_limits_usd={IONQ_FORTE_1: 1000, IONQ_FORTE_ENTERPRISE_1: 1000, QUERA_AQUILA: 500},
+            # Circuits leave only through the DMZ gateway (issue 17). The CA in the repository is an
+            # EXAMPLE whose key was discarded: until it is replaced by the premises CA, no certificate
+            # can assume the gateway's role.
+            submission="gateway",
+            gateway_ca_certificate="stacks/gateway-ca/prod.pem",
+            gateway_certificate_subject_cn="quantum-gateway-prod",
+            audit_bucket_name="quantum-cloud-gateway-audit-prod",
+            # Seven years, as long as the longest record-keeping rules the audit log serves (e.g.
+            # MiFID II's five, extendable to seven).
+            audit_retention_days=2557,
         ),
     )
 }

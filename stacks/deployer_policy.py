@@ -14,7 +14,8 @@ prints (indent 2) the IAM policy that lets an identity run ``cdktf deploy <env>`
 - resources are scoped to the literal names the synthesized JSON gives (bucket, role and
   policy paths and names, notebook, lifecycle configuration, topic, budget, EventBridge rule,
   log group, CodeArtifact domain and repository); the account is ``*`` (known only at deploy
-  time). ``"*"`` is used only for the actions in ``UNSCOPED_ACTIONS``, which support no
+  time). IAM Roles Anywhere trust anchors and profiles, whose ids are generated, are scoped by the
+  stack's tags as EC2 resources are (below). ``"*"`` is used only for the actions in ``UNSCOPED_ACTIONS``, which support no
   resource-level permission, each in a statement whose Sid ends ``NoResourceLevelPermission``;
 - EC2 resources (the private network: VPC, subnets, route tables, security groups and rules,
   endpoints, flow log, VPN, Transit Gateway attachment) get their ids at creation: they are
@@ -24,7 +25,8 @@ prints (indent 2) the IAM policy that lets an identity run ``cdktf deploy <env>`
   resources that carry them (``ec2:ResourceTag``); endpoints only to the services the stack
   names (``ec2:VpceServiceName``);
 - ``iam:PassRole`` only on the stack's roles that are actually passed, each with an
-  ``iam:PassedToService`` condition naming the service it is passed to;
+  ``iam:PassedToService`` condition naming the service it is passed to (SageMaker, Budgets, VPC
+  Flow Logs, IAM Roles Anywhere);
 - with an S3 state backend: listing the state bucket (workspace prefix and key only), the
   state object and its ``.tflock`` lock file (deleting the lock file only), and the state's
   KMS key through S3 only (a key given as an alias is matched with ``kms:ResourceAliases``).
@@ -114,6 +116,14 @@ ACTIONS_BY_TYPE: dict[str, tuple[str, ...]] = {
         "s3:PutEncryptionConfiguration",
     ),
     "aws_s3_bucket_versioning": ("s3:GetBucketVersioning", "s3:PutBucketVersioning"),
+    # Object Lock's default retention (internal/service/s3/bucket_object_lock_configuration.go): create,
+    # update and delete all call PutObjectLockConfiguration (delete puts a configuration without a
+    # rule), read calls GetObjectLockConfiguration; IAM authorizes them as s3:Put/GetBucketObjectLock-
+    # Configuration.
+    "aws_s3_bucket_object_lock_configuration": (
+        "s3:GetBucketObjectLockConfiguration",
+        "s3:PutBucketObjectLockConfiguration",
+    ),
     # CreateKey (with Policy and Tags: kms:TagResource on all keys of the region, as KMS
     # requires for tag-on-create), EnableKeyRotation, then DescribeKey, GetKeyPolicy,
     # GetKeyRotationStatus, ListResourceTags; updates; ScheduleKeyDeletion.
@@ -490,6 +500,40 @@ ACTIONS_BY_TYPE: dict[str, tuple[str, ...]] = {
         "codeartifact:UntagResource",
         "codeartifact:UpdateRepository",
     ),
+    # IAM Roles Anywhere (internal/service/rolesanywhere/trust_anchor.go): CreateTrustAnchor (enabled,
+    # source, Tags: rolesanywhere:TagResource, the Service Authorization Reference's "API operations"
+    # table), read (GetTrustAnchor; tags: ListTagsForResource), UpdateTrustAnchor, Enable/
+    # DisableTrustAnchor, notification settings (Put/ResetNotificationSettings), Tag/UntagResource,
+    # DeleteTrustAnchor.
+    "aws_rolesanywhere_trust_anchor": (
+        "rolesanywhere:CreateTrustAnchor",
+        "rolesanywhere:DeleteTrustAnchor",
+        "rolesanywhere:DisableTrustAnchor",
+        "rolesanywhere:EnableTrustAnchor",
+        "rolesanywhere:GetTrustAnchor",
+        "rolesanywhere:ListTagsForResource",
+        "rolesanywhere:PutNotificationSettings",
+        "rolesanywhere:ResetNotificationSettings",
+        "rolesanywhere:TagResource",
+        "rolesanywhere:UntagResource",
+        "rolesanywhere:UpdateTrustAnchor",
+    ),
+    # CreateProfile (role_arns: iam:PassRole with iam:PassedToService rolesanywhere.amazonaws.com, the
+    # reference's dependent action of CreateProfile and UpdateProfile; Tags), read (GetProfile,
+    # ListTagsForResource), UpdateProfile, Enable/DisableProfile, Tag/UntagResource, DeleteProfile
+    # (internal/service/rolesanywhere/profile.go).
+    "aws_rolesanywhere_profile": (
+        "iam:PassRole",
+        "rolesanywhere:CreateProfile",
+        "rolesanywhere:DeleteProfile",
+        "rolesanywhere:DisableProfile",
+        "rolesanywhere:EnableProfile",
+        "rolesanywhere:GetProfile",
+        "rolesanywhere:ListTagsForResource",
+        "rolesanywhere:TagResource",
+        "rolesanywhere:UntagResource",
+        "rolesanywhere:UpdateProfile",
+    ),
     # Data sources.
     DATA_PREFIX + "aws_caller_identity": ("sts:GetCallerIdentity",),
     DATA_PREFIX + "aws_iam_policy_document": (),  # rendered by the provider, no API call
@@ -541,6 +585,11 @@ UNSCOPED_ACTIONS = frozenset(
         *EC2_UNSCOPED_ACTIONS,
         "kms:CreateKey",
         "logs:DescribeLogGroups",
+        # CreateTrustAnchor and CreateProfile: only aws:RequestTag/aws:TagKeys (granted with the
+        # stack's tags as a condition); ListTagsForResource: no resource type at all.
+        "rolesanywhere:CreateProfile",
+        "rolesanywhere:CreateTrustAnchor",
+        "rolesanywhere:ListTagsForResource",
         "sns:GetSubscriptionAttributes",
         "sns:SetSubscriptionAttributes",
         "sns:Unsubscribe",
@@ -555,6 +604,10 @@ S3_FORCE_DESTROY_OBJECT_ACTIONS = ("s3:DeleteObject", "s3:DeleteObjectVersion")
 S3_FORCE_DESTROY_ACTIONS = S3_FORCE_DESTROY_BUCKET_ACTIONS + S3_FORCE_DESTROY_OBJECT_ACTIONS
 """force_destroy: the provider empties the bucket (ListObjectVersions, DeleteObjects by version)."""
 S3_OBJECT_LOCK_FORCE_DESTROY_ACTIONS = ("s3:BypassGovernanceRetention", "s3:PutObjectLegalHold")
+S3_OBJECT_LOCK_CREATE_ACTIONS = ("s3:PutBucketObjectLockConfiguration", "s3:PutBucketVersioning")
+"""object_lock_enabled on a bucket: "If ObjectLockEnabledForBucket is set to true in your CreateBucket
+request, s3:PutBucketObjectLockConfiguration and s3:PutBucketVersioning permissions are required"
+(Amazon S3 API Reference, CreateBucket)."""
 IAM_ROLE_FORCE_DETACH_ACTIONS = ("iam:DeleteRolePolicy", "iam:DetachRolePolicy")
 """force_detach_policies: the role's inline and attached policies are removed before DeleteRole."""
 IAM_ROLE_BOUNDARY_ACTIONS = ("iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary")
@@ -594,6 +647,8 @@ PASSED_TO_SERVICE = {
     # VPC User Guide, "IAM role for publishing flow logs to CloudWatch Logs": the role trusts
     # vpc-flow-logs.amazonaws.com, the service CreateFlowLogs passes it to.
     ("aws_flow_log", "iam_role_arn"): "vpc-flow-logs.amazonaws.com",
+    # IAM Roles Anywhere assumes the profile's roles (their trust names rolesanywhere.amazonaws.com).
+    ("aws_rolesanywhere_profile", "role_arns"): "rolesanywhere.amazonaws.com",
 }
 """Which attribute of which type passes a role, and to which service."""
 
@@ -636,6 +691,8 @@ _UNSUPPORTED_ATTRIBUTES = {
     "aws_cloudwatch_log_group": ("name_prefix",),
     "aws_codeartifact_domain": ("encryption_key",),
     "aws_codeartifact_repository": ("upstream",),
+    # Session policies and managed policies of a profile are documents this table was not checked for.
+    "aws_rolesanywhere_profile": ("managed_policy_arns", "session_policy"),
 }
 _SUPPORTED_BACKEND_SETTINGS = {
     "bucket",
@@ -939,15 +996,16 @@ def _pass_role(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Gran
     for (owner, attribute), service in PASSED_TO_SERVICE.items():
         if owner != rtype or attribute not in config:
             continue
-        role = stack.role_arn_for(config[attribute])
-        if not role:
+        values = config[attribute] if isinstance(config[attribute], list) else [config[attribute]]
+        roles = [stack.role_arn_for(value) for value in values]
+        if not roles or not all(roles):
             raise ValueError(
                 f"{rtype}.{name}.{attribute}={config[attribute]!r} cannot be resolved to a role ARN, "
                 "so iam:PassRole cannot be scoped"
             )
         service_name = service.split(".")[0]
         condition = {"StringEquals": {"iam:PassedToService": [service]}}
-        grants += _on(f"PassRoleTo{_camel(service_name)}", ["iam:PassRole"], [role], condition)
+        grants += _on(f"PassRoleTo{_camel(service_name)}", ["iam:PassRole"], roles, condition)
     return grants
 
 
@@ -964,6 +1022,8 @@ def _scope_bucket(stack: _Stack, rtype: str, name: str, config: dict) -> list[_G
         grants += _on("S3BucketObjectsForceDestroy", S3_FORCE_DESTROY_OBJECT_ACTIONS, objects)
         if config.get("object_lock_enabled") is True:
             grants += _on("S3BucketObjectsForceDestroy", S3_OBJECT_LOCK_FORCE_DESTROY_ACTIONS, objects)
+    if config.get("object_lock_enabled") is True:
+        grants += _on("S3Buckets", S3_OBJECT_LOCK_CREATE_ACTIONS, [bucket])
     return grants
 
 
@@ -1318,6 +1378,42 @@ def _codeartifact_create(stack: _Stack, rtype: str, name: str, config: dict, act
     return _on("CodeArtifactCreateNoResourceLevelPermission", [action], ["*"], created)
 
 
+_ROLES_ANYWHERE_KINDS = {
+    "aws_rolesanywhere_trust_anchor": ("trust-anchor", "rolesanywhere:CreateTrustAnchor"),
+    "aws_rolesanywhere_profile": ("profile", "rolesanywhere:CreateProfile"),
+}
+
+
+def _scope_roles_anywhere(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
+    """IAM Roles Anywhere trust anchors and profiles get their ids at creation: like EC2's, they are
+    scoped by the stack's tags (the Service Authorization Reference lists aws:ResourceTag for both
+    resource types and aws:RequestTag for CreateTrustAnchor, CreateProfile and TagResource). A trust
+    anchor decides who may become which role: without the tag scope, this identity could add a CA of
+    its choice to another team's trust anchor. TagResource on an untagged one (Null) only with the
+    stack's tags: tags in a create request."""
+    kind, create = _ROLES_ANYWHERE_KINDS[rtype]
+    if rtype == "aws_rolesanywhere_trust_anchor":
+        source_types = {block.get("source_type") for block in _as_blocks(config.get("source")) if isinstance(block, Mapping)}
+        if source_types != {"CERTIFICATE_BUNDLE"}:
+            raise ValueError(
+                f"{rtype}.{name}: only CERTIFICATE_BUNDLE trust anchors are covered (source_type {sorted(map(str, source_types))}; "
+                "AWS_ACM_PCA reads the CA from AWS Private CA): extend stacks/deployer_policy.py first"
+            )
+    region = stack.region_of(config)
+    tags = stack.owner_tags(rtype, name, config)
+    created, tagged = _tag_condition("aws:RequestTag", tags), _tag_condition("aws:ResourceTag", tags)
+    arn = [stack.arn("rolesanywhere", region, f"{kind}/*")]
+    unscoped = [a for a in ACTIONS_BY_TYPE[rtype] if a in UNSCOPED_ACTIONS]
+    untagged = {**created, "Null": {"aws:ResourceTag/Project": ["true"]}}
+    return (
+        _on("RolesAnywhereStackTagged", _without(rtype, *unscoped, "iam:PassRole"), arn, tagged)
+        + _on("RolesAnywhereTagOnCreate", ["rolesanywhere:TagResource"], arn, untagged)
+        + _on("RolesAnywhereCreateNoResourceLevelPermission", [create], ["*"], created)
+        + _on("RolesAnywhereListTagsNoResourceLevelPermission", ["rolesanywhere:ListTagsForResource"], ["*"])
+        + _pass_role(stack, rtype, name, config)
+    )
+
+
 _QPU_ARN = re.compile(r"^arn:(aws[a-z-]*):braket:([a-z0-9-]+)::(device/qpu/[A-Za-z0-9_-]+/[A-Za-z0-9_.-]+)$")
 
 
@@ -1378,6 +1474,7 @@ _SCOPERS: dict[str, Scoper] = {
     "aws_cloudwatch_log_group": _scope_log_group,
     "aws_codeartifact_domain": _scope_codeartifact_domain,
     "aws_codeartifact_repository": _scope_codeartifact_repository,
+    **{t: _scope_roles_anywhere for t in _ROLES_ANYWHERE_KINDS},
     DATA_PREFIX + "aws_caller_identity": _scope_unscoped("StsGetCallerIdentityNoResourceLevelPermission"),
 }
 

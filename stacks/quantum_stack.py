@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from pathlib import Path
+
+from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack, Token
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
@@ -14,23 +16,29 @@ from quantum_constructs import (
     BraketSpendingLimits,
     BraketStateChangeAlerts,
     BucketEncryption,
+    QuantumAuditBucket,
     QuantumDevNotebook,
+    QuantumGateway,
     QuantumPackageMirror,
     QuantumPrivateNetwork,
     QuantumResultsBucket,
     SiteToSiteVpn,
     TransitGatewayLink,
     add_guardrails,
+    ca_bundle,
 )
 
 from quantum_constructs.network import DEFAULT_INTERFACE_ENDPOINTS
 
 from .config import OUTPUT_NAMES, PROJECT, TERRAFORM_REQUIRED_VERSION, EnvironmentConfig
 
+REPOSITORY = Path(__file__).resolve().parents[1]
+"""Where configured repository paths (``gateway_ca_certificate``) start."""
+
 
 class QuantumStack(TerraformStack):
     """Results bucket, notebook and jobs roles, dev notebook, budget, alerts and Braket spending
-    limits for one environment."""
+    limits for one environment; with submission="gateway", the DMZ gateway's role and audit bucket."""
 
     def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
         super().__init__(scope, config.name)
@@ -70,7 +78,13 @@ class QuantumStack(TerraformStack):
             access_log_bucket=config.access_log_bucket,
             force_destroy=config.force_destroy,
         )
-        self.role = BraketNotebookRole(self, "NotebookRole", allowed_device_arns=config.allowed_devices)
+        # With a gateway, researchers submit through it: their notebook role creates nothing.
+        self.role = BraketNotebookRole(
+            self,
+            "NotebookRole",
+            allowed_device_arns=config.allowed_devices,
+            create_tasks_and_jobs=not config.gateway_submission,
+        )
         # Hybrid jobs run as their own role: tasks on the same devices, objects under jobs/ only.
         self.jobs_role = BraketJobsExecutionRole(
             self, "JobsExecutionRole", allowed_device_arns=config.allowed_devices, results_bucket=self.results
@@ -78,6 +92,9 @@ class QuantumStack(TerraformStack):
         self.network = self.package_mirror = None
         if config.private_network:
             self._private_network(config)
+        self.gateway = self.audit = None
+        if config.gateway_submission:
+            self._gateway(config)
         self.notebook = QuantumDevNotebook(
             self,
             "Notebook",
@@ -100,7 +117,8 @@ class QuantumStack(TerraformStack):
             budget_name=f"{PROJECT}-braket-{config.name}",
             monthly_limit_usd=config.monthly_budget_usd,
             role=self.role,
-            additional_roles=[self.jobs_role],  # the kill switch stops both roles
+            # The kill switch stops every role that spends: jobs, and the gateway where there is one.
+            additional_roles=[self.jobs_role] + ([self.gateway] if self.gateway else []),
             alert_emails=config.budget_alert_emails,
         )
         # Final states of this account's hybrid jobs and quantum tasks, to the budget's encrypted topic.
@@ -154,6 +172,29 @@ class QuantumStack(TerraformStack):
             exempt.append(f"arn:{partition}:iam::{account}:role/{config.break_glass_role_name}")
         self.results.restrict_to_vpc_endpoints(self.network.s3_endpoint_ids, exempt_principal_arns=exempt)
 
+    def _gateway(self, config: EnvironmentConfig) -> None:
+        """The DMZ gateway's role (Braket only through the private network's endpoint, results under
+        gateway/) and the Object Lock bucket its audit log is appended to."""
+        self.gateway = QuantumGateway(
+            self,
+            "Gateway",
+            allowed_device_arns=config.allowed_devices,
+            results_bucket=self.results,
+            ca_certificate_pem=_read_ca_bundle(config.gateway_ca_certificate),
+            certificate_subject_cn=config.gateway_certificate_subject_cn,
+        )
+        self.network.grant_braket(self.gateway)
+        self.audit = QuantumAuditBucket(
+            self,
+            "Audit",
+            bucket_name=config.audit_bucket_name,
+            retention_days=config.audit_retention_days,
+            access_log_bucket=config.access_log_bucket,
+            allow_retention_changes=config.audit_retention_changes_allowed,
+        )
+        self.audit.grant_append(self.gateway)
+        self.network.grant_bucket(self.audit)  # the S3 endpoint admits the audit bucket too
+
     def _notebook_network(self, config: EnvironmentConfig) -> dict:
         """The notebook's network props: SageMaker's managed network, or a private subnet without internet."""
         if self.network is None:
@@ -183,7 +224,30 @@ class QuantumStack(TerraformStack):
             "jobs_prefix": self.jobs_role.jobs_prefix,
             # SDK device ARN -> USD (shortest form); empty when this environment owns no limits.
             "spending_limits": dict(self.spending_limits.limits) if self.spending_limits else {},
+            "submission": config.submission,
+            # The signing helper's --role-arn, --trust-anchor-arn and --profile-arn, and where the
+            # gateway ships its audit log; null without a gateway.
+            "gateway_role_arn": self.gateway.role_arn if self.gateway else Token.null_value(),
+            "gateway_trust_anchor_arn": self.gateway.trust_anchor_arn if self.gateway else Token.null_value(),
+            "gateway_profile_arn": self.gateway.profile_arn if self.gateway else Token.null_value(),
+            "audit_bucket_name": self.audit.bucket_name if self.audit else Token.null_value(),
         }
         assert tuple(outputs) == OUTPUT_NAMES
         for name, value in outputs.items():
             TerraformOutput(self, name, value=value).override_logical_id(name)
+
+
+def _read_ca_bundle(path: str) -> str:
+    """The CA certificates of the PEM file ``path`` of the repository (``ca_bundle``); ValueError in one
+    line naming the setting and the file when it cannot be read or holds anything else."""
+    file = REPOSITORY / path
+    try:
+        return ca_bundle(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        reason = "no such file" if isinstance(error, FileNotFoundError) else getattr(error, "strerror", None) or str(error)
+    except ValueError as error:
+        reason = str(error)
+    raise ValueError(
+        f"gateway_ca_certificate={path!r} is not allowed: expected a PEM file of the premises CA's "
+        f"certificates in the repository ({file}: {reason})"
+    )

@@ -285,6 +285,21 @@ def device_forms(sdk_arn: str, region: str) -> list[str]:
     return [f"{arn}:{partition}:{service}:{r}:{ACCOUNT}:{device}" for r in regions]
 
 
+NOTEBOOK_CREATES = ("braket:CreateQuantumTask", "braket:CreateJob")
+
+
+def for_environment(env: str, rows) -> list[tuple]:
+    """``rows`` as they hold in ``env``: where the DMZ gateway submits (submission="gateway"), the
+    notebook role creates nothing (an explicit Deny; the gateway's own rows are in
+    tests/access/simulation.py, gateway_rows, decided by tests/test_access_private.py)."""
+    if not get_environment(env).gateway_submission:
+        return list(rows)
+    return [
+        (who, action, resource, context, DENY if who == "notebook" and action in NOTEBOOK_CREATES else expected)
+        for who, action, resource, context, expected in rows
+    ]
+
+
 def device_rows(env: str) -> list[tuple]:
     """Each allowed device, in every form: usable by the notebook and by jobs (tasks, not jobs), closed
     by the kill switch on both roles."""
@@ -298,12 +313,12 @@ def device_rows(env: str) -> list[tuple]:
             rows += [("jobs", action, form, {}, ALLOW) for action in ("braket:GetDevice", "braket:CreateQuantumTask")]
             rows.append(("jobs", "braket:CreateJob", form, {}, DENY))
             rows.append(("jobs+kill-switch", "braket:CreateQuantumTask", form, {}, DENY))
-    return rows
+    return for_environment(env, rows)
 
 
 def placeholders(sim: AccessSimulation) -> dict[str, str]:
     stack = sim.stack
-    [(bucket, _)] = stack.resources("aws_s3_bucket").items()
+    [bucket] = [name for name in stack.resources("aws_s3_bucket") if name.startswith("Results_")]
     keys = {name.split("_")[0]: name for name in stack.resources("aws_kms_key")}
     [topic] = stack.resources("aws_sns_topic")
     [budget] = stack.resources("aws_budgets_budget")
@@ -353,7 +368,18 @@ def simulations(stack_json) -> dict[str, AccessSimulation]:
 
 @pytest.mark.parametrize("env", sorted(ENVIRONMENTS))
 def test_access_matrix(env, simulations):
-    assert failures(simulations[env], MATRIX) == []
+    assert failures(simulations[env], for_environment(env, MATRIX)) == []
+
+
+def test_with_a_gateway_the_notebook_creates_nothing_and_the_matrix_knows_it(simulations):
+    """prod submits through the gateway: the same notebook rows that pass in dev (allowed) are refused
+    there, by the notebook role's own explicit Deny (not by a missing grant)."""
+    creates = [row for row in MATRIX if row[0] == "notebook" and row[1] in NOTEBOOK_CREATES and row[4] == ALLOW]
+    assert creates
+    assert get_environment("prod").gateway_submission and not get_environment("dev").gateway_submission
+    assert failures(simulations["dev"], creates) == []
+    refused = failures(simulations["prod"], creates)
+    assert len(refused) == len(creates) and all("DenyCreateTasksAndJobs" in line for line in refused)
 
 
 @pytest.mark.parametrize("env", sorted(ENVIRONMENTS))
@@ -396,8 +422,8 @@ def test_every_policy_of_every_stack_is_rendered(simulations):
         names = sim.stack.doc["data"]["aws_iam_policy_document"]
         rendered = json.dumps([sim.stack.policy_document(name) for name in names])
         assert "${" not in rendered and ":::device/" not in rendered
-        # notebook, jobs execution, budget action; and a private network's flow-log role
-        assert len(sim.roles) == (4 if sim.vpc_id else 3)
+        # notebook, jobs execution, budget action; a private network's flow-log role; the gateway's role
+        assert len(sim.roles) == 3 + bool(sim.vpc_id) + ("gateway" in sim.callers)
 
 
 def test_the_matrix_fails_without_the_source_conditions(stack_json):

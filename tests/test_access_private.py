@@ -23,6 +23,19 @@ What AWS documents, and this simulation models (tests/access/evaluator.py, tests
   guide writes device-ARN policies ("Restrict user access to certain devices"), IAM's reference names
   quantum-task and job, the stack's roles allow both, and the Braket test service authorizes both.
 
+The DMZ gateway (issue 17, environments with ``submission="gateway"``): its role, reached through IAM
+Roles Anywhere, calls Braket and S3 through the stack's endpoints over the private link
+(tests/access/simulation.py, gateway_rows):
+- IAM Roles Anywhere User Guide, "Trust model": the role trusts rolesanywhere.amazonaws.com for
+  sts:AssumeRole, sts:TagSession and sts:SetSourceIdentity; "Attribute mapping and trust policy": the
+  example trust policy binds the session to a trust anchor with ArnEquals aws:SourceArn and to the
+  certificate with aws:PrincipalTag/x509<Subject|Issuer>/CN;
+- IAM User Guide, policy evaluation: an explicit Deny in an identity policy wins, so the notebook role's
+  Deny on CreateQuantumTask/CreateJob holds whatever else allows them;
+- S3 User Guide, "Object Lock considerations" and the S3 API Reference (DeleteObject): a plain
+  DeleteObject adds a delete marker even to a locked object, and blocking deletion means denying
+  s3:DeleteObject, s3:DeleteObjectVersion and s3:PutLifecycleConfiguration.
+
 Each private stack is the one conftest synthesizes once per session (``stack_json``).
 """
 
@@ -46,12 +59,14 @@ from tests.access.simulation import (
     AccessSimulation,
     decide_rows,
     endpoint_for,
+    gateway_rows,
     private_network_rows,
     private_network_violations,
 )
 
 PRIVATE = PRIVATE_ENVIRONMENTS
 PUBLIC = PUBLIC_ENVIRONMENTS
+GATEWAY = sorted(name for name, env in ENVIRONMENTS.items() if env.gateway_submission)
 
 
 def test_the_private_profile_is_staging_and_prod():
@@ -67,13 +82,16 @@ def simulations(stack_json) -> dict[str, AccessSimulation]:
 
 
 def promise_failures(sim: AccessSimulation, env: str, promise: int) -> list[str]:
-    rows = [row for row in private_network_rows(sim, get_environment(env)) if row.promise == promise]
+    config = get_environment(env)
+    every = private_network_rows(sim, config) + (gateway_rows(sim, config) if config.gateway_submission else [])
+    rows = [row for row in every if row.promise == promise]
     assert rows
     return decide_rows(sim, rows)
 
 
 def bucket_arn(sim: AccessSimulation) -> str:
-    [name] = sim.stack.resources("aws_s3_bucket")
+    """The results bucket's ARN (a gateway environment also has an audit bucket)."""
+    [name] = [n for n in sim.stack.resources("aws_s3_bucket") if n.startswith("Results_")]
     return sim.stack.arn("aws_s3_bucket", name)
 
 
@@ -118,10 +136,16 @@ def test_the_braket_endpoint_grants_the_stacks_notebook_role_only(env, simulatio
     refused Braket: every Allow names the notebook role by aws:PrincipalArn (Principal "*", the form the
     PrivateLink guide gives), and other accounts are denied explicitly."""
     sim = simulations[env]
-    notebook = sim.stack.role("NotebookRole").arn
+    served = [sim.stack.role("NotebookRole").arn]
+    if get_environment(env).gateway_submission:  # and the gateway's role: only it may create there
+        served.append(sim.stack.role("Gateway_Role").arn)
     statements = sim.endpoints["braket"].policy["Statement"]
     allows = [s for s in statements if s["Effect"] == "Allow"]
-    assert allows and all(s["Condition"] == {"ArnEquals": {"aws:PrincipalArn": [notebook]}} for s in allows)
+    assert {s["Condition"]["ArnEquals"]["aws:PrincipalArn"][0] for s in allows} == set(served)
+    assert all(list(s["Condition"]) == ["ArnEquals"] and len(s["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == 1
+               for s in allows)
+    creators = {s["Condition"]["ArnEquals"]["aws:PrincipalArn"][0] for s in allows if "braket:CreateQuantumTask" in s["Action"]}
+    assert creators == {served[-1]}  # the gateway where there is one, else the notebook
     [deny] = [s for s in statements if s["Effect"] == "Deny"]
     assert deny["Condition"] == {"StringNotEquals": {"aws:PrincipalAccount": ["123456789012"]}}
     assert sim.decide("account-admin", "braket:SearchDevices", "*", network=VPC).decision is Decision.IMPLICIT_DENY
@@ -180,6 +204,108 @@ def test_private_stacks_keep_every_promise(env, stack_json):
     assert private_network_violations(stack_json[env], get_environment(env)) == []
 
 
+# --------------------------------------------------------------------------- the DMZ gateway
+
+
+def test_prod_is_the_gateway_environment():
+    assert GATEWAY == ["prod"] and set(GATEWAY) <= set(PRIVATE)
+
+
+@pytest.mark.parametrize("env", GATEWAY)
+def test_the_gateway_creates_tasks_on_the_allowed_devices_only_through_the_endpoint(env, simulations):
+    """5. The gateway's role: tasks on every form of each allowed device through the Braket endpoint, none
+    on another device, none from outside the VPC (its credentials copied off the gateway), no hybrid job;
+    the notebook role creates nothing, inside the VPC or out."""
+    assert promise_failures(simulations[env], env, 5) == []
+
+
+@pytest.mark.parametrize("env", GATEWAY)
+def test_only_roles_anywhere_with_the_stacks_trust_anchor_becomes_the_gateway(env, simulations):
+    """6. IAM Roles Anywhere, for a session of this stack's trust anchor and the configured certificate CN;
+    not another trust anchor, CN, service, administrator or account."""
+    assert promise_failures(simulations[env], env, 6) == []
+
+
+@pytest.mark.parametrize("env", GATEWAY)
+def test_the_gateway_uses_its_results_prefix_and_only_appends_audit_records(env, simulations):
+    """7. Results under gateway/ through the S3 endpoint; audit records appended (its key through S3 only),
+    never read or deleted; nobody, administrators and the break-glass role included, deletes a record or
+    changes the retention or lifecycle."""
+    assert promise_failures(simulations[env], env, 7) == []
+
+
+@pytest.mark.parametrize("env", GATEWAY)
+def test_the_gateway_calls_from_the_private_link_and_roles_anywhere_from_aws(env, simulations):
+    sim = simulations[env]
+    assert sim.callers["gateway"].home == VPC and sim.callers["rolesanywhere.amazonaws.com"].home == AWS_NETWORK
+    result = sim.decide_all("gateway", "braket:CreateQuantumTask", (
+        "arn:aws:braket:us-east-1:123456789012:device/qpu/ionq/Forte-1",
+        "arn:aws:braket:us-east-1:123456789012:quantum-task/x",
+    ))
+    assert result.allowed and "through the endpoint" in result.reason
+
+
+def _gateway_statement(doc: dict, sid: str) -> tuple[dict, dict]:
+    for name, document in doc["data"]["aws_iam_policy_document"].items():
+        for statement in document.get("statement", []):
+            if statement.get("sid", "").startswith(sid):
+                return document, statement
+    raise AssertionError(f"no statement {sid}")
+
+
+def drop_statement(sid: str):
+    def mutate(doc: dict) -> None:
+        document, statement = _gateway_statement(doc, sid)
+        document["statement"].remove(statement)
+
+    return mutate
+
+
+def drop_trust_anchor_condition(doc: dict) -> None:
+    [trust] = [d for n, d in doc["data"]["aws_iam_policy_document"].items() if n.startswith("Gateway_Trust")]
+    for statement in trust["statement"]:
+        statement["condition"] = [c for c in statement["condition"] if c["variable"] != "aws:SourceArn"]
+
+
+GATEWAY_MUTATIONS = {
+    # The gateway's role no longer pinned to the endpoint: its credentials work from anywhere.
+    "gateway-endpoint-deny-removed": (
+        drop_statement("BraketOnlyThrough"), ["gateway (outside) braket:CreateQuantumTask"]
+    ),
+    # The trust no longer bound to the stack's trust anchor: any CA registered in the account will do.
+    "trust-anchor-condition-removed": (
+        drop_trust_anchor_condition, ["rolesanywhere.amazonaws.com (home) sts:AssumeRole"]
+    ),
+    # The notebook's explicit Deny gone: refused only for want of a grant, which AmazonBraketFullAccess
+    # (or any later grant) would give.
+    "notebook-deny-removed": (
+        drop_statement("DenyCreateTasksAndJobs"), ["notebook (home) braket:CreateQuantumTask"]
+    ),
+    # The audit bucket's Deny on deletion gone: a delete marker hides a record.
+    "audit-delete-deny-removed": (
+        drop_statement("DenyDeletingRecords"), ["account-admin (home) s3:DeleteObject"]
+    ),
+    "audit-retention-freeze-removed": (
+        drop_statement("DenyRetentionAndLifecycleChanges"), ["account-admin (home) s3:PutBucketObjectLockConfiguration"]
+    ),
+    "gateway-job-deny-removed": (drop_statement("DenyHybridJobs"), ["gateway (home) braket:CreateJob"]),
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(GATEWAY_MUTATIONS))
+@pytest.mark.parametrize("env", GATEWAY)
+def test_the_gateway_rows_catch_a_regression(env, mutation, stack_json):
+    mutate, expected = GATEWAY_MUTATIONS[mutation]
+    config = get_environment(env)
+    before = set(private_network_violations(stack_json[env], config))
+    assert before == set()
+    doc = copy.deepcopy(stack_json[env])
+    mutate(doc)
+    added = set(private_network_violations(doc, config)) - before
+    missing = [prefix for prefix in expected if not any(v.startswith(prefix) for v in added)]
+    assert added and missing == [], sorted(added)
+
+
 # --------------------------------------------------------------------------- dev is unchanged
 
 
@@ -233,7 +359,7 @@ def remove_endpoint(short_name: str):
 
 
 def remove_bucket_pin(doc: dict) -> None:
-    [policy] = doc["resource"]["aws_s3_bucket_policy"].values()
+    [policy] = [p for n, p in doc["resource"]["aws_s3_bucket_policy"].items() if n.startswith("Results_")]
     document = doc["data"]["aws_iam_policy_document"][policy["policy"].split(".")[2]]
     kept = [
         s for s in document["statement"] if not any(c["variable"] == "aws:SourceVpce" for c in s.get("condition", []))

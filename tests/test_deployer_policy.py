@@ -21,6 +21,7 @@ from stacks.deployer_policy import (
     OWNER_TAG_KEYS,
     PROVIDER_ACTIONS,
     S3_FORCE_DESTROY_ACTIONS,
+    S3_OBJECT_LOCK_CREATE_ACTIONS,
     STATE_KMS_ACTIONS,
     STATE_OBJECT_ACTIONS,
     STATE_SID_PREFIX,
@@ -33,6 +34,7 @@ from stacks.deployer_policy import (
     policy_size,
     stack_types,
 )
+from stacks.config import get_environment
 from tests.synth_helpers import only, resources
 
 REPO = Path(__file__).resolve().parents[1]
@@ -101,6 +103,8 @@ def test_document_allows_nothing_beyond_the_table_and_the_configured_extras(env_
     allowed = {a for t in stack_types(doc) for a in ACTIONS_BY_TYPE[t]} | set(PROVIDER_ACTIONS)
     if any(b.get("force_destroy") for b in resources(doc, "aws_s3_bucket").values()):
         allowed |= set(S3_FORCE_DESTROY_ACTIONS)
+    if any(b.get("object_lock_enabled") for b in resources(doc, "aws_s3_bucket").values()):
+        allowed |= set(S3_OBJECT_LOCK_CREATE_ACTIONS)
     if any(r.get("force_detach_policies") for r in resources(doc, "aws_iam_role").values()):
         allowed |= set(IAM_ROLE_FORCE_DETACH_ACTIONS)
     if any(n.get("kms_key_id") for n in resources(doc, "aws_sagemaker_notebook_instance").values()):
@@ -142,18 +146,36 @@ def test_star_only_where_iam_has_no_resource_level_permission_and_the_sid_says_s
                 assert not set(statement["Action"]) & UNSCOPED_ACTIONS, statement
 
 
-def test_s3_statements_name_only_the_stack_bucket(env_name, stack_json, policies):
+def test_s3_statements_name_only_the_stack_buckets(env_name, stack_json, policies):
     doc = stack_json[env_name]
-    bucket = only(resources(doc, "aws_s3_bucket"))
-    bucket_arn = f"arn:aws:s3:::{bucket['bucket']}"
+    buckets = resources(doc, "aws_s3_bucket").values()
+    assert len(buckets) == (2 if get_environment(env_name).gateway_submission else 1)  # results (and audit)
     seen = set()
     for statement in statements_with(policies[env_name], "s3:"):
         if statement["Sid"].startswith(STATE_SID_PREFIX):
             continue
         seen.update(statement["Resource"])
     # Objects only where the provider deletes them: force_destroy (dev).
-    expected = {bucket_arn, f"{bucket_arn}/*"} if bucket.get("force_destroy") else {bucket_arn}
+    expected = {f"arn:aws:s3:::{b['bucket']}" for b in buckets}
+    expected |= {f"arn:aws:s3:::{b['bucket']}/*" for b in buckets if b.get("force_destroy")}
     assert seen == expected
+
+
+def test_an_object_lock_bucket_is_created_with_what_create_bucket_asks_for(env_name, stack_json, policies):
+    """S3 API Reference, CreateBucket: with ObjectLockEnabledForBucket, "s3:PutBucketObjectLockConfiguration
+    and s3:PutBucketVersioning permissions are required"; its default retention is its own resource."""
+    from tests.access.evaluator import Request, evaluate
+
+    locked = [b["bucket"] for b in resources(stack_json[env_name], "aws_s3_bucket").values() if b.get("object_lock_enabled")]
+    assert bool(locked) == get_environment(env_name).gateway_submission
+    documents = deployer_policies(stack_json[env_name])
+    for bucket in locked:
+        for action in ("s3:CreateBucket", *S3_OBJECT_LOCK_CREATE_ACTIONS, "s3:GetBucketObjectLockConfiguration"):
+            request = Request(DEPLOYER, action, f"arn:aws:s3:::{bucket}", {"aws:SecureTransport": True})
+            assert evaluate(request, documents, resource_account="123456789012").allowed, action
+    # Never the object actions that would remove a retained record (there is no force_destroy).
+    if locked:
+        assert not {"s3:BypassGovernanceRetention", "s3:DeleteObjectVersion"} & actions(policies[env_name])
 
 
 def test_iam_statements_name_only_the_stack_roles_and_policies(env_name, stack_json, policies):
@@ -178,6 +200,9 @@ def test_pass_role_only_on_the_passed_roles_to_their_service(env_name, stack_jso
     flow_logs = resources(doc, "aws_flow_log")
     if flow_logs:  # the private network's flow log publishes as its own role
         expected["vpc-flow-logs.amazonaws.com"] = [role_arn(referenced(doc, only(flow_logs)["iam_role_arn"]))]
+    profiles = resources(doc, "aws_rolesanywhere_profile")
+    if profiles:  # IAM Roles Anywhere's profile names the gateway's role (CreateProfile's dependent action)
+        expected["rolesanywhere.amazonaws.com"] = [role_arn(referenced(doc, r)) for r in only(profiles)["role_arns"]]
     assert passes == expected
     for statement in policies[env_name]["Statement"]:
         if "iam:PassRole" in statement["Action"]:
@@ -199,6 +224,8 @@ def test_every_other_resource_names_something_of_the_stack(env_name, stack_json,
     # EC2 ids too (scoped by the stack's tags instead), and the endpoints' private hosted zones.
     generated |= {f"arn:aws:ec2:us-east-1:*:{t}/*" for t in EC2_RESOURCE_TYPES_OF_THE_NETWORK}
     generated.add("arn:aws:route53:::hostedzone/*")
+    # IAM Roles Anywhere's ids too (scoped by the stack's tags instead).
+    generated |= {f"arn:aws:rolesanywhere:us-east-1:*:{kind}/*" for kind in ("trust-anchor", "profile")}
     generated |= {
         config["device_arn"].replace("::device/", ":*:device/")
         for config in resources(doc, "awscc_braket_spending_limit").values()
@@ -469,6 +496,13 @@ def test_a_premises_link_generates_a_scoped_policy(premises_variants, variant):
         ("aws_codeartifact_domain", "encryption_key", "alias/packages", "sets 'encryption_key'"),
         ("aws_codeartifact_repository", "upstream", [{"repository_name": "other"}], "sets 'upstream'"),
         ("aws_vpc", "tags", {"Project": "${var.project}"}, "no literal Project tag"),
+        # The gateway's IAM Roles Anywhere resources: a Private CA source reads AWS Private CA, session and
+        # managed policies of a profile are documents this table was not checked for.
+        ("aws_rolesanywhere_trust_anchor", "source", [{"source_type": "AWS_ACM_PCA", "source_data": [{}]}],
+         "only CERTIFICATE_BUNDLE trust anchors"),
+        ("aws_rolesanywhere_profile", "session_policy", '{"Statement": []}', "sets 'session_policy'"),
+        ("aws_rolesanywhere_profile", "role_arns", ["${var.role}"], "cannot be resolved to a role ARN"),
+        ("aws_rolesanywhere_trust_anchor", "tags", {"Project": "${var.project}"}, "no literal Project tag"),
     ],
 )
 def test_a_network_the_policy_was_not_written_for_raises(stack_json, rtype, attribute, value, message):
@@ -546,7 +580,7 @@ def test_generated_from_the_json_not_from_the_environment(stack_json):
     doc = copy.deepcopy(stack_json["prod"])
     for role in doc["resource"]["aws_iam_role"].values():
         role["force_detach_policies"] = True
-    [bucket] = doc["resource"]["aws_s3_bucket"].values()
+    [bucket] = [b for name, b in doc["resource"]["aws_s3_bucket"].items() if name.startswith("Results_")]
     bucket["force_destroy"] = True
     document = deployer_policy(doc)
     detach = {r for s in document["Statement"] if "iam:DetachRolePolicy" in s["Action"] for r in s["Resource"]}
@@ -645,8 +679,9 @@ for document in json.load(sys.stdin):
     result["findings"] += [[f.issue, str(f.detail)] for f in policy.findings]
 print(json.dumps(result))
 """
-# Reviewed: managing the results bucket's policy and lifecycle is this identity's job (it could
-# write a policy granting itself objects: only an SCP or a boundary on the deployer role caps that);
+# Reviewed: managing the results and audit buckets' policies and lifecycles is this identity's job (it could
+# write a policy granting itself objects, or lift the audit bucket's Denies, though not Object Lock's
+# COMPLIANCE retention: only an SCP or a boundary on the deployer role caps that);
 # kms:ResourceAliases is a condition key of the KMS key resource type, not of each action, which
 # parliament does not look at.
 # An EC2 create names the new resource and existing ones (the VPC of a subnet): the new one is
@@ -656,7 +691,7 @@ print(json.dumps(result))
 # IAM authorizes each resource of the request against all statements, while parliament wants every
 # resource type of an action in each statement that names the action.
 ACCEPTED_FINDINGS = {
-    "RESOURCE_POLICY_PRIVILEGE_ESCALATION": r"arn:aws:s3:::amazon-braket-quantum-cloud-results-",
+    "RESOURCE_POLICY_PRIVILEGE_ESCALATION": r"arn:aws:s3:::(amazon-braket-quantum-cloud-results-|quantum-cloud-gateway-audit-)",
     "UNKNOWN_CONDITION_FOR_ACTION": r"kms:ResourceAliases",
     "RESOURCE_MISMATCH": (
         r"^\[(\{'action': 'ec2:(Authorize|Create)[A-Za-z]+', "
@@ -668,9 +703,9 @@ ACCEPTED_FINDINGS = {
 # s3:TagResource/UntagResource/ListTagsForResource for them; provider 6.23+ calls it), and
 # SageMaker lifecycle configurations take tags since April 2025 (provider pull request 42141).
 ACCEPTED_MISMATCHES = {
-    ("s3:ListTagsForResource", r"^arn:aws:s3:::amazon-braket-[a-z0-9-]+$"),
-    ("s3:TagResource", r"^arn:aws:s3:::amazon-braket-[a-z0-9-]+$"),
-    ("s3:UntagResource", r"^arn:aws:s3:::amazon-braket-[a-z0-9-]+$"),
+    ("s3:ListTagsForResource", r"^arn:aws:s3:::[a-z0-9-]+$"),
+    ("s3:TagResource", r"^arn:aws:s3:::[a-z0-9-]+$"),
+    ("s3:UntagResource", r"^arn:aws:s3:::[a-z0-9-]+$"),
     ("sagemaker:AddTags", r":notebook-instance-lifecycle-config/"),
     ("sagemaker:DeleteTags", r":notebook-instance-lifecycle-config/"),
     ("sagemaker:ListTags", r":notebook-instance-lifecycle-config/"),
@@ -722,6 +757,7 @@ DEPLOYER = "arn:aws:iam::123456789012:role/quantum-cloud-deployer"
 REQUEST_TAGS = {"aws:RequestTag/Project": "quantum-cloud", "aws:RequestTag/Environment": "{env}"}
 RESOURCE_TAGS = {"ec2:ResourceTag/Project": "quantum-cloud", "ec2:ResourceTag/Environment": "{env}"}
 BRAKET, EC2_API = "com.amazonaws.us-east-1.braket", "com.amazonaws.us-east-1.ec2"
+TAGGED = {"aws:ResourceTag/Project": "quantum-cloud", "aws:ResourceTag/Environment": "{env}"}
 
 
 @pytest.mark.parametrize(
@@ -789,6 +825,27 @@ BRAKET, EC2_API = "com.amazonaws.us-east-1.braket", "com.amazonaws.us-east-1.ec2
         ("logs:DeleteLogGroup", "{log_group_eu}", {}, False),  # the same name in another region
         ("iam:PassRole", "{flow_log_role}", {"iam:PassedToService": "vpc-flow-logs.amazonaws.com"}, "private"),
         ("iam:PassRole", "{flow_log_role}", {"iam:PassedToService": "ec2.amazonaws.com"}, False),
+        # The DMZ gateway ("gateway": allowed where submission="gateway", prod). Trust anchor and profile
+        # ids are generated: the stack's tags decide, so another team's trust anchor (which decides who
+        # becomes which of their roles) stays out of reach.
+        ("rolesanywhere:CreateTrustAnchor", "*", REQUEST_TAGS, "gateway"),
+        ("rolesanywhere:CreateTrustAnchor", "*", {}, False),
+        ("rolesanywhere:CreateProfile", "*", REQUEST_TAGS, "gateway"),
+        ("rolesanywhere:TagResource", "{any_trust_anchor}", REQUEST_TAGS, "gateway"),  # tags on create
+        ("rolesanywhere:TagResource", "{any_trust_anchor}", {**REQUEST_TAGS, "aws:ResourceTag/Project": "another"}, False),
+        ("rolesanywhere:UpdateTrustAnchor", "{any_trust_anchor}", TAGGED, "gateway"),
+        ("rolesanywhere:UpdateTrustAnchor", "{any_trust_anchor}", {}, False),  # another team's anchor
+        ("rolesanywhere:UpdateTrustAnchor", "{any_trust_anchor}", {**TAGGED, "aws:ResourceTag/Environment": "staging"}, False),
+        ("rolesanywhere:DeleteTrustAnchor", "{any_trust_anchor}", TAGGED, "gateway"),
+        ("rolesanywhere:UpdateProfile", "{any_profile}", TAGGED, "gateway"),
+        ("rolesanywhere:UpdateProfile", "{any_profile}", {}, False),
+        ("rolesanywhere:UpdateTrustAnchor", "{any_trust_anchor_eu}", TAGGED, False),  # another region
+        ("iam:PassRole", "{gateway_role}", {"iam:PassedToService": "rolesanywhere.amazonaws.com"}, "gateway"),
+        ("iam:PassRole", "{gateway_role}", {"iam:PassedToService": "ec2.amazonaws.com"}, False),
+        ("iam:PassRole", "{notebook_role}", {"iam:PassedToService": "rolesanywhere.amazonaws.com"}, False),
+        ("s3:PutBucketObjectLockConfiguration", "{audit_bucket}", {}, "gateway"),
+        ("s3:PutBucketObjectLockConfiguration", "{bucket}", {}, False),  # the results bucket has no lock
+        ("s3:BypassGovernanceRetention", "{audit_bucket}/audit/2026/records.jsonl", {}, False),
     ],
 )
 def test_the_deployer_can_manage_its_stack_and_nothing_else(env_name, stack_json, action, resource, context, allowed):
@@ -816,11 +873,23 @@ def test_the_deployer_can_manage_its_stack_and_nothing_else(env_name, stack_json
     }
     if allowed == "private":
         allowed = private
+    gateway = bool(stack.resources("aws_rolesanywhere_profile"))
+    if allowed == "gateway":
+        allowed = gateway
+    anchor = "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+    audit = [n for n in stack.resources("aws_s3_bucket") if n.startswith("Audit_")]
+    network_values.update(
+        any_trust_anchor=anchor,
+        any_trust_anchor_eu=anchor.replace(":us-east-1:", ":eu-west-1:"),
+        any_profile="arn:aws:rolesanywhere:us-east-1:123456789012:profile/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
+        gateway_role=stack.role("Gateway_Role").arn if gateway else "arn:aws:iam::123456789012:role/QuantumGateway-x",
+        audit_bucket=stack.arn("aws_s3_bucket", audit[0]) if audit else "arn:aws:s3:::quantum-cloud-gateway-audit-x",
+    )
     values = {
         **network_values,
         "notebook_role": stack.role("NotebookRole").arn,
         "action_role": stack.role("BraketBudget_ActionRole").arn,
-        "bucket": stack.arn("aws_s3_bucket", next(iter(stack.resources("aws_s3_bucket")))),
+        "bucket": stack.arn("aws_s3_bucket", next(n for n in stack.resources("aws_s3_bucket") if n.startswith("Results_"))),
         "notebook": stack.arn("aws_sagemaker_notebook_instance", next(iter(stack.resources("aws_sagemaker_notebook_instance")))),
         "budget": stack.arn("aws_budgets_budget", next(iter(stack.resources("aws_budgets_budget")))),
         "jobs_role": stack.role("JobsExecutionRole").arn,

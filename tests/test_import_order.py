@@ -94,7 +94,9 @@ def test_the_readme_import_order_is_fast_and_quiet(name, code, tmp_path):
     assert run.returncode == 0, run.stderr
     measured = json.loads(run.stdout.splitlines()[-1])
     assert measured["status"]["lazy"], measured
-    assert measured["provider_modules"] < 100, measured  # the other order: over 4,000
+    # The library imports what its constructs use (about 100 of them, with the gateway's Roles Anywhere and
+    # Object Lock modules); the other order: over 4,000.
+    assert measured["provider_modules"] < 120, measured
     assert measured["peak_mb"] < 250, measured  # the other order: about 570 MB
     assert "end-of-life" not in run.stderr, run.stderr
     seconds, modules, megabytes = measured["seconds"], measured["provider_modules"], measured["peak_mb"]

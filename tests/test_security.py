@@ -145,10 +145,14 @@ def statements(doc: dict):
 @pytest.mark.parametrize("env", sorted(ENVIRONMENTS))
 def test_iam_least_privilege(env, stack_docs):
     doc = stack_docs[env]
-    bucket = only(resources(doc, "aws_s3_bucket"))
-    bucket_arn = "${aws_s3_bucket." + next(iter(resources(doc, "aws_s3_bucket"))) + ".arn}"
+    buckets = resources(doc, "aws_s3_bucket")
+    # The results bucket (Braket's managed policies reach amazon-braket-* only) and, with a gateway,
+    # the audit bucket: S3 statements name these and nothing else.
+    results = only({n: b for n, b in buckets.items() if n.startswith("Results_")})
+    assert results["bucket"].startswith("amazon-braket-")
+    assert len(buckets) == (2 if get_environment(env).gateway_submission else 1)
+    bucket_arns = ["${aws_s3_bucket." + name + ".arn}" for name in buckets]
     allowed_devices = {device_policy_arn(arn) for arn in get_environment(env).allowed_devices}
-    assert bucket["bucket"].startswith("amazon-braket-")
     for name, statement in statements(doc):
         actions = statement.get("actions", [])
         if statement.get("effect", "Allow") != "Allow":
@@ -158,7 +162,8 @@ def test_iam_least_privilege(env, stack_docs):
             devices = {r for r in statement["resources"] if ":device/" in r}
             assert devices == allowed_devices, (name, statement)
         if any(a.startswith("s3:") for a in actions):
-            assert all(r == bucket_arn or r.startswith(bucket_arn + "/") for r in statement["resources"]), (name, statement)
+            assert all(any(r == arn or r.startswith(arn + "/") for arn in bucket_arns) for r in statement["resources"]), (
+                name, statement)
 
 
 @pytest.mark.parametrize("env", PRIVATE_ENVIRONMENTS)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jobs.errors import UsageError
-from jobs.stack_outputs import StackOutputs, resolve_outputs
+from jobs.stack_outputs import GATEWAY_OUTPUTS, StackOutputs, resolve_outputs
 from stacks.config import DM1, ENVIRONMENTS, OUTPUT_NAMES, SV1
 
 
@@ -34,6 +34,8 @@ def synthesized_stack(**output_overrides: object) -> dict:
         "jobs_role_arn": "${aws_iam_role.JobsExecutionRole_1.arn}",
         "jobs_prefix": "jobs",
         "spending_limits": {},
+        "submission": "direct",
+        **dict.fromkeys(GATEWAY_OUTPUTS),  # null without a gateway, as QuantumStack synthesizes them
         **output_overrides,
     }
     return {
@@ -76,6 +78,8 @@ def deployed_values(env: str = "dev", role_arn: str = ROLE_ARN) -> dict:
         "jobs_role_arn": JOBS_ROLE_ARN,
         "jobs_prefix": "jobs",
         "spending_limits": {QPU: "50"},
+        "submission": "direct",
+        # No gateway outputs: Terraform keeps no output whose value is null.
         "not_an_output_of_ours": "ignored",
     }
 
@@ -193,7 +197,10 @@ def assert_deployed(outputs: StackOutputs, path: Path) -> None:
     assert outputs.allowed_devices == (SV1,)
     assert outputs.jobs_role_arn == JOBS_ROLE_ARN and outputs.jobs_prefix == "jobs"
     assert "not_an_output_of_ours" not in outputs.to_dict()
-    assert dict(outputs.sources) == {name: str(path) for name in OUTPUT_NAMES}
+    assert outputs.submission == "direct" and all(getattr(outputs, name) is None for name in GATEWAY_OUTPUTS)
+    assert dict(outputs.sources) == {
+        name: "synthesized" if name in GATEWAY_OUTPUTS else str(path) for name in OUTPUT_NAMES
+    }
 
 
 @pytest.mark.parametrize("form", sorted(FORMS))
@@ -374,3 +381,80 @@ def test_spending_limits_are_an_object_of_amount_texts(root):
         path = write_json(root / "bad.json", {**deployed_values(), "spending_limits": bad})
         with pytest.raises(UsageError, match="output spending_limits is .*: expected an object of device ARNs to amounts"):
             resolve_outputs("dev", root=root, outputs_file=path)
+
+
+# --- the DMZ gateway's outputs ------------------------------------------------------------------
+
+GATEWAY_ROLE_ARN = "arn:aws:iam::123456789012:role/QuantumGateway-prod-Gateway"
+TRUST_ANCHOR_ARN = "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+PROFILE_ARN = "arn:aws:rolesanywhere:us-east-1:123456789012:profile/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d"
+
+
+def gateway_stack() -> dict:
+    """A prod-like stack with a gateway: the audit bucket's name is a literal, the ARNs are computed."""
+    doc = synthesized_stack(
+        environment="prod",
+        submission="gateway",
+        gateway_role_arn="${aws_iam_role.Gateway_Role_1.arn}",
+        gateway_trust_anchor_arn="${aws_rolesanywhere_trust_anchor.Gateway_TrustAnchor_1.arn}",
+        gateway_profile_arn="${aws_rolesanywhere_profile.Gateway_Profile_1.arn}",
+        audit_bucket_name="${aws_s3_bucket.Audit_Bucket_1.bucket}",
+    )
+    doc["resource"]["aws_s3_bucket"]["Audit_Bucket_1"] = {"bucket": "quantum-cloud-gateway-audit-prod", "object_lock_enabled": True}
+    return doc
+
+
+def test_gateway_outputs_resolve_at_synth_and_after_deploy(tmp_path):
+    write_json(tmp_path / "cdktf.out/stacks/prod/cdk.tf.json", gateway_stack())
+    synthesized = resolve_outputs("prod", root=tmp_path)
+    assert synthesized.submission == "gateway"
+    assert synthesized.audit_bucket_name == "quantum-cloud-gateway-audit-prod"  # a literal argument: known at synth
+    with pytest.raises(UsageError) as excinfo:
+        synthesized.require("gateway_role_arn")  # computed by AWS
+    assert "only known after deploy" in usage_error(excinfo) and "npx cdktf deploy prod" in usage_error(excinfo)
+
+    deployed = {
+        **deployed_values(env="prod"),
+        "submission": "gateway",
+        "gateway_role_arn": GATEWAY_ROLE_ARN,
+        "gateway_trust_anchor_arn": TRUST_ANCHOR_ARN,
+        "gateway_profile_arn": PROFILE_ARN,
+        "audit_bucket_name": "quantum-cloud-gateway-audit-prod",
+    }
+    for make, _ in FORMS.values():
+        path = write_json(tmp_path / "deployed.json", make(deployed, env="prod"))
+        outputs = resolve_outputs("prod", root=tmp_path, outputs_file=path)
+        assert (outputs.require("gateway_role_arn"), outputs.require("gateway_trust_anchor_arn"),
+                outputs.require("gateway_profile_arn")) == (GATEWAY_ROLE_ARN, TRUST_ANCHOR_ARN, PROFILE_ARN)
+        assert outputs.sources["gateway_profile_arn"] == str(path)
+        assert outputs.to_dict()["audit_bucket_name"] == "quantum-cloud-gateway-audit-prod"
+
+
+def test_a_stack_without_gateway_says_so_instead_of_asking_for_a_deploy(root):
+    outputs = resolve_outputs("dev", root=root)
+    assert outputs.submission == "direct"
+    for name in GATEWAY_OUTPUTS:
+        assert getattr(outputs, name) is None
+        with pytest.raises(UsageError) as excinfo:
+            outputs.require(name)
+        message = usage_error(excinfo)
+        assert "has no DMZ gateway" in message and "'dev'" in message and name in message and "deploy" not in message
+
+
+def test_gateway_outputs_must_be_text(root):
+    for bad in ([GATEWAY_ROLE_ARN], {"arn": GATEWAY_ROLE_ARN}, 12):
+        path = write_json(root / "bad.json", {**deployed_values(), "gateway_role_arn": bad})
+        with pytest.raises(UsageError, match="output gateway_role_arn is .*: expected text"):
+            resolve_outputs("dev", root=root, outputs_file=path)
+
+
+def test_real_synthesized_gateway_outputs(project_root):
+    """prod synthesizes with a gateway: its audit bucket's name is known before any deploy, the role and
+    the Roles Anywhere ARNs only after; dev's gateway outputs are null."""
+    prod = ENVIRONMENTS["prod"]
+    outputs = resolve_outputs("prod", root=project_root)
+    assert outputs.submission == "gateway" == prod.submission
+    assert outputs.audit_bucket_name == prod.audit_bucket_name
+    assert (outputs.gateway_role_arn, outputs.gateway_trust_anchor_arn, outputs.gateway_profile_arn) == (None, None, None)
+    dev = resolve_outputs("dev", root=project_root)
+    assert dev.submission == "direct" and all(getattr(dev, name) is None for name in GATEWAY_OUTPUTS)

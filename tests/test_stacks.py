@@ -15,13 +15,19 @@ from tests.synth_helpers import data_sources, only, policy_statements, resources
 QPU = ":device/qpu/"
 
 
+def named(doc: dict, type_: str, prefix: str) -> dict:
+    """The only resource of ``type_`` whose Terraform name starts with ``prefix`` (e.g. ``Results_``):
+    a gateway environment has an audit bucket beside the results bucket."""
+    return only({name: r for name, r in resources(doc, type_).items() if name.startswith(prefix)})
+
+
 def test_every_environment_is_synthesized(stack_json):
     assert set(stack_json) == {"dev", "staging", "prod"} == set(ENVIRONMENTS)
 
 
 def test_results_bucket_is_braket_named_private_encrypted_versioned(env_name, stack_json, synthesized):
     doc, text = stack_json[env_name], synthesized[env_name]
-    bucket = only(resources(doc, "aws_s3_bucket"))
+    bucket = named(doc, "aws_s3_bucket", "Results_")
     assert bucket["bucket"].startswith("amazon-braket-")
     assert cdktf.Testing.to_have_resource_with_properties(
         text,
@@ -33,12 +39,12 @@ def test_results_bucket_is_braket_named_private_encrypted_versioned(env_name, st
             "restrict_public_buckets": True,
         },
     )
-    sse = only(resources(doc, "aws_s3_bucket_server_side_encryption_configuration"))
+    sse = named(doc, "aws_s3_bucket_server_side_encryption_configuration", "Results_")
     default = sse["rule"][0]["apply_server_side_encryption_by_default"]
     assert default["sse_algorithm"] == "aws:kms" and "aws_kms_key" in default["kms_master_key_id"]
     key_name = default["kms_master_key_id"].split(".")[1]
     assert resources(doc, "aws_kms_key")[key_name]["enable_key_rotation"] is True
-    versioning = only(resources(doc, "aws_s3_bucket_versioning"))
+    versioning = named(doc, "aws_s3_bucket_versioning", "Results_")
     assert versioning["versioning_configuration"]["status"] == "Enabled"
     assert cdktf.Testing.to_have_resource_with_properties(
         text, "aws_s3_bucket_ownership_controls", {"rule": {"object_ownership": "BucketOwnerEnforced"}}
@@ -47,15 +53,19 @@ def test_results_bucket_is_braket_named_private_encrypted_versioned(env_name, st
 
 def test_bucket_policy_denies_requests_without_tls(env_name, stack_json):
     doc = stack_json[env_name]
-    policy = only(resources(doc, "aws_s3_bucket_policy"))
-    document_name = policy["policy"].split(".")[2]
-    statements = data_sources(doc, "aws_iam_policy_document")[document_name]["statement"]
-    # Private environments add the VPC endpoint pin (tests/test_network.py); the TLS statement is the same.
-    assert len(statements) == (2 if get_environment(env_name).private_network else 1)
-    [deny] = [s for s in statements if s["sid"] == "DenyInsecureTransport"]
-    assert deny["effect"] == "Deny" and deny["actions"] == ["s3:*"]
-    assert deny["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
-    assert deny["principals"] == [{"type": "*", "identifiers": ["*"]}]
+    policies = resources(doc, "aws_s3_bucket_policy")
+    # The results bucket, and in a gateway environment the audit bucket (tests/test_gateway_constructs.py).
+    assert len(policies) == (2 if get_environment(env_name).gateway_submission else 1)
+    for name, policy in policies.items():
+        document_name = policy["policy"].split(".")[2]
+        statements = data_sources(doc, "aws_iam_policy_document")[document_name]["statement"]
+        if name.startswith("Results_"):
+            # Private environments add the VPC endpoint pin (tests/test_network.py); the TLS statement is the same.
+            assert len(statements) == (2 if get_environment(env_name).private_network else 1)
+        [deny] = [s for s in statements if s["sid"] == "DenyInsecureTransport"]
+        assert deny["effect"] == "Deny" and deny["actions"] == ["s3:*"]
+        assert deny["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
+        assert deny["principals"] == [{"type": "*", "identifiers": ["*"]}]
 
 
 def test_notebook_role_is_a_sagemaker_service_role(env_name, stack_json):
@@ -86,17 +96,34 @@ def test_braket_create_actions_only_on_configured_devices(env_name, stack_json):
     }
     creating = {name: statements for name, statements in creating.items() if statements}
     # The notebook role's and the jobs role's policies, and the budget's kill switch (which denies all);
-    # in a private environment also the Braket endpoint's policy (the notebook role's devices only).
+    # in a private environment also the Braket endpoint's policy (the devices of the roles it serves);
+    # in a gateway environment the gateway's policy.
     expected = ["BraketBudget", "JobsExecutionRole", "NotebookRole"] + (["Network"] if config.private_network else [])
+    expected += ["Gateway"] if config.gateway_submission else []
     assert sorted(n.split("_")[0] for n in creating) == sorted(expected)
     for name, statements in creating.items():
         if name.startswith("BraketBudget"):
             continue
-        [allow] = [s for s in statements if s.get("effect", "Allow") == "Allow"]
-        if name.startswith("Network_Endpoint-braket"):  # no Deny of its own: the role's Deny covers other devices
-            devices = sorted(r for r in allow["resources"] if ":device/" in r)
+        if name.startswith("NotebookRole") and config.gateway_submission:
+            # Researchers submit through the gateway: their role creates nothing, anywhere.
+            assert statements == [{"sid": "DenyCreateTasksAndJobs", "effect": "Deny", "resources": ["*"],
+                                   "actions": ["braket:CreateQuantumTask", "braket:CreateJob"]}]
+            continue
+        if name.startswith("Gateway"):
+            # No hybrid jobs through the gateway: an explicit Deny on every resource.
+            [no_jobs] = [s for s in statements if s["actions"] == ["braket:CreateJob"]]
+            assert no_jobs["effect"] == "Deny" and no_jobs["resources"] == ["*"]
+            statements = [s for s in statements if s is not no_jobs]
+        if name.startswith("Network_Endpoint-braket"):  # no Deny of its own: the roles' Denies cover other devices
+            allows = [s for s in statements if s.get("effect", "Allow") == "Allow"]
+            # Only roles that may create: the gateway's, or the notebook's without a gateway.
+            assert [s["sid"] for s in allows] == (
+                ["GatewayCreatesOnAllowedDevices"] if config.gateway_submission else ["NotebookRoleCreatesOnAllowedDevices"]
+            )
+            devices = sorted(r for r in allows[0]["resources"] if ":device/" in r)
             assert devices == sorted(device_policy_arn(arn) for arn in config.allowed_devices)
             continue
+        [allow] = [s for s in statements if s.get("effect", "Allow") == "Allow"]
         [deny] = [s for s in statements if s.get("effect") == "Deny"]
         devices = [r for r in allow["resources"] if ":device/" in r]
         assert sorted(devices) == sorted(device_policy_arn(arn) for arn in config.allowed_devices)
@@ -106,9 +133,12 @@ def test_braket_create_actions_only_on_configured_devices(env_name, stack_json):
         # Every device not listed is denied explicitly.
         assert deny["not_resources"] == allow["resources"] and "resources" not in deny
         assert deny["actions"] == allow["actions"]
-    # A job creates tasks, never jobs.
-    [jobs] = [statements for name, statements in creating.items() if name.startswith("JobsExecutionRole")]
-    assert {a for s in jobs for a in s["actions"]} == {"braket:CreateQuantumTask"}
+    # A job creates tasks, never jobs; neither does the gateway (its only CreateJob is the Deny above).
+    for role in ("JobsExecutionRole", "Gateway"):
+        for statements in (st for name, st in creating.items() if name.startswith(role)):
+            assert {a for s in statements if s.get("effect", "Allow") == "Allow" for a in s["actions"]} == {
+                "braket:CreateQuantumTask"
+            }
 
 
 def test_dev_allows_no_qpu_and_prod_only_its_listed_qpus(stack_json):
@@ -136,16 +166,41 @@ def test_notebook_is_braket_named_rootless_with_lifecycle(env_name, stack_json):
     assert lifecycle["on_create"] and lifecycle["on_start"]
 
 
-def test_the_eleven_outputs_exist(env_name, stack_json):
+def test_the_outputs_exist(env_name, stack_json):
     outputs = stack_json[env_name]["output"]
-    assert tuple(sorted(outputs)) == tuple(sorted(OUTPUT_NAMES)) and len(OUTPUT_NAMES) == 11
+    assert tuple(sorted(outputs)) == tuple(sorted(OUTPUT_NAMES)) and len(OUTPUT_NAMES) == 16
     # appended: the first ones keep their places
-    assert OUTPUT_NAMES[-3:] == ("jobs_role_arn", "jobs_prefix", "spending_limits")
+    assert OUTPUT_NAMES[8:11] == ("jobs_role_arn", "jobs_prefix", "spending_limits")
+    assert OUTPUT_NAMES[11:] == (
+        "submission", "gateway_role_arn", "gateway_trust_anchor_arn", "gateway_profile_arn", "audit_bucket_name"
+    )
+    config = get_environment(env_name)
+    assert outputs["submission"]["value"] == config.submission
+    gateway = {name: outputs[name]["value"] for name in OUTPUT_NAMES[12:]}
+    if config.gateway_submission:
+        assert gateway == {
+            "gateway_role_arn": "${aws_iam_role." + next(iter(named_like(stack_json[env_name], "aws_iam_role", "Gateway_Role"))) + ".arn}",
+            "gateway_trust_anchor_arn": "${aws_rolesanywhere_trust_anchor."
+            + only_name(stack_json[env_name], "aws_rolesanywhere_trust_anchor") + ".arn}",
+            "gateway_profile_arn": "${aws_rolesanywhere_profile." + only_name(stack_json[env_name], "aws_rolesanywhere_profile") + ".arn}",
+            "audit_bucket_name": "${aws_s3_bucket." + next(iter(named_like(stack_json[env_name], "aws_s3_bucket", "Audit_"))) + ".bucket}",
+        }
+    else:  # null: jobs reads None, and no such output is stored at deploy
+        assert gateway == dict.fromkeys(gateway)
     assert outputs["environment"]["value"] == env_name
     assert outputs["region"]["value"] == get_environment(env_name).region
     assert outputs["jobs_prefix"]["value"] == "jobs"
     jobs_role = next(n for n in resources(stack_json[env_name], "aws_iam_role") if n.startswith("JobsExecutionRole"))
     assert outputs["jobs_role_arn"]["value"] == "${aws_iam_role." + jobs_role + ".arn}"
+
+
+def named_like(doc: dict, type_: str, prefix: str) -> dict[str, dict]:
+    return {name: r for name, r in resources(doc, type_).items() if name.startswith(prefix)}
+
+
+def only_name(doc: dict, type_: str) -> str:
+    [name] = resources(doc, type_)
+    return name
 
 
 def test_jobs_role_is_a_braket_service_role_for_this_accounts_jobs(env_name, stack_json):
@@ -205,15 +260,19 @@ def test_shared_environments_use_locked_encrypted_s3_state(env, stack_json):
     backend = stack_json[env]["terraform"]["backend"]["s3"]
     assert backend["use_lockfile"] is True and backend["encrypt"] is True
     assert backend["key"] == f"quantum-cloud/{env}/terraform.tfstate"
-    assert only(resources(stack_json[env], "aws_s3_bucket"))["force_destroy"] is False
+    assert {bucket["force_destroy"] for bucket in resources(stack_json[env], "aws_s3_bucket").values()} == {False}
 
 
 def test_shared_environments_log_access_and_prod_keeps_results_longest(stack_json):
     for env in ("staging", "prod"):
-        assert only(resources(stack_json[env], "aws_s3_bucket_logging"))["target_bucket"] == f"quantum-cloud-access-logs-{env}"
+        # Every bucket of the stack (prod's audit bucket too) logs to the environment's log bucket.
+        assert {log["target_bucket"] for log in resources(stack_json[env], "aws_s3_bucket_logging").values()} == {
+            f"quantum-cloud-access-logs-{env}"
+        }
+        assert len(resources(stack_json[env], "aws_s3_bucket_logging")) == len(resources(stack_json[env], "aws_s3_bucket"))
     retention = {env: get_environment(env).results_retention_days for env in ENVIRONMENTS}
     assert retention["prod"] == max(retention.values())
-    rules = only(resources(stack_json["prod"], "aws_s3_bucket_lifecycle_configuration"))["rule"]
+    rules = named(stack_json["prod"], "aws_s3_bucket_lifecycle_configuration", "Results_")["rule"]
     expiry = [r["expiration"][0]["days"] for r in rules if r.get("expiration")]
     assert expiry == [retention["prod"]]
 
@@ -236,11 +295,12 @@ def test_every_stack_has_the_braket_budget_and_its_kill_switch(env_name, stack_j
     action = only(resources(doc, "aws_budgets_budget_action"))
     assert action["action_type"] == "APPLY_IAM_POLICY" and action["approval_model"] == "AUTOMATIC"
     assert action["action_threshold"] == {"action_threshold_type": "PERCENTAGE", "action_threshold_value": 100}
+    spenders = ("NotebookRole", "JobsExecutionRole") + (("Gateway_Role",) if config.gateway_submission else ())
     role_names = [
         "${aws_iam_role." + next(n for n in resources(doc, "aws_iam_role") if n.startswith(prefix)) + ".name}"
-        for prefix in ("NotebookRole", "JobsExecutionRole")
+        for prefix in spenders
     ]
-    assert action["definition"]["iam_action_definition"]["roles"] == role_names  # the kill switch stops both
+    assert action["definition"]["iam_action_definition"]["roles"] == role_names  # the kill switch stops every spender
     deny_doc = data_sources(doc, "aws_iam_policy_document")[
         only(resources(doc, "aws_iam_policy"))["policy"].split(".")[2]
     ]

@@ -3,6 +3,7 @@
     from quantum_constructs import QuantumResultsBucket, BraketNotebookRole, QuantumDevNotebook
     from quantum_constructs import BraketJobsExecutionRole, BraketBudget, BraketStateChangeAlerts
     from quantum_constructs import BraketSpendingLimits, AwsccProvider, BraketSpendingLimitResource
+    from quantum_constructs import QuantumPrivateNetwork, QuantumGateway, QuantumAuditBucket
 """
 
 import os as _os
@@ -26,6 +27,7 @@ from .awscc import (  # noqa: E402
 )
 from .bucket import BucketEncryption, QuantumResultsBucket  # noqa: E402
 from .budget import BraketBudget  # noqa: E402
+from .gateway import QuantumAuditBucket, QuantumGateway, ca_bundle  # noqa: E402
 from .guardrails import StackGuardrails, add_guardrails  # noqa: E402
 from .jobs_role import JOBS_PREFIX, BraketJobsExecutionRole  # noqa: E402
 from .network import (  # noqa: E402
@@ -68,7 +70,9 @@ _show_props(
     BraketNotebookRole,
     BraketStateChangeAlerts,
     ExistingNotebookRole,
+    QuantumAuditBucket,
     QuantumDevNotebook,
+    QuantumGateway,
     QuantumPackageMirror,
     QuantumPrivateNetwork,
     QuantumResultsBucket,
@@ -90,7 +94,9 @@ __all__ = [
     "__version__",
     "DEFAULT_INTERFACE_ENDPOINTS",
     "PRIVATE_API_CALLS",
+    "QuantumAuditBucket",
     "QuantumDevNotebook",
+    "QuantumGateway",
     "QuantumPackageMirror",
     "QuantumPrivateNetwork",
     "SiteToSiteVpn",
@@ -99,6 +105,7 @@ __all__ = [
     "SpendingLimitPeriod",
     "StackGuardrails",
     "add_guardrails",
+    "ca_bundle",
     "device_policy_arn",
     "shortest_amount",
 ]

@@ -45,6 +45,7 @@ from ._policy import PolicyStatements, service_trust
 from ._scope import apply_provider, check_provider, path_name, path_sid
 from ._validation import is_whole, require, require_texts
 from .bucket import S3_OBJECT_ACTIONS, QuantumResultsBucket
+from .gateway import QuantumAuditBucket
 from .private_apis import PACKAGE_MIRROR_API_CALLS, PRIVATE_API_CALLS, endpoint_actions, endpoints_for
 
 # Short names of the endpoints: "com.amazonaws.<region>.<name>", except the notebook's UI.
@@ -395,20 +396,22 @@ class QuantumPrivateNetwork(Construct):
 
     # -- grants -------------------------------------------------------------
     def grant_braket(self, role) -> bool:
-        """Let ``role`` (a ``BraketNotebookRole`` or ``BraketJobsExecutionRole``) call Braket through
-        the endpoint: create tasks (and jobs) on its allowed devices only, read, tag and cancel.
-        False if granted before."""
+        """Let ``role`` (a ``BraketNotebookRole``, ``BraketJobsExecutionRole`` or ``QuantumGateway``)
+        call Braket through the endpoint: create tasks (and jobs) on its allowed devices only (none
+        for a role that may not create: ``may_create`` False), read, tag and cancel. False if granted
+        before."""
         require(
             hasattr(role, "allowed_device_policy_arns") and hasattr(role, "role_arn"),
             "role",
             role,
-            "a BraketNotebookRole or a BraketJobsExecutionRole (a role with allowed devices)",
+            "a BraketNotebookRole, a BraketJobsExecutionRole or a QuantumGateway (a role with allowed devices)",
         )
         if any(granted is role for granted in self._braket_roles):
             return False
         self._braket_roles.append(role)
         sid = path_sid(role)
         principal = self._principal_is(role.role_arn)
+        creates = getattr(role, "may_create", True)
         added = [
             self._endpoint_policies["braket"].add(
                 DataAwsIamPolicyDocumentStatement(
@@ -419,7 +422,7 @@ class QuantumPrivateNetwork(Construct):
                     condition=[principal],
                 )
             ),
-            self._endpoint_policies["braket"].add(
+            creates and self._endpoint_policies["braket"].add(
                 DataAwsIamPolicyDocumentStatement(
                     sid=f"{sid}CreatesOnAllowedDevices",
                     actions=BRAKET_CREATE_ACTIONS,
@@ -452,9 +455,15 @@ class QuantumPrivateNetwork(Construct):
         ]
         return any(added)
 
-    def grant_bucket(self, bucket: QuantumResultsBucket) -> bool:
-        """Let this account's principals read, write and list ``bucket`` through the S3 endpoint."""
-        require(isinstance(bucket, QuantumResultsBucket), "bucket", bucket, "a QuantumResultsBucket")
+    def grant_bucket(self, bucket: QuantumResultsBucket | QuantumAuditBucket) -> bool:
+        """Let this account's principals read, write and list ``bucket`` through the S3 endpoint (their
+        identity policies and the bucket's policy still decide: an audit bucket refuses deletion)."""
+        require(
+            isinstance(bucket, (QuantumResultsBucket, QuantumAuditBucket)),
+            "bucket",
+            bucket,
+            "a QuantumResultsBucket or a QuantumAuditBucket",
+        )
         return self._endpoint_policies[S3].add(
             DataAwsIamPolicyDocumentStatement(
                 sid=f"{path_sid(bucket)}Objects",

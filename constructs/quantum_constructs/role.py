@@ -160,12 +160,22 @@ class PolicyRoleBase(Construct):
 class _NotebookRoleBase(PolicyRoleBase):
     """What every role a notebook runs as offers: its device allow-list and one policy that grants append to."""
 
-    def _least_privilege(self, partition: str) -> list[DataAwsIamPolicyDocumentStatement]:
-        account = DataAwsCallerIdentity(self, "Account").account_id
-        region = DataAwsRegion(self, "Region").region
-        braket = f"arn:{partition}:braket"
-        logs = f"arn:{partition}:logs:{region}:{account}:log-group"
-        own_tasks_and_jobs = [f"{braket}:*:{account}:quantum-task/*", f"{braket}:*:{account}:job/*"]
+    may_create: bool = True
+    """Whether the role may create tasks and jobs (on its allowed devices); False: an explicit Deny."""
+
+    def _allow_create(self, create_tasks_and_jobs: object) -> None:
+        require_bool("create_tasks_and_jobs", create_tasks_and_jobs)
+        self.may_create = create_tasks_and_jobs
+
+    def _create_statements(self, own_tasks_and_jobs: list[str]) -> list[DataAwsIamPolicyDocumentStatement]:
+        if not self.may_create:
+            # Submissions go through a gateway: this role creates nothing, whatever else is attached
+            # (an explicit Deny wins over AmazonBraketFullAccess and any later grant).
+            return [
+                DataAwsIamPolicyDocumentStatement(
+                    sid="DenyCreateTasksAndJobs", effect="Deny", actions=_CREATE_ACTIONS, resources=["*"]
+                )
+            ]
         return [
             # IAM's reference lists quantum-task/job as these actions' resource types, while
             # Braket documents device-ARN policies: allow both, and deny every device not listed.
@@ -180,6 +190,16 @@ class _NotebookRoleBase(PolicyRoleBase):
                 actions=_CREATE_ACTIONS,
                 not_resources=[*self.allowed_device_policy_arns, *own_tasks_and_jobs],
             ),
+        ]
+
+    def _least_privilege(self, partition: str) -> list[DataAwsIamPolicyDocumentStatement]:
+        account = DataAwsCallerIdentity(self, "Account").account_id
+        region = DataAwsRegion(self, "Region").region
+        braket = f"arn:{partition}:braket"
+        logs = f"arn:{partition}:logs:{region}:{account}:log-group"
+        own_tasks_and_jobs = [f"{braket}:*:{account}:quantum-task/*", f"{braket}:*:{account}:job/*"]
+        return [
+            *self._create_statements(own_tasks_and_jobs),
             DataAwsIamPolicyDocumentStatement(
                 sid="ManageOwnTasksAndJobs",
                 actions=[
@@ -227,7 +247,8 @@ class BraketNotebookRole(_NotebookRoleBase):
       starting ``AmazonBraketServiceSageMakerNotebookRole`` (what Braket's managed
       PassRole statements expect).
     - One inline least-privilege policy: create quantum tasks and hybrid jobs only
-      on ``allowed_device_arns`` (an explicit Deny covers every other device); read, cancel and search tasks and jobs of this
+      on ``allowed_device_arns`` (an explicit Deny covers every other device; with
+      ``create_tasks_and_jobs=False``, on none); read, cancel and search tasks and jobs of this
       account; describe devices; read the account's Braket spending limits (an explicit Deny
       keeps it from creating, raising or deleting one); write the notebook's CloudWatch logs. Grants
       (``QuantumResultsBucket.grant_read_write``, a notebook's idle auto-stop,
@@ -242,13 +263,18 @@ class BraketNotebookRole(_NotebookRoleBase):
         hash of the whole when longer); must start with the prefix above.
     :param attach_braket_full_access: also attach the AWS managed
         ``AmazonBraketFullAccess`` policy, which allows every device. Default: False.
+    :param create_tasks_and_jobs: False when researchers submit through a gateway
+        (``QuantumGateway``): the policy then denies ``braket:CreateQuantumTask`` and
+        ``braket:CreateJob`` on every resource instead of allowing them on the devices (an
+        explicit Deny, which nothing attached later overrides); reading, cancelling and results
+        stay. Default: True.
     :param permissions_boundary: ARN of a managed policy that caps what the role may ever
         do (a permissions boundary, as many organizations require). Default: None.
     :param provider: the AWS provider of every resource and data source of this role
         (e.g. an aliased one). Default: the stack's default provider.
 
     Attributes: ``role_arn``, ``role_name``, ``allowed_device_arns``,
-    ``allowed_device_policy_arns``, ``policy_json``; the resource ``role`` (``IamRole``).
+    ``allowed_device_policy_arns``, ``may_create``, ``policy_json``; the resource ``role`` (``IamRole``).
     """
 
     def __init__(
@@ -259,6 +285,7 @@ class BraketNotebookRole(_NotebookRoleBase):
         allowed_device_arns: Sequence[str],
         role_name: Optional[str] = None,
         attach_braket_full_access: bool = False,
+        create_tasks_and_jobs: bool = True,
         permissions_boundary: Optional[str] = None,
         provider: Optional[TerraformProvider] = None,
     ) -> None:
@@ -266,6 +293,7 @@ class BraketNotebookRole(_NotebookRoleBase):
         check_provider(provider)
         check_permissions_boundary(permissions_boundary)
         self._allow_devices(allowed_device_arns)
+        self._allow_create(create_tasks_and_jobs)
         require_bool("attach_braket_full_access", attach_braket_full_access)
         name = service_role_name(self, role_name, NOTEBOOK_ROLE_NAME_PREFIX)
 
@@ -328,6 +356,7 @@ class ExistingNotebookRole(_NotebookRoleBase):
     :param allowed_device_arns: Braket device ARNs the notebook may spend money on (as for ``BraketNotebookRole``).
     :param attach_policy: attach ``policy_json`` to the role as the inline policy
         ``braket-least-privilege``. Default: False (the role's owners apply it).
+    :param create_tasks_and_jobs: as for ``BraketNotebookRole``. Default: True.
     :param provider: the AWS provider of every resource and data source of this construct.
     """
 
@@ -339,10 +368,12 @@ class ExistingNotebookRole(_NotebookRoleBase):
         role_arn: str,
         allowed_device_arns: Sequence[str],
         attach_policy: bool = False,
+        create_tasks_and_jobs: bool = True,
         provider: Optional[TerraformProvider] = None,
     ) -> None:
         super().__init__(scope, id)
         check_provider(provider)
+        self._allow_create(create_tasks_and_jobs)
         match = _ROLE_ARN.match(role_arn) if isinstance(role_arn, str) else None
         require(
             match is not None,

@@ -25,6 +25,15 @@ Where requests come from (a private stack, ``network="private"``: QuantumPrivate
   KMS for the bucket key) comes from that service, not through our endpoint, and ``iam:PassRole``
   is authorized inside the request that passes the role, not sent on its own.
 The VPC endpoint's policy is decided with the identity and resource policies (evaluator.py).
+
+The DMZ gateway (``submission="gateway"``: QuantumGateway): it runs on the premises and reaches AWS
+over the private link (the premises link of QuantumPrivateNetwork), so its requests arrive at the
+stack's interface endpoints and carry their ``aws:SourceVpce`` as the VPC's own do (PrivateLink Guide:
+on-premises networks connected by VPN or Direct Connect use the interface endpoints); its home is the
+VPC. It becomes its role through IAM Roles Anywhere, whose service principal
+``rolesanywhere.amazonaws.com`` assumes the role (calling from AWS's network) with the trust anchor's
+ARN as ``aws:SourceArn`` and the certificate's attributes as principal tags (IAM Roles Anywhere User
+Guide, "Trust model", "Attribute mapping and trust policy").
 """
 
 from __future__ import annotations
@@ -239,6 +248,13 @@ class AccessSimulation:
                 )
             },
         }
+        gateway = next((r for name, r in self.roles.items() if name.startswith("Gateway_Role")), None)
+        if gateway is not None:
+            gateway_home = VPC if self.vpc_id is not None else OUTSIDE
+            self.callers["gateway"] = Caller(gateway.arn, gateway.identity_policies, gateway_home)
+            # The kill switch fired: AWS Budgets attached the deny policy to the gateway's role too.
+            self.callers["gateway+kill-switch"] = Caller(gateway.arn, [*gateway.identity_policies, deny], gateway_home)
+            self.callers["rolesanywhere.amazonaws.com"] = Caller("rolesanywhere.amazonaws.com", (), AWS_NETWORK)
         if break_glass_role_name is not None:
             self.callers["break-glass"] = Caller(
                 f"arn:{PARTITION}:iam::{ACCOUNT}:role/{break_glass_role_name}", [ADMINISTRATOR]
@@ -519,7 +535,7 @@ def private_network_rows(sim: AccessSimulation, config) -> list[Row]:
     """What the private profile (issue 16) promises, as requests: ``config`` is the environment's
     ``EnvironmentConfig`` (``region``, ``allowed_devices``, ``break_glass_role_name``)."""
     region = config.region
-    [bucket_name] = sim.stack.resources("aws_s3_bucket")
+    [bucket_name] = [n for n in sim.stack.resources("aws_s3_bucket") if n.startswith("Results_")]
     bucket = sim.stack.arn("aws_s3_bucket", bucket_name)
     task = f"arn:{PARTITION}:braket:{region}:{ACCOUNT}:quantum-task/{TASK_ID}"
     job = f"arn:{PARTITION}:braket:{region}:{ACCOUNT}:job/{JOB_NAME}"
@@ -528,11 +544,7 @@ def private_network_rows(sim: AccessSimulation, config) -> list[Row]:
     job_output = f"{bucket}/jobs/{JOB_NAME}/data/output/model.tar.gz"
     job_task_result = f"{bucket}/jobs/{JOB_NAME}/tasks/{TASK_ID}/results.json"
     exfiltrated = f"arn:{PARTITION}:s3:::{EXFILTRATION_BUCKET}/loot/results.json"
-    allowed = [form for arn in config.allowed_devices for form in device_forms(arn, region)]
-    others = sorted(
-        {form for arn in (*NEVER_ALLOWED_DEVICES, *_qpus_not_allowed(config)) for form in device_forms(arn, region)}
-        - set(allowed)
-    )
+    allowed, others = _device_forms(config)
     rows: list[Row] = []
     promise = 0
 
@@ -542,11 +554,19 @@ def private_network_rows(sim: AccessSimulation, config) -> list[Row]:
 
     bucket_pin = "DenyObjectAccessOutsideVpcEndpoints"  # bucket.py: QuantumResultsBucket.restrict_to_vpc_endpoints
 
-    # 1. The notebook, through the Braket interface endpoint: its allowed devices only.
+    # 1. The notebook, through the Braket interface endpoint: its allowed devices only (none where the
+    # gateway submits: its role denies creating anything, tests/test_access_private.py).
     promise = 1
+    creates = not getattr(config, "gateway_submission", False)
     for device in allowed:
-        add("notebook", "braket:CreateQuantumTask", (device, task), ALLOW, "a task on an allowed device")
-        add("notebook", "braket:CreateJob", (device, job), ALLOW, "a hybrid job on an allowed device")
+        if creates:
+            add("notebook", "braket:CreateQuantumTask", (device, task), ALLOW, "a task on an allowed device")
+            add("notebook", "braket:CreateJob", (device, job), ALLOW, "a hybrid job on an allowed device")
+        else:
+            add("notebook", "braket:CreateQuantumTask", (device, task), DENY, "researchers submit through the gateway",
+                by="DenyCreateTasksAndJobs")
+            add("notebook", "braket:CreateJob", (device, job), DENY, "researchers submit through the gateway",
+                by="DenyCreateTasksAndJobs")
         add("notebook", "braket:GetDevice", device, ALLOW, "an allowed device's properties")
     for device in others:
         add("notebook", "braket:CreateQuantumTask", (device, task), DENY, "a task on a device not allowed")
@@ -647,6 +667,135 @@ def _qpus_not_allowed(config) -> list[str]:
     return [qpu for qpu in QPUS if qpu not in config.allowed_devices]
 
 
+def _device_forms(config) -> tuple[list[str], list[str]]:
+    """Every form IAM may evaluate of the allowed devices, and of devices never allowed."""
+    allowed = [form for arn in config.allowed_devices for form in device_forms(arn, config.region)]
+    others = sorted(
+        {form for arn in (*NEVER_ALLOWED_DEVICES, *_qpus_not_allowed(config)) for form in device_forms(arn, config.region)}
+        - set(allowed)
+    )
+    return allowed, others
+
+
+# Where the gateway's tasks write results (QuantumGateway's results_prefix) and its audit log goes.
+GATEWAY_RESULT = "gateway/2026/0b5b1d53/results.json"
+AUDIT_RECORD = "audit/2026/06/01/segment-000042.jsonl"
+
+
+def gateway_rows(sim: AccessSimulation, config) -> list[Row]:
+    """What the DMZ gateway's side in AWS promises (issue 17), as requests: ``config`` is an environment
+    with ``submission="gateway"`` (``region``, ``allowed_devices``, ``gateway_certificate_subject_cn``).
+
+    5. The gateway's role creates tasks on the allowed devices only, only through the Braket endpoint
+       (over the private link), never hybrid jobs; the notebook role creates nothing.
+    6. Only IAM Roles Anywhere, for a session of the stack's trust anchor (and the configured CN), becomes
+       the gateway's role.
+    7. The gateway reads and writes its results prefix of the results bucket, and only appends to the
+       audit bucket, where nobody deletes a record or changes its retention."""
+    region = config.region
+    [results] = [n for n in sim.stack.resources("aws_s3_bucket") if n.startswith("Results_")]
+    [audit] = [n for n in sim.stack.resources("aws_s3_bucket") if n.startswith("Audit_")]
+    results, audit = sim.stack.arn("aws_s3_bucket", results), sim.stack.arn("aws_s3_bucket", audit)
+    keys = {name.split("_")[0]: sim.stack.arn("aws_kms_key", name) for name in sim.stack.resources("aws_kms_key")}
+    [anchor] = sim.stack.resources("aws_rolesanywhere_trust_anchor")
+    anchor = sim.stack.arn("aws_rolesanywhere_trust_anchor", anchor)
+    gateway_role = sim.stack.role("Gateway_Role").arn
+    task = f"arn:{PARTITION}:braket:{region}:{ACCOUNT}:quantum-task/{TASK_ID}"
+    job = f"arn:{PARTITION}:braket:{region}:{ACCOUNT}:job/{JOB_NAME}"
+    record = f"{audit}/{AUDIT_RECORD}"
+    allowed, others = _device_forms(config)
+    endpoint_only = "BraketOnlyThrough"  # network.py: grant_braket's Deny without aws:SourceVpce
+    rows: list[Row] = []
+    promise = 0
+
+    def add(who, action, resources, expected, why, network=None, context=None, by=None):
+        resources = (resources,) if isinstance(resources, str) else tuple(resources)
+        rows.append(Row(promise, who, action, resources, network, expected, why, context or {}, by))
+
+    promise = 5
+    for device in allowed:
+        add("gateway", "braket:CreateQuantumTask", (device, task), ALLOW, "a task on an allowed device, through the endpoint")
+        add("gateway", "braket:GetDevice", device, ALLOW, "an allowed device's properties")
+        add("gateway", "braket:CreateJob", (device, job), DENY, "no hybrid job through the gateway", by="DenyHybridJobs")
+        add("gateway", "braket:CreateQuantumTask", (device, task), DENY, "the gateway's credentials outside the private link",
+            network=OUTSIDE, by=endpoint_only)
+        add("gateway+kill-switch", "braket:CreateQuantumTask", (device, task), DENY, "the budget's kill switch fired")
+        add("notebook", "braket:CreateQuantumTask", (device, task), DENY, "researchers submit through the gateway",
+            by="DenyCreateTasksAndJobs")
+        add("notebook", "braket:CreateQuantumTask", (device, task), DENY, "researchers submit through the gateway",
+            network=OUTSIDE, by="DenyCreateTasksAndJobs")
+        add("notebook", "braket:CreateJob", (device, job), DENY, "researchers submit through the gateway",
+            by="DenyCreateTasksAndJobs")
+    for device in others:
+        add("gateway", "braket:CreateQuantumTask", (device, task), DENY, "a task on a device not allowed",
+            by="DenyCreateTasksOnOtherDevices")
+    for action in ("braket:GetQuantumTask", "braket:CancelQuantumTask", "braket:TagResource"):
+        add("gateway", action, task, ALLOW, "the forwarder follows, tags and cancels its tasks")
+        add("gateway", action, task, DENY, "the gateway's credentials outside the private link", network=OUTSIDE,
+            by=endpoint_only)
+    add("gateway", "braket:SearchSpendingLimits", "*", ALLOW, "what a QPU's limit has left")
+    add("gateway", "braket:UpdateSpendingLimit", f"arn:{PARTITION}:braket:{region}:{ACCOUNT}:spending-limit/x", DENY,
+        "never its own cap", by="DenySpendingLimitChanges")
+
+    promise = 6
+    source = {"aws:SourceArn": anchor}
+    cn = getattr(config, "gateway_certificate_subject_cn", None)
+    session = {**source, **({"aws:PrincipalTag/x509Subject/CN": cn} if cn else {})}
+    for action in ("sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"):
+        add("rolesanywhere.amazonaws.com", action, gateway_role, ALLOW, "a session of the stack's trust anchor",
+            context=session)
+    other_anchor = anchor.rsplit("/", 1)[0] + "/00000000-0000-4000-8000-000000000000"
+    add("rolesanywhere.amazonaws.com", "sts:AssumeRole", gateway_role, DENY, "another trust anchor (another CA)",
+        context={**session, "aws:SourceArn": other_anchor})
+    if cn:
+        add("rolesanywhere.amazonaws.com", "sts:AssumeRole", gateway_role, DENY,
+            "a certificate of the CA with another subject CN",
+            context={**session, "aws:PrincipalTag/x509Subject/CN": "researcher-laptop"})
+        add("rolesanywhere.amazonaws.com", "sts:AssumeRole", gateway_role, DENY, "no subject CN mapped",
+            context=source)
+    add("rolesanywhere.amazonaws.com", "sts:AssumeRole", sim.stack.role("NotebookRole").arn, DENY,
+        "Roles Anywhere becomes the gateway's role only", context=session)
+    add("sagemaker.amazonaws.com", "sts:AssumeRole", gateway_role, DENY, "another service")
+    add("account-admin", "sts:AssumeRole", gateway_role, DENY, "an administrator of the account")
+    add("outsider", "sts:AssumeRole", gateway_role, DENY, "another account")
+
+    promise = 7
+    via_s3 = {"kms:ViaService": f"s3.{region}.amazonaws.com"}
+    add("gateway", "s3:PutObject", f"{results}/{GATEWAY_RESULT}", ALLOW, "its tasks' results, through the S3 endpoint")
+    add("gateway", "s3:GetObject", f"{results}/{GATEWAY_RESULT}", ALLOW, "reads its tasks' results back")
+    add("gateway", "s3:GetObject", f"{results}/results/job-2026/{TASK_ID}/results.json", DENY, "researchers' results")
+    add("gateway", "s3:GetObject", f"{results}/{GATEWAY_RESULT}", DENY, "its credentials outside the private link",
+        network=OUTSIDE, by="DenyObjectAccessOutsideVpcEndpoints")
+    add("gateway", "s3:PutObject", record, ALLOW, "appends an audit record, through the S3 endpoint")
+    add("gateway", "kms:GenerateDataKey", keys["Audit"], ALLOW, "encrypts a record, through S3", context=via_s3)
+    add("gateway", "kms:Decrypt", keys["Audit"], ALLOW, "completes a multipart record, through S3", context=via_s3)
+    add("gateway", "kms:Decrypt", keys["Audit"], DENY, "the audit key outside S3")
+    add("gateway", "s3:GetObject", record, DENY, "append only: the gateway reads no record")
+    add("gateway", "s3:DeleteObject", record, DENY, "no delete marker hides a record", by="DenyDeletingRecords")
+    add("gateway", "s3:PutObject", f"{audit}/elsewhere/x.jsonl", DENY, "outside the records prefix")
+    add("gateway", "s3:PutObject", record, DENY, "a record in GOVERNANCE mode (which a bypass could delete)",
+        context={"s3:object-lock-mode": "GOVERNANCE"}, by="DenyGovernanceModeRecords")
+    for action, resource, by in (
+        ("s3:DeleteObject", record, "DenyDeletingRecords"),
+        ("s3:DeleteObjectVersion", record, "DenyDeletingRecords"),
+        ("s3:BypassGovernanceRetention", record, "DenyDeletingRecords"),
+        ("s3:PutBucketObjectLockConfiguration", audit, "DenyRetentionAndLifecycleChanges"),
+        ("s3:PutLifecycleConfiguration", audit, "DenyRetentionAndLifecycleChanges"),
+    ):
+        add("account-admin", action, resource, DENY, "an administrator of the account: nobody shortens the audit log",
+            by=by)
+        if config.break_glass_role_name is not None:
+            add("break-glass", action, resource, DENY, "not even the break-glass role", by=by)
+    add("account-admin", "s3:GetObject", record, ALLOW, "auditors read the records (the bucket is not pinned)")
+    # What no bucket policy can refuse without locking the account out: replacing the policy itself.
+    # Object Lock's COMPLIANCE retention still holds every record then (S3 User Guide).
+    add("account-admin", "s3:PutBucketPolicy", audit, ALLOW, "the documented residual: cap it with an SCP")
+    add("notebook", "s3:PutObject", record, DENY, "only the gateway writes the audit log")
+    add("outsider", "s3:GetObject", record, DENY, "another account")
+    add("outsider", "s3:PutObject", record, DENY, "another account")
+    return rows
+
+
 def decide_rows(sim: AccessSimulation, rows: Iterable[Row]) -> list[str]:
     """Every row whose decision differs from the expected one (or that cannot be decided), readably."""
     wrong = []
@@ -674,4 +823,9 @@ def private_network_violations(stack_doc: dict, config) -> list[str]:
     wrong = [
         f"no {name} endpoint: the VPC cannot reach {name}" for name in ("braket", "s3") if name not in sim.endpoints
     ]
-    return wrong + decide_rows(sim, private_network_rows(sim, config))
+    rows = private_network_rows(sim, config)
+    if getattr(config, "gateway_submission", False):
+        if "gateway" not in sim.callers:
+            return wrong + ["submission='gateway', but the stack has no gateway role"]
+        rows += gateway_rows(sim, config)
+    return wrong + decide_rows(sim, rows)
