@@ -154,6 +154,11 @@ def run_job(
     """Journal a new job and execute it: on Braket with the user's AWS credentials, or through
     ``gateway``, which holds its own (the journal records the gateway's URL, never the credentials)."""
     if plan.device is not LOCAL and gateway is None:
+        if plan.outputs.submission == "gateway":  # the stack's roles may not create tasks: say so before AWS does
+            raise UsageError(
+                f"{plan.outputs.environment} submits through its DMZ gateway only: "
+                "add --gateway URL (with --cert/--key or a token), or use --device local"
+            )
         require_credentials(plan.outputs.region)
     job_id = new_job_id()
     header = job_header(plan, job_id)

@@ -151,3 +151,11 @@ def test_resume_reruns_an_interrupted_local_job(workdir, capsys):
     assert [t["state"] for t in document["tasks"]] == ["COMPLETED", "COMPLETED"]
     assert cli.main(["resume", "--env", "dev"]) == 2  # nothing left to resume
     assert "nothing to resume in dev" in capsys.readouterr().err
+
+
+def test_a_gateway_environment_refuses_a_direct_run_before_any_aws_call(workdir, capsys, nothing_submitted):
+    """prod submits through its DMZ gateway (submission = "gateway"): its roles may not create tasks,
+    so a direct run is refused with what to do, not left to an AccessDenied."""
+    assert cli.main(["run", "--env", "prod", "--device", "sv1", "--circuit", "bell", "--shots", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "prod submits through its DMZ gateway only: add --gateway URL" in err and err.count("\n") == 1
