@@ -75,7 +75,12 @@ class Problem(Exception):
 
 
 def _problem(status: int, code: str, reason: str, headers: Optional[dict] = None, **extra) -> JSONResponse:
-    return JSONResponse({"error": code, "reason": reason, **extra}, status_code=status, headers=headers)
+    return JSONResponse({"error": code, "reason": _one_line(reason), **extra}, status_code=status, headers=headers)
+
+
+def _one_line(text: str) -> str:
+    """A reason on one printable line, whatever of the request it quotes (control characters escaped)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def create_app(
