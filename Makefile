@@ -17,7 +17,7 @@ export CHECKPOINT_DISABLE := 1
 # jsii's end-of-life banner under Node 20, silenced whatever a script imports first.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: run test setup postgresql-server synth cdktf-synth deploy bench bench-jobs bench-tests snapshot-update clean
+.PHONY: run test setup postgresql-server synth cdktf-synth deploy bench bench-jobs bench-gateway bench-tests snapshot-update clean
 
 # The main job: synthesize every stack, then a Bell circuit on the local simulator against dev's outputs.
 run: setup synth
@@ -79,6 +79,10 @@ bench: setup
 
 bench-jobs: setup
 	$(PIPENV) run python bench/jobs_batch.py
+
+# The gateway under load: 200 clients, 2,000 tasks, the gateway killed midway (bench/gateway.py --help).
+bench-gateway: setup
+	$(PIPENV) run python bench/gateway.py
 
 # `make test`'s pytest run against the plain one-stack app's synthesis, measured in the same run.
 bench-tests: setup

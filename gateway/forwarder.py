@@ -29,6 +29,8 @@ LEASE_SECONDS = 60.0
 MAX_ATTEMPTS = 5
 """Claims of one submission before it fails (each claim's send is itself retried by botocore)."""
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
+SENDERS = 8
+"""Threads sending at once: each CreateQuantumTask mostly waits on the network."""
 
 
 class Forwarder:
@@ -62,12 +64,14 @@ class Forwarder:
             lambda device: AwsBackend(device_arn=device, region=region, bucket=bucket, key_prefix=prefix, poll_interval=0.05)
         )
         self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._threads: list[threading.Thread] = []
+        self._backends_lock = threading.Lock()
 
     def _backend(self, device: str):
-        if device not in self._backends:
-            self._backends[device] = self._factory(device)
-        return self._backends[device]
+        with self._backends_lock:
+            if device not in self._backends:
+                self._backends[device] = self._factory(device)
+            return self._backends[device]
 
     def run_once(self) -> Optional[Submission]:
         """Claim one submission and send it; the submission, or None when there was none."""
@@ -120,22 +124,28 @@ class Forwarder:
         if self._audit is not None:
             self._audit.append(audit_record(event, submission=submission, **fields))
 
-    # -- as a thread ----------------------------------------------------------
-    def start(self, interval: float = 0.05) -> None:
+    # -- as threads -----------------------------------------------------------
+    def start(self, senders: int = SENDERS, interval: float = 0.05) -> None:
+        """``senders`` threads claim and send (a CreateQuantumTask waits on the network, so several
+        overlap), one thread polls what was sent."""
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, args=(interval,), name=f"forwarder-{self._worker}", daemon=True)
-        self._thread.start()
+        steps = [self.run_once] * senders + [self.poll_once]
+        self._threads = [
+            threading.Thread(target=self._loop, args=(step, interval), name=f"forwarder-{self._worker}-{n}", daemon=True)
+            for n, step in enumerate(steps)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for thread in self._threads:
+            thread.join(timeout)
 
-    def _loop(self, interval: float) -> None:
+    def _loop(self, step: Callable[[], object], interval: float) -> None:
         while not self._stop.is_set():
             try:
-                busy = self.run_once() is not None
-                busy |= self.poll_once() > 0
+                busy = bool(step())
             except Exception:  # one bad round must not end forwarding; the next round retries
                 LOG.exception("forwarding round failed")
                 busy = False
