@@ -317,15 +317,15 @@ def _cancel_when(recorder: Recorder, results: Path, event: str, codes: list) -> 
 
 
 def test_every_call_jobs_makes_is_listed_and_every_listed_jobs_call_is_made(workdir, aws, monkeypatch, capsys):
-    """The flows of `python -m jobs` on AWS (prod's private stack, its bucket and roles): a Bell circuit
+    """The flows of `python -m jobs` on AWS (staging's private stack, its bucket and roles: prod submits through its gateway only): a Bell circuit
     on SV1, its status and results, an estimate under a spending limit, the devices, a cancelled
     task, a hybrid job with its logs and result, a cancelled hybrid job."""
-    config = get_environment("prod")
-    # What jobs sends is recorded here; whether prod's roles may send it is for the access simulation
+    config = get_environment("staging")
+    # What jobs sends is recorded here; whether staging's roles may send it is for the access simulation
     # (tests/test_access*.py) and the dev stack's IAM-enforced runs (tests/test_jobs_hybrid_emulator.py).
-    jobs_role = "arn:aws:iam::123456789012:role/service-role/AmazonBraketJobsExecutionRole-prod"
+    jobs_role = "arn:aws:iam::123456789012:role/service-role/AmazonBraketJobsExecutionRole-staging"
     (workdir / "outputs").mkdir()
-    (workdir / "outputs" / "prod.json").write_text(json.dumps({"prod": {"jobs_role_arn": jobs_role}}))
+    (workdir / "outputs" / "staging.json").write_text(json.dumps({"staging": {"jobs_role_arn": jobs_role}}))
     aws.s3.create_bucket(Bucket=config.results_bucket_name)
     braket = boto3.client("braket", endpoint_url=aws.emulator.url)
     braket.create_spending_limit(deviceArn="arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1", spendingLimit="100")
@@ -336,7 +336,7 @@ def test_every_call_jobs_makes_is_listed_and_every_listed_jobs_call_is_made(work
 
     recorder = Recorder(monkeypatch)
     recorder.excluded |= {id(aws.emulator._s3), id(aws.emulator._logs), id(aws.s3), id(braket)}
-    results = workdir / "results" / "prod"
+    results = workdir / "results" / "staging"
 
     def jobs(*argv: str, expect: int = 0) -> dict:
         """The command's JSON document (the last one: a cancel in the other thread prints first)."""
@@ -349,27 +349,27 @@ def test_every_call_jobs_makes_is_listed_and_every_listed_jobs_call_is_made(work
         assert code == expect, documents
         return documents[-1]
 
-    ran = jobs("run", "--env", "prod", "--device", "sv1", "--shots", "100")
+    ran = jobs("run", "--env", "staging", "--device", "sv1", "--shots", "100")
     [task] = ran["tasks"]
     assert task["state"] == "COMPLETED"
     jobs("status", ran["job_id"])
-    jobs("results", task["id"], "--env", "prod")
-    estimate = jobs("estimate", "--env", "prod", "--device", "forte-1", "--shots", "100")
+    jobs("results", task["id"], "--env", "staging")
+    estimate = jobs("estimate", "--env", "staging", "--device", "forte-1", "--shots", "100")
     assert estimate["spending_limit"]["remaining_usd"] == 100
-    jobs("devices", "--env", "prod")
+    jobs("devices", "--env", "staging")
 
     aws.emulator.configure(queue_delay=60)  # queued until cancelled
     codes: list[int] = []
     canceller = _cancel_when(recorder, results, "task", codes)
-    assert jobs("run", "--env", "prod", "--device", "sv1", expect=1)["tasks"][0]["state"] == "CANCELLED"
+    assert jobs("run", "--env", "staging", "--device", "sv1", expect=1)["tasks"][0]["state"] == "CANCELLED"
     canceller.join(60)
     aws.emulator.configure(queue_delay=0)
-    hybrid = jobs("hybrid", "--env", "prod", "--source", str(source), "--entry-point", "ok_job.run:main", "--device", "sv1")
+    hybrid = jobs("hybrid", "--env", "staging", "--source", str(source), "--entry-point", "ok_job.run:main", "--device", "sv1")
     assert hybrid["state"] == "COMPLETED" and hybrid["result"] == {"ok": 1}
 
     aws.emulator.configure(queue_delay=60)  # queued until cancelled
     canceller = _cancel_when(recorder, results, "braket_job", codes)
-    assert jobs("hybrid", "--env", "prod", "--source", str(source), "--entry-point", "ok_job.run:main",
+    assert jobs("hybrid", "--env", "staging", "--source", str(source), "--entry-point", "ok_job.run:main",
                 "--device", "sv1", expect=1)["state"] == "CANCELLED"
     canceller.join(60)
     assert codes == [0, 0]
