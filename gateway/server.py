@@ -72,6 +72,11 @@ def serve(env: str, config_path: Path) -> int:
         app, host=config.host, port=config.port, http=TLS_PROTOCOL if config.tls else "h11",
         log_level="info", timeout_graceful_shutdown=10, **settings,
     ))
+    # Import the SDK's modules once, here, before threads do it at once (Python can then see a
+    # partly initialized braket.aws: "cannot import name 'QuantumTask'").
+    import braket.aws  # noqa: F401
+    import braket.devices  # noqa: F401
+
     forwarder.start()
     try:
         server.run()  # until SIGINT or SIGTERM: stops accepting, finishes the requests in flight

@@ -3,7 +3,9 @@
 Every operation the description lists gets generated requests: schema-valid ones ("positive"),
 and for the operation whose input the description constrains (POST /v1/tasks) schema-violating
 ones too ("negative": wrong types, missing fields, bodies that are not JSON or not UTF-8); each
-with a dev token (alice, lena or bob) and again without credentials or with made-up ones.
+with a dev token (alice, lena or bob) and again without credentials or with made-up ones. Task
+bodies also go with an ``Idempotency-Key`` header (read by hand, so not in the description) or
+without: a repeated key must name the task its first request created.
 Schema-valid task bodies are steered, part of the time, to a device the gateway serves and to a
 program built from OpenQASM 3 fragments, so requests get past the device check into the program
 analysis, the policy and the store (random strings alone end at ``unknown_device``).
@@ -135,7 +137,8 @@ def _steered(case, device, program, only_declared_fields):
 
 
 def cases(schema, label: str, mode: GenerationMode, known_ids: list[str]):
-    operation = schema[label.split(" ", 1)[1]][label.split(" ", 1)[0]]
+    method, path = label.split(" ", 1)
+    operation = schema[path][method]
     generated = operation.as_strategy(generation_mode=mode)
     if label == "POST /v1/tasks" and mode == POSITIVE:
         # Hypothesis leans to the first choice: the served device and a program first, the generated ones last.
@@ -155,6 +158,22 @@ NOT_CREDENTIALS = st.one_of(
     st.from_regex(r"Bearer [A-Za-z0-9_-]{1,20}\.[A-Za-z0-9_-]{1,20}\.[A-Za-z0-9_-]{0,20}", fullmatch=True),  # JWT-shaped
     st.from_regex(r"[!-~][ -~]{0,60}", fullmatch=True),  # any visible ASCII: Basic, a bare token, junk
 )
+
+# The Idempotency-Key header is read by hand, outside the description: sent here with task bodies, a few
+# keys over and over (a replay, or a key reused for another task), others valid once, others not valid.
+IDEMPOTENCY_KEYS = st.one_of(
+    st.none(),
+    st.none(),
+    st.sampled_from(["fuzz-1", "fuzz-2", "fuzz-3"]),
+    st.from_regex(r"[A-Za-z0-9._:-]{1,128}", fullmatch=True),
+    st.from_regex(r"[!-~][ -~]{0,140}", fullmatch=True),
+)
+
+
+@pytest.fixture(scope="module")
+def tasks_by_key() -> dict:
+    """(Authorization, Idempotency-Key) -> the task id its first 202 named, across every test of the module."""
+    return {}
 
 
 # -- what must hold -----------------------------------------------------------------------------
@@ -182,22 +201,27 @@ def one_line(text: str) -> bool:
 
 
 @pytest.mark.parametrize("label, mode, credentials", list(PLAN), ids=[f"{l} {m.value} {c}" for l, m, c in PLAN])
-def test_no_generated_request_gets_a_5xx_or_an_answer_without_a_reason(gateway, schema, known_ids, label, mode, credentials):
+def test_no_generated_request_gets_a_5xx_or_an_answer_without_a_reason(gateway, schema, known_ids, tasks_by_key,
+                                                                        label, mode, credentials):
     authenticated = credentials == "token"
     statuses: Counter = Counter()
 
     @settings(max_examples=PLAN[label, mode, credentials], derandomize=True, database=None, deadline=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
-    @given(case=cases(schema, label, mode, known_ids), authorization=TOKENS if authenticated else NOT_CREDENTIALS)
-    def run(case, authorization):
-        headers = {"Authorization": authorization} if authorization is not None else {}
+    @given(case=cases(schema, label, mode, known_ids), authorization=TOKENS if authenticated else NOT_CREDENTIALS,
+           key=IDEMPOTENCY_KEYS if label == "POST /v1/tasks" else st.none())
+    def run(case, authorization, key):
+        headers = {name: value for name, value in (("Authorization", authorization), ("Idempotency-Key", key)) if value is not None}
         response = case.call(headers=headers)
         try:
             check_answer(case, response, authenticated=authenticated)
+            if response.status_code == 202:  # durable before the answer: the store has it
+                task_id = response.json()["id"]
+                assert gateway.store.get(task_id).state == ACCEPTED
+                if key is not None:  # a repeated key names the task its first request created
+                    assert tasks_by_key.setdefault((authorization, key), task_id) == task_id, response.text
         except AssertionError as failed:  # the request, to reproduce it by hand (the token is filtered)
             raise AssertionError(f"{failed}\nAuthorization: {authorization!r}\n{case.as_curl_command(headers)}") from None
-        if response.status_code == 202:  # durable before the answer: the store has it
-            assert gateway.store.get(response.json()["id"]).state == ACCEPTED
         statuses[response.status_code] += 1
 
     run()
@@ -220,7 +244,7 @@ def test_a_reason_quoting_the_request_stays_on_one_line(gateway, body):
     assert 400 <= answer.status_code < 500 and one_line(answer.json()["reason"]), answer.json()
 
 
-def test_an_accepted_fuzzed_task_reads_back_in_the_users_names(gateway, known_ids):
+def test_the_completed_task_the_get_cases_read_comes_back_in_the_users_names(gateway, known_ids):
     """The COMPLETED task the GET cases read: its counts come back in the user's register names."""
     answer = gateway.status(known_ids[1])
     assert answer.status_code == 200 and answer.json()["state"] == COMPLETED
