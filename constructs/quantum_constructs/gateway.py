@@ -64,7 +64,7 @@ from ._policy import PolicyStatements
 from ._scope import apply_provider, check_provider, path_name, path_sid
 from ._validation import is_whole, require, require_bool, require_optional_text
 from .bucket import _BUCKET_NAME, _LOG_PREFIX, _PREFIX, _RESERVED_PREFIXES, _RESERVED_SUFFIXES, Grantable, QuantumResultsBucket
-from .role import PolicyRoleBase, check_permissions_boundary, service_role_name, spending_limit_statements
+from .role import PolicyRoleBase, check_permissions_boundary, service_role_name, spending_limit_statements, task_statements
 
 ROLES_ANYWHERE = "rolesanywhere.amazonaws.com"
 # IAM Roles Anywhere User Guide, "Trust model" ("Role trusts"): the role's trust policy must let the
@@ -313,28 +313,9 @@ class QuantumGateway(PolicyRoleBase):
     def _least_privilege(self, partition: str) -> list[DataAwsIamPolicyDocumentStatement]:
         account = DataAwsCallerIdentity(self, "Account").account_id
         own_tasks = f"arn:{partition}:braket:*:{account}:quantum-task/*"
-        create = [*self.allowed_device_policy_arns, own_tasks]
         return [
-            # As for the notebook and jobs roles: IAM's reference names quantum-task as the resource
-            # type, Braket's guide writes device ARNs; allow both, deny every device not listed.
-            DataAwsIamPolicyDocumentStatement(
-                sid="CreateTasksOnAllowedDevices", actions=["braket:CreateQuantumTask"], resources=create
-            ),
-            DataAwsIamPolicyDocumentStatement(
-                sid="DenyCreateTasksOnOtherDevices",
-                effect="Deny",
-                actions=["braket:CreateQuantumTask"],
-                not_resources=create,
-            ),
-            DataAwsIamPolicyDocumentStatement(
-                # TagResource: the forwarder tags each task with its opaque correlation id.
-                sid="ManageOwnTasks",
-                actions=["braket:GetQuantumTask", "braket:CancelQuantumTask", "braket:TagResource"],
-                resources=[own_tasks],
-            ),
-            DataAwsIamPolicyDocumentStatement(
-                sid="DescribeAllowedDevices", actions=["braket:GetDevice"], resources=list(self.allowed_device_policy_arns)
-            ),
+            # TagResource in ManageOwnTasks: the forwarder tags each task with its opaque correlation id.
+            *task_statements(self.allowed_device_policy_arns, own_tasks),
             *spending_limit_statements(),
             DataAwsIamPolicyDocumentStatement(
                 # A hybrid job runs a researcher's container unfiltered: never through the gateway.

@@ -21,7 +21,7 @@ from ._policy import service_trust
 from ._scope import apply_provider, check_provider, path_sid
 from ._validation import require
 from .bucket import Grantable, QuantumResultsBucket
-from .role import PolicyRoleBase, check_permissions_boundary, service_role_name, spending_limit_statements
+from .role import PolicyRoleBase, check_permissions_boundary, service_role_name, spending_limit_statements, task_statements
 
 # The Braket SDK looks for a jobs role under this path and name prefix (AwsSession.get_default_jobs_role)
 # and the AWS managed policies let callers pass only such roles (AmazonBraketFullAccess,
@@ -208,27 +208,8 @@ class BraketJobsExecutionRole(PolicyRoleBase):
         self._account = DataAwsCallerIdentity(self, "Account").account_id
         self._region = DataAwsRegion(self, "Region").region
         own_tasks = f"arn:{partition}:braket:*:{self._account}:quantum-task/*"
-        create = [*self.allowed_device_policy_arns, own_tasks]
         return [
-            # As for the notebook role: IAM's reference names quantum-task as the resource type,
-            # Braket's guide writes device ARNs; allow both, deny every device not listed.
-            DataAwsIamPolicyDocumentStatement(
-                sid="CreateTasksOnAllowedDevices", actions=["braket:CreateQuantumTask"], resources=create
-            ),
-            DataAwsIamPolicyDocumentStatement(
-                sid="DenyCreateTasksOnOtherDevices",
-                effect="Deny",
-                actions=["braket:CreateQuantumTask"],
-                not_resources=create,
-            ),
-            DataAwsIamPolicyDocumentStatement(
-                sid="ManageOwnTasks",
-                actions=["braket:GetQuantumTask", "braket:CancelQuantumTask", "braket:TagResource"],
-                resources=[own_tasks],
-            ),
-            DataAwsIamPolicyDocumentStatement(
-                sid="DescribeAllowedDevices", actions=["braket:GetDevice"], resources=list(self.allowed_device_policy_arns)
-            ),
+            *task_statements(self.allowed_device_policy_arns, own_tasks),
             DataAwsIamPolicyDocumentStatement(
                 # SearchQuantumTasks supports no resource-level permission.
                 sid="SearchTasks",

@@ -79,6 +79,34 @@ def spending_limit_statements() -> list[DataAwsIamPolicyDocumentStatement]:
     ]
 
 
+def task_statements(allowed_device_policy_arns, own_tasks: str) -> list[DataAwsIamPolicyDocumentStatement]:
+    """Create quantum tasks on ``allowed_device_policy_arns`` only (and this account's own tasks,
+    ``own_tasks``: IAM's reference names quantum-task as the resource type, Braket's guide writes
+    device ARNs, so both are allowed), an explicit Deny on every other device; get, cancel and tag
+    the role's own tasks; describe the allowed devices. What a role that creates tasks but no jobs
+    (the jobs execution role, the gateway's) is given."""
+    create = [*allowed_device_policy_arns, own_tasks]
+    return [
+        DataAwsIamPolicyDocumentStatement(
+            sid="CreateTasksOnAllowedDevices", actions=["braket:CreateQuantumTask"], resources=create
+        ),
+        DataAwsIamPolicyDocumentStatement(
+            sid="DenyCreateTasksOnOtherDevices",
+            effect="Deny",
+            actions=["braket:CreateQuantumTask"],
+            not_resources=create,
+        ),
+        DataAwsIamPolicyDocumentStatement(
+            sid="ManageOwnTasks",
+            actions=["braket:GetQuantumTask", "braket:CancelQuantumTask", "braket:TagResource"],
+            resources=[own_tasks],
+        ),
+        DataAwsIamPolicyDocumentStatement(
+            sid="DescribeAllowedDevices", actions=["braket:GetDevice"], resources=list(allowed_device_policy_arns)
+        ),
+    ]
+
+
 def check_permissions_boundary(permissions_boundary: object) -> None:
     """``ValueError`` unless ``permissions_boundary`` is None or a managed policy ARN (or a reference to one)."""
     require(
