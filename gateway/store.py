@@ -182,6 +182,31 @@ def _positive(name: str, value: float) -> None:
     if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0):
         raise ValueError(f"{name}={value!r} is not allowed: expected a positive finite number of seconds")
 
+# Argument checks every backend makes, with the same one-line errors.
+def _check_state(state: str, allowed: tuple[str, ...]) -> None:
+    if state not in allowed:
+        raise ValueError(f"state={state!r} is not allowed: expected one of {', '.join(allowed)}")
+
+
+def _check_worker(worker: str) -> None:
+    if not (isinstance(worker, str) and worker):
+        raise ValueError(f"worker={worker!r} is not allowed: expected a non-empty name (host and process, say)")
+
+
+def _check_usd(usd: float) -> None:
+    if not (isinstance(usd, (int, float)) and not isinstance(usd, bool) and 0 <= usd <= _MAX_SPEND):
+        raise ValueError(f"usd={usd!r} is not allowed: expected an amount from 0 to {_MAX_SPEND:g}")
+
+
+def _check_per_minute(per_minute: int) -> None:
+    if not (isinstance(per_minute, int) and not isinstance(per_minute, bool) and per_minute >= 1):
+        raise ValueError(f"per_minute={per_minute!r} is not allowed: expected a whole number of at least 1")
+
+
+def _check_head(seq: int, hash: str) -> None:
+    if not (isinstance(seq, int) and seq >= 1 and isinstance(hash, str) and _SHA256.match(hash)):
+        raise ValueError(f"audit head ({seq!r}, {hash!r}) is not allowed: expected seq >= 1 and a SHA-256 hex digest")
+
 
 class SqliteStore:
     """`Store` on one SQLite file in WAL mode; safe from many threads and several processes on one host.
@@ -291,8 +316,7 @@ class SqliteStore:
     # -- submissions
 
     def add_submission(self, sub: Submission) -> None:
-        if sub.state not in STATES:
-            raise ValueError(f"state={sub.state!r} is not allowed: expected one of {', '.join(STATES)}")
+        _check_state(sub.state, STATES)
         row = _to_row(sub)
         try:
             with self._write() as db:
@@ -307,8 +331,7 @@ class SqliteStore:
 
     def claim(self, worker: str, now: float, lease_seconds: float) -> Optional[Submission]:
         _positive("lease_seconds", lease_seconds)
-        if not (isinstance(worker, str) and worker):
-            raise ValueError(f"worker={worker!r} is not allowed: expected a non-empty name (host and process, say)")
+        _check_worker(worker)
         with self._write() as db:
             row = db.execute(
                 "SELECT seq FROM submissions WHERE state = ? OR (state = ? AND lease_until <= ?)"
@@ -342,8 +365,7 @@ class SqliteStore:
         """From any state that is not final: a forwarder gives up (FAILED), a poller collects a result
         (COMPLETED), a user cancels (CANCELLED). A final state is never overwritten, so a cancel
         racing a completion leaves whichever came first."""
-        if state not in FINAL_STATES:
-            raise ValueError(f"state={state!r} is not allowed: expected one of {', '.join(FINAL_STATES)}")
+        _check_state(state, FINAL_STATES)
         encoded = None if counts is None else json.dumps(counts, ensure_ascii=False, allow_nan=False)
         with self._write() as db:
             changed = db.execute(
@@ -368,8 +390,7 @@ class SqliteStore:
         return row["nano_usd"] / _NANO if row else 0.0
 
     def add_spend(self, subject: str, day: str, usd: float) -> None:
-        if not (isinstance(usd, (int, float)) and not isinstance(usd, bool) and 0 <= usd <= _MAX_SPEND):
-            raise ValueError(f"usd={usd!r} is not allowed: expected an amount from 0 to {_MAX_SPEND:g}")
+        _check_usd(usd)
         with self._write() as db:
             db.execute("INSERT INTO spend (subject, day, nano_usd) VALUES (?, ?, ?)"
                        " ON CONFLICT (subject, day) DO UPDATE SET nano_usd = nano_usd + excluded.nano_usd",
@@ -383,8 +404,7 @@ class SqliteStore:
         lowered since those hits). Refused requests are not counted, so a client that keeps
         retrying early does not lock itself out for longer. HTTP's Retry-After takes whole seconds
         (RFC 9110, section 10.2.3): round the wait up."""
-        if not (isinstance(per_minute, int) and not isinstance(per_minute, bool) and per_minute >= 1):
-            raise ValueError(f"per_minute={per_minute!r} is not allowed: expected a whole number of at least 1")
+        _check_per_minute(per_minute)
         window_start = now - RATE_WINDOW_SECONDS
         with self._write() as db:
             db.execute("DELETE FROM rate_hits WHERE at <= ?", (window_start,))
@@ -402,8 +422,7 @@ class SqliteStore:
     def record_audit_head(self, seq: int, hash: str) -> None:
         """Several gateway processes append to one audit log and record its head in any order:
         only a higher ``seq`` replaces the stored head, so it never goes back."""
-        if not (isinstance(seq, int) and seq >= 1 and isinstance(hash, str) and _SHA256.match(hash)):
-            raise ValueError(f"audit head ({seq!r}, {hash!r}) is not allowed: expected seq >= 1 and a SHA-256 hex digest")
+        _check_head(seq, hash)
         with self._write() as db:
             db.execute("INSERT INTO audit_head (one, seq, hash) VALUES (1, ?, ?)"
                        " ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"

@@ -44,9 +44,10 @@ from psycopg.rows import dict_row
 
 from .audit import GENESIS, AuditError, chain_entry, refuse_chain_fields
 from .model import ACCEPTED, FINAL_STATES, FORWARDED, FORWARDING, STATES, Submission
+from . import store
 from .store import (
-    _COLUMNS, _MAX_SPEND, _NANO, _SHA256, BUSY_SECONDS, RATE_WINDOW_SECONDS, StoreError, _from_row, _positive,
-    _to_row,
+    _COLUMNS, _NANO, BUSY_SECONDS, RATE_WINDOW_SECONDS, StoreError, _check_head, _check_per_minute, _check_state,
+    _check_usd, _from_row, _positive, _to_row,
 )
 
 SCHEMA_VERSION = 1
@@ -138,8 +139,7 @@ def _no_nul(name: str, value: Optional[str]) -> None:
 
 
 def _check_worker(worker: str) -> None:
-    if not (isinstance(worker, str) and worker):
-        raise ValueError(f"worker={worker!r} is not allowed: expected a non-empty name (host and process, say)")
+    store._check_worker(worker)
     _no_nul("worker", worker)
 
 
@@ -241,8 +241,7 @@ class PostgresStore:
     # -- submissions
 
     def add_submission(self, sub: Submission) -> None:
-        if sub.state not in STATES:
-            raise ValueError(f"state={sub.state!r} is not allowed: expected one of {', '.join(STATES)}")
+        _check_state(sub.state, STATES)
         row = _to_row(sub)
         for name, value in zip(_COLUMNS, row):
             _no_nul(name, value)
@@ -300,8 +299,7 @@ class PostgresStore:
 
     def finish(self, id: str, state: str, *, counts: Optional[dict] = None, error: Optional[str] = None) -> bool:
         """From any state that is not final; a final state is never overwritten (the first one stays)."""
-        if state not in FINAL_STATES:
-            raise ValueError(f"state={state!r} is not allowed: expected one of {', '.join(FINAL_STATES)}")
+        _check_state(state, FINAL_STATES)
         _no_nul("error", error)
         if "\x00" in id:
             return False
@@ -328,8 +326,7 @@ class PostgresStore:
         return row["nano_usd"] / _NANO if row else 0.0
 
     def add_spend(self, subject: str, day: str, usd: float) -> None:
-        if not (isinstance(usd, (int, float)) and not isinstance(usd, bool) and 0 <= usd <= _MAX_SPEND):
-            raise ValueError(f"usd={usd!r} is not allowed: expected an amount from 0 to {_MAX_SPEND:g}")
+        _check_usd(usd)
         _no_nul("subject", subject)
         _no_nul("day", day)
         with self._connection() as db:
@@ -342,8 +339,7 @@ class PostgresStore:
     def take_rate_token(self, subject: str, now: float, per_minute: int) -> Optional[float]:
         """A hit counts while ``now < hit + 60``; refused requests are not counted; the wait is until
         enough of the window's oldest hits leave it for one more to fit (`SqliteStore.take_rate_token`)."""
-        if not (isinstance(per_minute, int) and not isinstance(per_minute, bool) and per_minute >= 1):
-            raise ValueError(f"per_minute={per_minute!r} is not allowed: expected a whole number of at least 1")
+        _check_per_minute(per_minute)
         _no_nul("subject", subject)
         window_start = now - RATE_WINDOW_SECONDS
         with self._transaction() as db:
@@ -363,8 +359,7 @@ class PostgresStore:
     def record_audit_head(self, seq: int, hash: str) -> None:
         """For a chain kept in a file (`gateway.audit.AuditLog`): only a higher ``seq`` replaces the
         stored head. `append_audit` keeps the head itself, and refuses to chain to a head recorded here."""
-        if not (isinstance(seq, int) and seq >= 1 and isinstance(hash, str) and _SHA256.match(hash)):
-            raise ValueError(f"audit head ({seq!r}, {hash!r}) is not allowed: expected seq >= 1 and a SHA-256 hex digest")
+        _check_head(seq, hash)
         with self._connection() as db:
             db.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE one = 1 AND seq < %s", (seq, hash, seq))
 
