@@ -25,6 +25,11 @@ Relative paths are relative to the configuration file.
     key = "server.key"
     client_ca = "clients-ca.pem"
 
+    [gateway.tls_proxy]            # or: mutual TLS ended at a DMZ reverse proxy in front of the gateway
+    client_ca = "clients-ca.pem"   # the gateway verifies the certificate the proxy passes on
+    header = "X-Client-Cert"       # URL-encoded PEM (nginx $ssl_client_escaped_cert, ALB mTLS passthrough)
+    trusted_proxies = ["10.20.0.5/32"]   # only these peers may send the header
+
     [gateway.oidc]                 # bearer tokens (optional)
     issuer = "https://login.example"
     audience = "quantum-gateway"
@@ -42,10 +47,18 @@ Relative paths are relative to the configuration file.
     results_bucket = "amazon-braket-..."    # default: the stack's outputs
     results_prefix = "gateway"
     endpoint_url = "https://vpce-...braket.us-east-1.vpce.amazonaws.com"   # the private endpoint, if not by DNS
+
+    [gateway.audit_shipping]       # copy the audit chain to the Object Lock bucket (optional)
+    bucket = "quantum-cloud-audit-prod"   # default: the stack's audit_bucket_name
+    prefix = "audit"               # objects are <prefix>/<env>/<first seq>-<last seq>.jsonl
+    interval_seconds = 60
+    max_records_per_object = 10000
+    endpoint_url = "https://bucket.vpce-...s3.us-east-1.vpce.amazonaws.com"   # the S3 interface endpoint, if needed
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -56,6 +69,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
 """Asymmetric JWT algorithms only: a shared-secret (HS*) or unsigned ("none") token is never accepted."""
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_HEADER = re.compile(r"^[A-Za-z0-9-]+$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
 _DEVICE = re.compile(r"^arn:aws[a-z-]*:braket:[a-z0-9-]*::device/[A-Za-z0-9_./-]+$")
 
 
@@ -82,6 +98,17 @@ class TlsConfig:
     key: Path
     client_ca: Path
     """Clients must present a certificate this CA signed (mutual TLS)."""
+
+
+@dataclass(frozen=True)
+class TlsProxyConfig:
+    """Mutual TLS ended by a reverse proxy that asks for a client certificate without verifying it
+    (nginx ``ssl_verify_client optional_no_ca``, an ALB in mTLS passthrough mode) and passes it on
+    in ``header``; the gateway verifies it against ``client_ca`` and answers 401 when it fails."""
+    client_ca: Path
+    trusted_proxies: tuple[str, ...]
+    """CIDRs of the proxies: the header from any other peer is refused."""
+    header: str = "X-Client-Cert"
 
 
 @dataclass(frozen=True)
@@ -112,6 +139,16 @@ class BraketConfig:
 
 
 @dataclass(frozen=True)
+class AuditShippingConfig:
+    bucket: Optional[str] = None
+    """Default: the stack's audit bucket (output ``audit_bucket_name``)."""
+    prefix: str = "audit"
+    interval_seconds: int = 60
+    max_records_per_object: int = 10_000
+    endpoint_url: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     environment: str
     host: str = "127.0.0.1"
@@ -124,9 +161,11 @@ class GatewayConfig:
     rate_limit_per_minute: int = 60
     limits: Limits = field(default_factory=Limits)
     tls: Optional[TlsConfig] = None
+    tls_proxy: Optional[TlsProxyConfig] = None
     oidc: Optional[OidcConfig] = None
     api_tokens: tuple[ApiToken, ...] = ()
     braket: BraketConfig = field(default_factory=BraketConfig)
+    audit_shipping: Optional[AuditShippingConfig] = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -183,7 +222,7 @@ def parse_config(data: dict, environment: str, base: Path) -> GatewayConfig:
         _fail("gateway", gateway, "a [gateway] table")
     _known("gateway", gateway, {
         "host", "port", "database", "audit_log", "audit_program_text", "policies", "timezone",
-        "rate_limit_per_minute", "limits", "tls", "oidc", "api_tokens", "braket",
+        "rate_limit_per_minute", "limits", "tls", "tls_proxy", "oidc", "api_tokens", "braket", "audit_shipping",
     })
     config: dict[str, Any] = {"environment": environment}
     if "host" in gateway:
@@ -221,6 +260,8 @@ def parse_config(data: dict, environment: str, base: Path) -> GatewayConfig:
         tls = gateway["tls"]
         _known("gateway.tls", tls, {"certificate", "key", "client_ca"})
         config["tls"] = TlsConfig(**{k: _path(base, f"gateway.tls.{k}", tls.get(k)) for k in ("certificate", "key", "client_ca")})
+    if "tls_proxy" in gateway:
+        config["tls_proxy"] = _tls_proxy(gateway["tls_proxy"], base)
     if "oidc" in gateway:
         config["oidc"] = _oidc(gateway["oidc"], base)
     if "api_tokens" in gateway:
@@ -229,17 +270,19 @@ def parse_config(data: dict, environment: str, base: Path) -> GatewayConfig:
             _fail("gateway.api_tokens", f"{len(config['api_tokens'])} tokens", "none outside dev (use mutual TLS or OIDC)")
     if "braket" in gateway:
         config["braket"] = _braket(gateway["braket"])
-    if environment != "dev" and "tls" not in config:
-        _fail("gateway.tls", None, f"a [gateway.tls] table in {environment!r}: outside dev the gateway serves mutual TLS only")
-    if not (config.get("tls") or config.get("oidc") or config.get("api_tokens")):
-        _fail("gateway", "no authentication", "[gateway.tls], [gateway.oidc] or (dev only) [[gateway.api_tokens]]")
+    if "audit_shipping" in gateway:
+        config["audit_shipping"] = _audit_shipping(gateway["audit_shipping"])
+    if environment != "dev" and not ("tls" in config or "tls_proxy" in config):
+        _fail("gateway.tls", None, f"a [gateway.tls] or [gateway.tls_proxy] table in {environment!r}: "
+                                   "outside dev the gateway takes mutual TLS only")
+    if not (config.get("tls") or config.get("tls_proxy") or config.get("oidc") or config.get("api_tokens")):
+        _fail("gateway", "no authentication", "[gateway.tls], [gateway.tls_proxy], [gateway.oidc] or (dev only) [[gateway.api_tokens]]")
     return GatewayConfig(**config)
 
 
 def _oidc(table: Any, base: Path) -> OidcConfig:
-    if not isinstance(table, dict):
-        _fail("gateway.oidc", table, "a table")
-    _known("gateway.oidc", table, {"issuer", "audience", "jwks_file", "jwks_url", "algorithms", "groups_claim", "leeway_seconds"})
+    table = _table("gateway.oidc", table,
+                   {"issuer", "audience", "jwks_file", "jwks_url", "algorithms", "groups_claim", "leeway_seconds"})
     if ("jwks_file" in table) == ("jwks_url" in table):
         _fail("gateway.oidc", sorted(table), "exactly one of jwks_file and jwks_url")
     algorithms = _strings("gateway.oidc.algorithms", table.get("algorithms", ["RS256", "ES256"]))
@@ -271,9 +314,7 @@ def _token(index: int, table: Any) -> ApiToken:
 
 
 def _braket(table: Any) -> BraketConfig:
-    if not isinstance(table, dict):
-        _fail("gateway.braket", table, "a table")
-    _known("gateway.braket", table, {"devices", "results_bucket", "results_prefix", "endpoint_url"})
+    table = _table("gateway.braket", table, {"devices", "results_bucket", "results_prefix", "endpoint_url"})
     devices = _strings("gateway.braket.devices", table.get("devices", []))
     bad = [d for d in devices if not _DEVICE.match(d)]
     if bad:
@@ -285,5 +326,54 @@ def _braket(table: Any) -> BraketConfig:
         devices=devices,
         results_bucket=table.get("results_bucket"),
         results_prefix=_str("gateway.braket.results_prefix", table.get("results_prefix", "gateway")),
+        endpoint_url=endpoint,
+    )
+
+
+def _table(setting: str, table: Any, allowed: set[str]) -> dict:
+    if not isinstance(table, dict):
+        _fail(setting, table, "a table")
+    _known(setting, table, allowed)
+    return table
+
+
+def _tls_proxy(table: Any, base: Path) -> TlsProxyConfig:
+    table = _table("gateway.tls_proxy", table, {"client_ca", "header", "trusted_proxies"})
+    proxies = _strings("gateway.tls_proxy.trusted_proxies", table.get("trusted_proxies"))
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy)
+        except ValueError:
+            _fail("gateway.tls_proxy.trusted_proxies", proxy, "CIDRs such as '10.20.0.5/32' (host bits zero)")
+    if not proxies:
+        _fail("gateway.tls_proxy.trusted_proxies", [], "at least one CIDR: the proxies that may pass a client certificate")
+    header = _str("gateway.tls_proxy.header", table.get("header", "X-Client-Cert"))
+    if not _HEADER.match(header):
+        _fail("gateway.tls_proxy.header", header, "an HTTP header name (letters, digits and '-')")
+    return TlsProxyConfig(
+        client_ca=_path(base, "gateway.tls_proxy.client_ca", table.get("client_ca")),
+        trusted_proxies=proxies,
+        header=header,
+    )
+
+
+def _audit_shipping(table: Any) -> AuditShippingConfig:
+    table = _table("gateway.audit_shipping", table,
+                   {"bucket", "prefix", "interval_seconds", "max_records_per_object", "endpoint_url"})
+    bucket = table.get("bucket")
+    if bucket is not None and not _BUCKET.match(_str("gateway.audit_shipping.bucket", bucket)):
+        _fail("gateway.audit_shipping.bucket", bucket, "an S3 bucket name")
+    prefix = _str("gateway.audit_shipping.prefix", table.get("prefix", "audit"))
+    if not _PREFIX.match(prefix):
+        _fail("gateway.audit_shipping.prefix", prefix, "a relative S3 key prefix without leading or trailing '/', e.g. 'audit'")
+    endpoint = table.get("endpoint_url")
+    if endpoint is not None and not re.match(r"^https?://", _str("gateway.audit_shipping.endpoint_url", endpoint)):
+        _fail("gateway.audit_shipping.endpoint_url", endpoint, "an http(s) URL")
+    return AuditShippingConfig(
+        bucket=bucket,
+        prefix=prefix,
+        interval_seconds=_int("gateway.audit_shipping.interval_seconds", table.get("interval_seconds", 60), 1, 86_400),
+        max_records_per_object=_int("gateway.audit_shipping.max_records_per_object",
+                                    table.get("max_records_per_object", 10_000), 1, 1_000_000),
         endpoint_url=endpoint,
     )
