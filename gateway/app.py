@@ -97,6 +97,7 @@ def create_app(
     app = FastAPI(title="Quantum gateway", version="1", description=__doc__)
     authenticator = authenticator or Authenticator(config)
     limits = config.limits
+    proxy_header = config.tls_proxy.header if config.tls_proxy else None
 
     @app.exception_handler(Problem)
     async def problem(_: Request, error: Problem) -> JSONResponse:
@@ -127,7 +128,11 @@ def create_app(
 
     def who(request: Request) -> Principal:
         try:
-            return authenticator.authenticate(request.headers.get("authorization"), client_cert_der(request.scope))
+            return authenticator.authenticate(
+                request.headers.get("authorization"), client_cert_der(request.scope),
+                proxied_certificate=request.headers.get(proxy_header) if proxy_header else None,
+                peer=request.client.host if request.client else None,
+            )
         except Unauthenticated as error:
             raise Problem(401, "unauthenticated", error.reason, {"WWW-Authenticate": error.www_authenticate},
                           cause=error.code) from None

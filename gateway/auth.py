@@ -12,6 +12,17 @@ Three ways in, in this order of precedence:
    subject = the certificate subject's common name (exactly one ``CN``); groups = its
    organizational unit values (``OU``), in order. ``CN=alice,OU=researchers,OU=qpu-users`` is the
    subject ``alice`` in the groups ``researchers`` and ``qpu-users``.
+
+   **Or mutual TLS ended at a DMZ reverse proxy** (``[gateway.tls_proxy]``): the proxy asks for a
+   client certificate without verifying it (nginx ``ssl_verify_client optional_no_ca`` with
+   ``proxy_set_header X-Client-Cert $ssl_client_escaped_cert``; an ALB in mTLS passthrough mode
+   sends ``X-Amzn-Mtls-Clientcert``) and passes it on, URL-encoded PEM, the client certificate
+   first. The gateway verifies it itself (cryptography's X.509 path validation against
+   ``client_ca``: chain, validity dates, clientAuth purpose), so a certificate from another CA or
+   an expired one is an HTTP 401 with its reason. The header counts only from a peer in
+   ``trusted_proxies`` (the TCP peer; uvicorn's X-Forwarded-For rewriting is off); from anyone
+   else it is a 401, since anyone can write a header. The proxy must overwrite the header, never
+   pass a client's own on. Same mapping as above.
 2. **OIDC bearer token** (``Authorization: Bearer <JWT>``, RFC 6750 §2.1): a JWS-signed JWT
    (RFC 7519) checked with PyJWT against the issuer's keys (``jwks_file``, re-read when it changes,
    or ``jwks_url``, fetched with a bounded timeout and cached). The key is chosen by the token's
@@ -38,6 +49,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import re
@@ -46,10 +58,12 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn, Optional
+from urllib.parse import unquote
 
 import jwt
 from cryptography import x509
 from cryptography.x509.oid import NameOID
+from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, Store, VerificationError
 from jwt import PyJWK, PyJWKClient, PyJWKSet
 from jwt.exceptions import InvalidSubjectError
 
@@ -81,6 +95,15 @@ OIDC_NOT_CONFIGURED = "oidc_not_configured"
 UNKNOWN_API_TOKEN = "unknown_api_token"
 TOKEN_OUTSIDE_DEV = "token_outside_dev"
 BAD_CERTIFICATE = "bad_certificate"
+UNTRUSTED_CERTIFICATE = "untrusted_certificate"
+UNTRUSTED_PROXY = "untrusted_proxy"
+MAX_PROXIED_CHAIN = 4
+"""Certificates a proxied chain may hold: the client's and its intermediates."""
+
+# The Web PKI's rules for the client's certificate, except that a subjectAltName may be absent: the
+# subject's CN is the identity here, and the TLS layer (OpenSSL) does not require one either.
+_CLIENT_CERTIFICATE_EXTENSIONS = ExtensionPolicy.webpki_defaults_ee().may_be_present(
+    x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
 
 _REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
 # RFC 6750 §2.1: credentials = "Bearer" 1*SP b68token; the scheme is case-insensitive (RFC 7235 §2.1).
@@ -128,13 +151,29 @@ class Authenticator:
             else:
                 raise ConfigError("gateway.oidc=None is not allowed: expected exactly one of jwks_file and jwks_url")
         self._accepts_bearer = self._oidc is not None or bool(self._api_tokens)
+        self._proxy = config.tls_proxy
+        if self._proxy is not None:
+            try:
+                authorities = x509.load_pem_x509_certificates(Path(self._proxy.client_ca).read_bytes())
+            except (OSError, ValueError) as error:
+                raise ConfigError(f"gateway.tls_proxy.client_ca={str(self._proxy.client_ca)!r} is not allowed: "
+                                  f"expected a PEM file of CA certificates ({error})") from None
+            self._proxy_store = Store(authorities)
+            self._proxy_networks = tuple(ipaddress.ip_network(cidr) for cidr in self._proxy.trusted_proxies)
 
-    def authenticate(self, authorization: Optional[str], client_cert_der: Optional[bytes]) -> Principal:
+    def authenticate(self, authorization: Optional[str], client_cert_der: Optional[bytes], *,
+                     proxied_certificate: Optional[str] = None, peer: Optional[str] = None) -> Principal:
         """The principal for these credentials; ``Unauthenticated`` otherwise.
 
-        ``client_cert_der`` is the certificate the TLS layer verified (``gateway.tls.client_cert_der``)."""
+        ``client_cert_der`` is the certificate the TLS layer verified (``gateway.tls.client_cert_der``);
+        ``proxied_certificate`` the ``[gateway.tls_proxy] header`` of a request from ``peer`` (its
+        TCP peer address), not yet verified."""
         if client_cert_der is not None:
-            return self._certificate_principal(client_cert_der)
+            if self._config.tls is None:
+                self._refuse(BAD_CERTIFICATE, "client certificate refused: mutual TLS is not configured ([gateway.tls]), so nothing verified it")
+            return self._certificate_principal(self._certificate(client_cert_der))
+        if proxied_certificate is not None:
+            return self._certificate_principal(self._proxied_certificate(proxied_certificate, peer))
         if authorization is None:
             ways = "a client certificate" + (" or an 'Authorization: Bearer <token>' header" if self._accepts_bearer else "")
             self._refuse(NO_CREDENTIALS, f"no credentials: present {ways}")
@@ -145,13 +184,52 @@ class Authenticator:
 
     # -- mutual TLS
 
-    def _certificate_principal(self, der: bytes) -> Principal:
-        if self._config.tls is None:
-            self._refuse(BAD_CERTIFICATE, "client certificate refused: mutual TLS is not configured ([gateway.tls]), so nothing verified it")
+    def _certificate(self, der: bytes) -> x509.Certificate:
         try:
-            subject = x509.load_der_x509_certificate(der).subject
+            return x509.load_der_x509_certificate(der)
         except ValueError:
             self._refuse(BAD_CERTIFICATE, "client certificate refused: not a readable X.509 certificate")
+
+    def _proxied_certificate(self, header: str, peer: Optional[str]) -> x509.Certificate:
+        """The proxied client certificate, verified here as the TLS layer would have (RFC 5280 path
+        validation by cryptography, the clientAuth purpose included); its validity dates first, so
+        an expired certificate is named as such."""
+        proxy = self._proxy
+        if proxy is None:
+            self._refuse(BAD_CERTIFICATE, "client certificate header refused: [gateway.tls_proxy] is not configured")
+        if not self._trusted_proxy(peer):
+            self._refuse(UNTRUSTED_PROXY, f"client certificate header refused: {_show(peer)} is not a trusted proxy "
+                                          "([gateway.tls_proxy] trusted_proxies)")
+        try:
+            chain = x509.load_pem_x509_certificates(unquote(header, errors="strict").encode("ascii"))
+        except (ValueError, UnicodeError):
+            self._refuse(BAD_CERTIFICATE, f"client certificate refused: {proxy.header} is not a URL-encoded PEM certificate")
+        if len(chain) > MAX_PROXIED_CHAIN:
+            self._refuse(BAD_CERTIFICATE, f"client certificate refused: a chain of {len(chain)} certificates; at most {MAX_PROXIED_CHAIN}")
+        leaf, now = chain[0], datetime.now(timezone.utc)
+        if now > leaf.not_valid_after_utc:
+            self._refuse(EXPIRED, f"expired client certificate: valid until {leaf.not_valid_after_utc.isoformat()}")
+        if now < leaf.not_valid_before_utc:
+            self._refuse(NOT_YET_VALID, f"client certificate not yet valid: valid from {leaf.not_valid_before_utc.isoformat()}")
+        verifier = (PolicyBuilder().store(self._proxy_store).time(now)
+                    .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=_CLIENT_CERTIFICATE_EXTENSIONS)
+                    .build_client_verifier())
+        try:
+            verifier.verify(leaf, chain[1:])
+        except VerificationError as error:
+            self._refuse(UNTRUSTED_CERTIFICATE, f"untrusted client certificate {_show(leaf.subject.rfc4514_string())}: "
+                                                f"not issued for clients by the configured CA ({error})")
+        return leaf
+
+    def _trusted_proxy(self, peer: Optional[str]) -> bool:
+        try:
+            address = ipaddress.ip_address(peer or "")
+        except ValueError:
+            return False
+        return any(address in network for network in self._proxy_networks)
+
+    def _certificate_principal(self, certificate: x509.Certificate) -> Principal:
+        subject = certificate.subject
         names = [attribute.value for attribute in subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
         if len(names) != 1 or not str(names[0]).strip():
             self._refuse(MISSING_SUBJECT, f"missing subject: the client certificate {_show(subject.rfc4514_string())} "

@@ -70,7 +70,9 @@ def serve(env: str, config_path: Path) -> int:
     settings = uvicorn_ssl_settings(config.tls) if config.tls else {}
     server = GracefulServer(uvicorn.Config(
         app, host=config.host, port=config.port, http=TLS_PROTOCOL if config.tls else "h11",
-        log_level="info", timeout_graceful_shutdown=10, **settings,
+        log_level="info", timeout_graceful_shutdown=10,
+        # The TCP peer is the client (or the [gateway.tls_proxy] proxy): never an X-Forwarded-For.
+        proxy_headers=False, **settings,
     ))
     # Import the SDK's modules once, here, before threads do it at once (Python can then see a
     # partly initialized braket.aws: "cannot import name 'QuantumTask'").

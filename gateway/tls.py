@@ -9,6 +9,8 @@ connection is closed, which is the mutual TLS form of a 401. The client sees the
 ends before the server has checked the certificate); the TLS alert naming the reason (RFC 8446
 §6.2: ``unknown_ca``, ``certificate_expired``, ``unsupported_certificate``) is dropped by asyncio
 (CPython gh-98078), so the reason is in the gateway's log (logger ``gateway.tls``) instead.
+Where a client must get an HTTP 401 with the reason instead, end TLS at a reverse proxy and let
+the gateway verify the certificate it passes on (``[gateway.tls_proxy]``, ``gateway.auth``).
 ``CERT_OPTIONAL`` rather than ``CERT_REQUIRED`` so that a client without a certificate can still
 present an OIDC bearer token; such a request reaches the app without one and ``gateway.auth``
 decides.

@@ -39,7 +39,8 @@ def token(subject: str) -> str:
 class Gateway:
     """One gateway instance over files in ``root``; ``restart()`` is a new instance on the same files."""
 
-    def __init__(self, root: Path, *, rate_limit: int = 600, clock=time.time, tls: Optional[TlsConfig] = None) -> None:
+    def __init__(self, root: Path, *, rate_limit: int = 600, clock=time.time, tls: Optional[TlsConfig] = None,
+                 extra_settings: Optional[dict] = None) -> None:
         self.root, self.clock = root, clock
         root.mkdir(parents=True, exist_ok=True)
         settings = {
@@ -50,7 +51,7 @@ class Gateway:
         }
         if tls is not None:  # absolute paths: parse_config resolves them against root unchanged
             settings["tls"] = {"certificate": str(tls.certificate), "key": str(tls.key), "client_ca": str(tls.client_ca)}
-        self.config = parse_config({"gateway": settings}, "dev", root)
+        self.config = parse_config({"gateway": settings | (extra_settings or {})}, "dev", root)
         self.start()
 
     def start(self) -> None:
