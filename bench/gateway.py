@@ -389,22 +389,6 @@ def braket_tasks_per_submission(emulator, database: str, accepted: list[str]) ->
     return per_id, orphans, reclaimed
 
 
-def serve_hundreds_of_clients(emulator) -> None:
-    """Two adjustments to the test service's HTTP server (socketserver), for this load only. Its listen
-    backlog is socketserver's default of 5 (``TCPServer.request_queue_size``): 200 clients connecting at
-    once overflow it, and the kernel drops or resets their connections, which Braket would not. And a
-    connection cut by the killed gateway is not worth a traceback on the terminal."""
-    server = emulator._server
-    server.socket.listen(1024)
-    report_error = server.handle_error
-
-    def handle_error(request, client_address) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # BrokenPipeError, ConnectionResetError
-            report_error(request, client_address)
-
-    server.handle_error = handle_error
-
-
 def warm_up(bucket: str) -> None:
     """One task first: the simulator compiles on its first run (seconds), which neither side should pay."""
     from braket.aws import AwsDevice
@@ -449,7 +433,6 @@ def main() -> int:
         bucket = resolve_outputs("dev", root=root).results_bucket_name
         s3_url = stack.enter_context(moto_s3_server())
         emulator = stack.enter_context(BraketEmulator(s3_endpoint=s3_url, max_workers=8))
-        serve_hundreds_of_clients(emulator)
         env = aws_environment(emulator.url, s3_url) | {"PYTHONPATH": str(REPO)}
         os.environ.clear()
         os.environ.update(env)  # for this process's SDK and every process started from here

@@ -24,7 +24,7 @@ from typing import Callable, Optional
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -46,6 +46,8 @@ LOG = logging.getLogger("gateway.app")
 
 class TaskRequest(BaseModel):
     """A quantum task to forward: the device, the shots, and an OpenQASM 3 program."""
+
+    model_config = ConfigDict(extra="forbid")  # tags and metadata never leave: refused, not dropped
 
     device: str = Field(description="A Braket device ARN this gateway serves", max_length=256)
     shots: int = Field(description="Shots (1 to the gateway's limit)", ge=1)
@@ -144,8 +146,11 @@ def create_app(
     # The body is read by hand (size limit first, then UTF-8, then JSON, then the model), so its
     # schema is declared here for the OpenAPI description.
     body_schema = {"required": True, "content": {"application/json": {"schema": TaskRequest.model_json_schema()}}}
+    idempotency_key = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {
+        "type": "string", "pattern": _KEY.pattern, "maxLength": 128},
+        "description": "The same key again returns the task it created (422 if the request differs)"}
 
-    @app.post("/v1/tasks", status_code=202, response_model=TaskAccepted, openapi_extra={"requestBody": body_schema}, responses={
+    @app.post("/v1/tasks", status_code=202, response_model=TaskAccepted, openapi_extra={"requestBody": body_schema, "parameters": [idempotency_key]}, responses={
         400: {"description": "invalid program or body"}, 401: {"description": "unauthenticated"},
         403: {"description": "refused by policy"}, 413: {"description": "body too large"},
         422: {"description": "invalid request"}, 429: {"description": "rate limited"}})

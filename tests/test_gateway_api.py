@@ -157,7 +157,11 @@ def test_the_openapi_description_declares_the_task_body(gateway):
     spec = gateway.client.get("/openapi.json").json()
     body = spec["paths"]["/v1/tasks"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert set(body["required"]) == {"device", "shots", "program"}
-    assert {"401", "403", "413", "429"} <= set(spec["paths"]["/v1/tasks"]["post"]["responses"])
+    assert body["additionalProperties"] is False  # what the fuzzer learns: extra fields are refused
+    post = spec["paths"]["/v1/tasks"]["post"]
+    assert {"401", "403", "413", "429"} <= set(post["responses"])
+    [key] = [p for p in post["parameters"] if p["name"] == "Idempotency-Key"]
+    assert key["in"] == "header" and key["schema"]["maxLength"] == 128
 
 
 def test_a_repeated_idempotency_key_names_the_first_task(gateway):

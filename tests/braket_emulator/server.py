@@ -38,6 +38,7 @@ import os
 import random
 import re
 import socket
+import sys
 import threading
 import warnings
 import time
@@ -157,6 +158,18 @@ class Task:
             self.settle(status)
 
 
+class _Server(ThreadingHTTPServer):
+    """Like Braket's endpoint under load: hundreds of clients connecting at once are queued, not
+    dropped (socketserver's default listen backlog is 5, ``TCPServer.request_queue_size``), and a
+    client that goes away mid-request (a killed process) is not worth a traceback."""
+
+    request_queue_size = 1024
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # BrokenPipeError, ConnectionResetError
+            super().handle_error(request, client_address)
+
+
 class BraketEmulator:
     """Braket REST-JSON test double backed by the local simulators and an S3 endpoint (moto).
 
@@ -209,7 +222,7 @@ class BraketEmulator:
     def start(self) -> BraketEmulator:
         handler = type("Handler", (_Handler,), {"emulator": self})
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        server_cls = type("Server", (ThreadingHTTPServer,), {"address_family": family})
+        server_cls = type("Server", (_Server,), {"address_family": family})
         self._server = server_cls((self.host, self.port), handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
