@@ -25,7 +25,11 @@ from .audit import audit_record
 from .model import COMPLETED, FAILED, Submission
 
 LOG = logging.getLogger("gateway.forwarder")
-LEASE_SECONDS = 60.0
+LEASE_SECONDS = 15.0
+"""How long a claim holds a submission. Short, because a crashed forwarder's claims wait it out
+before another takes them over (the load bench's restart measured that wait); safe, because a send
+that outlasts it (botocore backing off on throttling) and is taken over ends in the same task: the
+second CreateQuantumTask carries the same client token."""
 MAX_ATTEMPTS = 5
 """Claims of one submission before it fails (each claim's send is itself retried by botocore)."""
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
