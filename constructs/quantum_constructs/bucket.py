@@ -94,6 +94,53 @@ class Grantable(Protocol):
     def add_to_policy(self, statement: DataAwsIamPolicyDocumentStatement) -> bool: ...
 
 
+def private_bucket_settings(
+    scope: Construct, bucket_id: str, *, sse_algorithm: str, kms_key_arn: Optional[str], versioned: bool = True
+) -> S3BucketVersioningA:
+    """What every bucket of this library gets, as resources in ``scope`` (ids ``PublicAccessBlock``,
+    ``OwnershipControls``, ``Encryption``, ``Versioning``): all four public access block settings,
+    ACLs disabled (bucket owner enforced), default encryption (with an S3 Bucket Key when a KMS key
+    is given), and versioning on (or suspended). Returns the versioning resource, which Object Lock
+    and replication configurations must come after."""
+    S3BucketPublicAccessBlock(
+        scope,
+        "PublicAccessBlock",
+        bucket=bucket_id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+    )
+    S3BucketOwnershipControls(
+        scope,
+        "OwnershipControls",
+        bucket=bucket_id,
+        rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+    )
+    S3BucketServerSideEncryptionConfigurationA(
+        scope,
+        "Encryption",
+        bucket=bucket_id,
+        rule=[
+            S3BucketServerSideEncryptionConfigurationRuleA(
+                apply_server_side_encryption_by_default=(
+                    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm=sse_algorithm,
+                        kms_master_key_id=kms_key_arn,
+                    )
+                ),
+                bucket_key_enabled=kms_key_arn is not None,
+            )
+        ],
+    )
+    return S3BucketVersioningA(
+        scope,
+        "Versioning",
+        bucket=bucket_id,
+        versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled" if versioned else "Suspended"),
+    )
+
+
 class QuantumResultsBucket(Construct):
     """The S3 bucket where Amazon Braket writes quantum task results.
 
@@ -253,45 +300,8 @@ class QuantumResultsBucket(Construct):
         # One token for the ARN, so statements granted twice compare equal.
         self._bucket_arn = self.bucket.arn
 
-        S3BucketPublicAccessBlock(
-            self,
-            "PublicAccessBlock",
-            bucket=bucket_id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        S3BucketOwnershipControls(
-            self,
-            "OwnershipControls",
-            bucket=bucket_id,
-            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
-        )
-        S3BucketServerSideEncryptionConfigurationA(
-            self,
-            "Encryption",
-            bucket=bucket_id,
-            rule=[
-                S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=(
-                        S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                            sse_algorithm=encryption.value,
-                            kms_master_key_id=self._key_arn,
-                        )
-                    ),
-                    bucket_key_enabled=self._key_arn is not None,
-                )
-            ],
-        )
-        S3BucketVersioningA(
-            self,
-            "Versioning",
-            bucket=bucket_id,
-            versioning_configuration=S3BucketVersioningVersioningConfiguration(
-                status="Enabled" if versioned else "Suspended"
-            ),
-        )
+        private_bucket_settings(self, bucket_id, sse_algorithm=encryption.value, kms_key_arn=self._key_arn,
+                                versioned=versioned)
         self._bucket_policy = self._tls_only_policy()
         S3BucketPolicy(self, "Policy", bucket=bucket_id, policy=self._bucket_policy.json)
         S3BucketLifecycleConfiguration(

@@ -42,28 +42,14 @@ from cdktf_cdktf_provider_aws.s3_bucket_object_lock_configuration import (
     S3BucketObjectLockConfigurationRuleA,
     S3BucketObjectLockConfigurationRuleDefaultRetentionA,
 )
-from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
-    S3BucketOwnershipControls,
-    S3BucketOwnershipControlsRule,
-)
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
-from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
-from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
-    S3BucketServerSideEncryptionConfigurationA,
-    S3BucketServerSideEncryptionConfigurationRuleA,
-    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
-)
-from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
-    S3BucketVersioningA,
-    S3BucketVersioningVersioningConfiguration,
-)
 from constructs import Construct
 
 from ._kms import account_administers_key
 from ._policy import PolicyStatements
 from ._scope import apply_provider, check_provider, path_name, path_sid
 from ._validation import is_whole, require, require_bool, require_optional_text
-from .bucket import _BUCKET_NAME, _LOG_PREFIX, _PREFIX, _RESERVED_PREFIXES, _RESERVED_SUFFIXES, Grantable, QuantumResultsBucket
+from .bucket import _BUCKET_NAME, _LOG_PREFIX, _PREFIX, _RESERVED_PREFIXES, _RESERVED_SUFFIXES, Grantable, QuantumResultsBucket, private_bucket_settings
 from .role import PolicyRoleBase, check_permissions_boundary, service_role_name, spending_limit_statements, task_statements
 
 ROLES_ANYWHERE = "rolesanywhere.amazonaws.com"
@@ -458,39 +444,7 @@ class QuantumAuditBucket(Construct):
         self.bucket = S3Bucket(self, "Bucket", bucket=bucket_name, object_lock_enabled=True, force_destroy=False)
         bucket_id = self.bucket.id
         self._bucket_arn = self.bucket.arn
-        S3BucketPublicAccessBlock(
-            self,
-            "PublicAccessBlock",
-            bucket=bucket_id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        S3BucketOwnershipControls(
-            self, "OwnershipControls", bucket=bucket_id, rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced")
-        )
-        S3BucketServerSideEncryptionConfigurationA(
-            self,
-            "Encryption",
-            bucket=bucket_id,
-            rule=[
-                S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=(
-                        S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                            sse_algorithm="aws:kms", kms_master_key_id=self._key_arn
-                        )
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-        )
-        versioning = S3BucketVersioningA(
-            self,
-            "Versioning",
-            bucket=bucket_id,
-            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
-        )
+        versioning = private_bucket_settings(self, bucket_id, sse_algorithm="aws:kms", kms_key_arn=self._key_arn)
         self.object_lock = S3BucketObjectLockConfigurationA(
             self,
             "ObjectLock",
