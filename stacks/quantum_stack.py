@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack, Token
+from cdktf import Annotations, LocalBackend, S3Backend, TerraformOutput, TerraformStack, Token
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
@@ -194,6 +194,8 @@ class QuantumStack(TerraformStack):
         )
         self.audit.grant_append(self.gateway)
         self.network.grant_bucket(self.audit)  # the S3 endpoint admits the audit bucket too
+        for warning in gateway_warnings(config):
+            Annotations.of(self).add_warning(warning)
 
     def _notebook_network(self, config: EnvironmentConfig) -> dict:
         """The notebook's network props: SageMaker's managed network, or a private subnet without internet."""
@@ -235,6 +237,23 @@ class QuantumStack(TerraformStack):
         assert tuple(outputs) == OUTPUT_NAMES
         for name, value in outputs.items():
             TerraformOutput(self, name, value=value).override_logical_id(name)
+
+
+EXAMPLE_MARKER = "EXAMPLE ONLY - REPLACE BEFORE USE"
+"""The first line of an example CA file shipped in the repository (``stacks/gateway-ca/``)."""
+
+
+def gateway_warnings(config: EnvironmentConfig) -> list[str]:
+    """What a gateway environment still lacks before the gateway on the premises can work; shown by
+    ``cdktf synth`` and ``cdktf deploy`` (stack annotations), not fatal: the stack itself is sound."""
+    warnings = []
+    if config.premises_link is None:
+        warnings.append(f"{config.name}: submission='gateway' but premises_link=None: a gateway on the premises cannot "
+                        "reach the Braket endpoint until a SiteToSiteVpn or TransitGatewayLink is configured (stacks/config.py)")
+    if (REPOSITORY / config.gateway_ca_certificate).read_text(encoding="utf-8").startswith(EXAMPLE_MARKER):
+        warnings.append(f"{config.name}: gateway_ca_certificate={config.gateway_ca_certificate!r} is the EXAMPLE CA: replace "
+                        "it with the premises CA that issues the gateway's certificate, or Roles Anywhere trusts no real gateway")
+    return warnings
 
 
 def _read_ca_bundle(path: str) -> str:
