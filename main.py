@@ -6,7 +6,7 @@ Run by `cdktf synth` / `cdktf deploy <env>` (see cdktf.json) or directly with
 """
 
 import quantum_constructs  # noqa: F401  first: silences jsii's Node 20 banner before cdktf starts
-from cdktf import App
+from quantum_constructs.cdk import App
 
 from stacks import add_environment_stacks
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdktf import Annotations, LocalBackend, S3Backend, TerraformOutput, TerraformStack, Token
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
-from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from quantum_constructs.cdk import Annotations, LocalBackend, S3Backend, TerraformOutput, TerraformStack, Token
+from quantum_constructs.aws.data_aws_caller_identity import DataAwsCallerIdentity
+from quantum_constructs.aws.data_aws_partition import DataAwsPartition
+from quantum_constructs.aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 from quantum_constructs import (
     BraketBudget,
@@ -42,6 +42,9 @@ class QuantumStack(TerraformStack):
 
     def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
         super().__init__(scope, config.name)
+        # Warnings (gateway_warnings) without the Node stack trace the kernel's temporary paths are
+        # in: the manifest stays byte for byte the same from one synthesis to the next.
+        self.node.set_context("@cdktf/disable_stack_trace_in_metadata", True)
         self.config = config
         # S3-native state locking (use_lockfile) needs Terraform 1.10; say so before an obscure error does.
         self.add_override("terraform.required_version", TERRAFORM_REQUIRED_VERSION)

@@ -52,7 +52,7 @@ def _take_ctrl_c_back() -> None:
 
 @pytest.fixture(scope="session")
 def environment_stacks():
-    from cdktf import Testing
+    from quantum_constructs.cdk import Testing
 
     return add_environment_stacks(Testing.app())
 
@@ -60,7 +60,7 @@ def environment_stacks():
 @pytest.fixture(scope="session")
 def synthesized(environment_stacks) -> dict[str, str]:
     """Each environment's synthesized Terraform JSON, as text (what Testing.synth returns)."""
-    from cdktf import Testing
+    from quantum_constructs.cdk import Testing
 
     return {name: Testing.synth(stack) for name, stack in environment_stacks.items()}
 
@@ -79,8 +79,8 @@ def env_name(request) -> str:
 def new_stack():
     """A fresh, empty stack with an AWS provider, for construct-level tests."""
 
-    from cdktf import App, TerraformStack
-    from cdktf_cdktf_provider_aws.provider import AwsProvider
+    from quantum_constructs.cdk import App, TerraformStack
+    from quantum_constructs.aws.provider import AwsProvider
 
     def make(name: str = "test") -> "TerraformStack":
         stack = TerraformStack(App(), name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cdktf import Testing, TerraformStack
+from quantum_constructs.cdk import Testing, TerraformStack
 
 from stacks import ENVIRONMENTS
 

@@ -400,7 +400,7 @@ def test_devices_not_allowed_in_dev_are_denied(simulations):
 
 def test_the_matrix_fails_when_device_arns_are_written_as_the_sdk_writes_them(monkeypatch):
     """The check has teeth: the SDK's form (no account) matches nothing IAM evaluates."""
-    from cdktf import Testing
+    from quantum_constructs.cdk import Testing
 
     import quantum_constructs.role as role_module
     from stacks.quantum_stack import QuantumStack

@@ -3,7 +3,7 @@
 import math
 
 import pytest
-from cdktf import TerraformOutput
+from quantum_constructs.cdk import TerraformOutput
 
 from quantum_constructs._kms import KEY_POLICY_ACTIONS
 from quantum_constructs.budget import BraketBudget

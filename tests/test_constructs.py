@@ -242,7 +242,7 @@ def test_granting_twice_changes_nothing_and_a_clashing_sid_is_refused(new_stack)
     before = statements_of(synth_json(stack))
     assert results.grant_read_write(role) is False
     assert statements_of(synth_json(stack)) == before
-    from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
+    from quantum_constructs.aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
 
     assert role.add_to_policy(DataAwsIamPolicyDocumentStatement(sid="Extra", actions=["s3:ListAllMyBuckets"], resources=["*"]))
     with pytest.raises(ValueError, match=r"statement.sid='Extra' is not allowed: expected a Sid not used by another statement"):
@@ -274,7 +274,7 @@ def test_long_paths_are_cut_with_a_hash_so_names_stay_distinct(new_stack):
 
 
 def test_an_aliased_provider_reaches_every_resource_and_data_source(new_stack):
-    from cdktf_cdktf_provider_aws.provider import AwsProvider
+    from quantum_constructs.aws.provider import AwsProvider
 
     stack = new_stack()
     eu = AwsProvider(stack, "eu", region="eu-west-2", alias="eu")
@@ -592,7 +592,7 @@ def test_jobs_role_props_are_validated(new_stack, props, message):
 
 
 def test_an_aliased_provider_reaches_the_jobs_role_and_the_alerts(new_stack):
-    from cdktf_cdktf_provider_aws.provider import AwsProvider
+    from quantum_constructs.aws.provider import AwsProvider
 
     stack = new_stack()
     eu = AwsProvider(stack, "eu", region="eu-west-2", alias="eu")

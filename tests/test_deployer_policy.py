@@ -438,7 +438,7 @@ def premises_variants() -> dict[str, dict]:
     """staging with a Site-to-Site VPN and with a Transit Gateway attachment, synthesized."""
     import dataclasses
 
-    from cdktf import Testing
+    from quantum_constructs.cdk import Testing
 
     from stacks.config import PremisesLink, get_environment
     from stacks.quantum_stack import QuantumStack

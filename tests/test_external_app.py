@@ -4,8 +4,8 @@ import importlib.metadata
 import re
 from pathlib import Path
 
-from cdktf import App, TerraformStack
-from cdktf_cdktf_provider_aws.provider import AwsProvider
+from quantum_constructs.cdk import App, TerraformStack
+from quantum_constructs.aws.provider import AwsProvider
 
 import quantum_constructs
 from quantum_constructs import BraketNotebookRole, QuantumDevNotebook, QuantumResultsBucket

@@ -22,8 +22,8 @@ import datetime
 import re
 
 import pytest
-from cdktf import App, TerraformStack
-from cdktf_cdktf_provider_aws.provider import AwsProvider
+from quantum_constructs.cdk import App, TerraformStack
+from quantum_constructs.aws.provider import AwsProvider
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -465,7 +465,7 @@ def test_bad_submission_settings_are_refused_in_one_line(env, changes, expected)
 
 
 def test_a_missing_or_keyed_ca_file_stops_synthesis_with_one_line(tmp_path, ca_pem, monkeypatch):
-    from cdktf import Testing
+    from quantum_constructs.cdk import Testing
 
     import stacks.quantum_stack as quantum_stack
 
@@ -490,7 +490,7 @@ def test_a_missing_or_keyed_ca_file_stops_synthesis_with_one_line(tmp_path, ca_p
 
 
 def test_lifting_the_retention_freeze_is_one_setting_of_the_environment():
-    from cdktf import Testing
+    from quantum_constructs.cdk import Testing
 
     lifted = dataclasses.replace(get_environment("prod"), audit_retention_changes_allowed=True)
     doc = synth_json(QuantumStack(Testing.app(), lifted))

@@ -3,25 +3,25 @@
 import json
 
 import pytest
-import cdktf
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+from quantum_constructs import cdk as cdktf
+from quantum_constructs.aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
 )
-from cdktf_cdktf_provider_aws.iam_group_policy import IamGroupPolicy
-from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
-from cdktf_cdktf_provider_aws.iam_role import IamRole, IamRoleInlinePolicy
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.iam_user_policy import IamUserPolicy
-from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
-from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
-from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
-from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+from quantum_constructs.aws.iam_group_policy import IamGroupPolicy
+from quantum_constructs.aws.iam_policy import IamPolicy
+from quantum_constructs.aws.iam_role import IamRole, IamRoleInlinePolicy
+from quantum_constructs.aws.iam_role_policy import IamRolePolicy
+from quantum_constructs.aws.iam_user_policy import IamUserPolicy
+from quantum_constructs.aws.s3_bucket import S3Bucket
+from quantum_constructs.aws.s3_bucket_policy import S3BucketPolicy
+from quantum_constructs.aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from quantum_constructs.aws.s3_bucket_server_side_encryption_configuration import (
     S3BucketServerSideEncryptionConfigurationA,
     S3BucketServerSideEncryptionConfigurationRuleA,
     S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA as EncryptionByDefault,
 )
-from cdktf_cdktf_provider_aws.sagemaker_notebook_instance import SagemakerNotebookInstance
+from quantum_constructs.aws.sagemaker_notebook_instance import SagemakerNotebookInstance
 
 from quantum_constructs import QuantumResultsBucket, add_guardrails
 

@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from quantum_constructs import lazy_provider
+from quantum_constructs.framework import FAMILY
+
+PROVIDER, NPM = FAMILY.provider, FAMILY.provider_npm  # the installed family's provider bindings
 
 REPO = Path(__file__).resolve().parents[1]
 LAZY_PROVIDER_FILE = Path(lazy_provider.__file__)
@@ -39,10 +42,10 @@ def synthesize(tmp_path: Path, name: str, prelude: str = "", postlude: str = "")
 
 
 def test_the_test_session_uses_the_lazy_package_and_few_modules():
-    import cdktf_cdktf_provider_aws as aws
+    aws = sys.modules[PROVIDER]
 
     assert isinstance(aws, lazy_provider._LazyProviderPackage)
-    loaded = [m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.")]
+    loaded = [m for m in sys.modules if m.startswith(PROVIDER + ".")]
     # The library imports the modules of every type it can create (about 100 with the private network);
     # the ordinary import loads over 4,000.
     assert 0 < len(loaded) < 250
@@ -52,7 +55,7 @@ def test_the_test_session_uses_the_lazy_package_and_few_modules():
 
 
 def test_attribute_access_imports_a_submodule_on_demand():
-    import cdktf_cdktf_provider_aws as aws
+    import quantum_constructs.aws as aws
 
     assert aws.sns_topic.SnsTopic.__name__ == "SnsTopic"
     assert "sns_topic" in aws.__all__ and "_jsii" not in aws.__all__
@@ -71,14 +74,14 @@ def test_output_is_identical_when_the_provider_was_imported_the_ordinary_way_fir
     ordinary, ordinary_stderr = synthesize(
         tmp_path,
         "ordinary",
-        "import os, cdktf_cdktf_provider_aws, sys\n"
+        f"import os, {PROVIDER}, sys\n"
         "from quantum_constructs import lazy_provider\n"
-        "assert not lazy_provider.install()\n"
+        f"assert not lazy_provider.install({PROVIDER!r}, {NPM!r})\n"
         "status = lazy_provider.status()\n"
         "assert not status.node_hook and status.node_reason == ("
         "'the jsii kernel had started before quantum_constructs was imported: import it first'), status\n"
         "assert 'NODE_OPTIONS' not in os.environ\n"
-        "assert len([m for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.')]) > 2000",
+        f"assert len([m for m in sys.modules if m.startswith('{PROVIDER}.')]) > 2000",
     )
     assert STACKS <= set(lazy)
     assert lazy == ordinary
@@ -86,6 +89,10 @@ def test_output_is_identical_when_the_provider_was_imported_the_ordinary_way_fir
     # changes it fails here rather than silently costing 2.5 s.
     assert int(LAZY_IN_NODE.search(lazy_stderr).group(1)) > 2000
     assert "lazy provider" not in ordinary_stderr  # the kernel had started first: no hook at all
+
+
+FAKE_INSTALL = "module.install('cdktf_cdktf_provider_aws', '@cdktf/provider-aws')"
+"""install() for the fake provider below (a package of the CDKTF family's name)."""
 
 
 def run_lazy_provider_alone(code: str, **env: str) -> subprocess.CompletedProcess:
@@ -110,7 +117,7 @@ def fake_provider(tmp_path: Path) -> Path:
 
 def test_unexpected_package_layout_falls_back_to_the_ordinary_import(tmp_path):
     run = run_lazy_provider_alone(
-        "assert module.install() is False\nimport cdktf_cdktf_provider_aws\nprint(cdktf_cdktf_provider_aws.ORDINARY)\n"
+        f"assert {FAKE_INSTALL} is False\nimport cdktf_cdktf_provider_aws\nprint(cdktf_cdktf_provider_aws.ORDINARY)\n"
         "print(module.status())",
         PYTHONPATH=str(fake_provider(tmp_path)),
     )
@@ -123,13 +130,13 @@ def test_unexpected_package_layout_falls_back_to_the_ordinary_import(tmp_path):
 def test_status_says_when_the_provider_was_imported_first(tmp_path):
     run = run_lazy_provider_alone(
         "print(module.status().reason)\nimport cdktf_cdktf_provider_aws\nprint(module.status().reason)\n"
-        "print(module.install(), module.status().lazy, module.status().reason)",
+        f"print({FAKE_INSTALL}, module.status().lazy, module.status().reason)",
         PYTHONPATH=str(fake_provider(tmp_path)),
     )
     assert run.returncode == 0, run.stderr
     before, imported, installed = run.stdout.splitlines()
-    assert before == "install() has not run and cdktf_cdktf_provider_aws is not imported yet"
-    assert imported == "cdktf_cdktf_provider_aws was imported the ordinary way, before install()"
+    assert before == "install() has not run"
+    assert imported == "install() has not run"  # until install() names the package, nothing to say of it
     assert installed == (
         "False False cdktf_cdktf_provider_aws was imported before quantum_constructs, with all its resource "
         "modules: import quantum_constructs first"
@@ -139,7 +146,7 @@ def test_status_says_when_the_provider_was_imported_first(tmp_path):
 
 def test_opt_out_variable_keeps_the_ordinary_import():
     run = run_lazy_provider_alone(
-        "print(module.install(), 'cdktf_cdktf_provider_aws' in sys.modules)\nstatus = module.status()\n"
+        f"print({FAKE_INSTALL}, 'cdktf_cdktf_provider_aws' in sys.modules)\nstatus = module.status()\n"
         "print(status.reason)\nprint(status.node_hook, status.node_reason)\nprint(os.environ.get('NODE_OPTIONS'))",
         **{lazy_provider.OPT_OUT_VARIABLE: "1", "NODE_OPTIONS": "--no-warnings"},
     )
@@ -154,8 +161,8 @@ def test_opt_out_variable_keeps_the_ordinary_import():
 
 def test_site_packages_is_untouched():
     """The provider's root __init__.py still matches the hash pip recorded at install time."""
-    dist = importlib.metadata.distribution("cdktf-cdktf-provider-aws")
-    [record] = [f for f in dist.files if str(f) == "cdktf_cdktf_provider_aws/__init__.py"]
+    dist = importlib.metadata.distribution(PROVIDER.replace("_", "-"))
+    [record] = [f for f in dist.files if str(f) == f"{PROVIDER}/__init__.py"]
     algorithm, expected = record.hash.mode, record.hash.value
     digest = hashlib.new(algorithm, Path(record.locate()).read_bytes()).digest()
     assert base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == expected
@@ -188,8 +195,8 @@ console.log(JSON.stringify({ atRequire, keys, className, sameModule, afterUse: g
 """
 
 
-def node_package(root: Path, index_js: str = INDEX_JS, name: str = "@cdktf/provider-aws") -> Path:
-    package = root / "node_modules" / "@cdktf" / "provider-aws"
+def node_package(root: Path, index_js: str = INDEX_JS, name: str = NPM, where: str = NPM) -> Path:
+    package = root / "node_modules" / where
     (package / "lib").mkdir(parents=True)
     (package / "package.json").write_text(json.dumps({"name": name, "main": "lib/index.js"}))
     (package / "lib" / "index.js").write_text(index_js)
@@ -202,7 +209,7 @@ def node_package(root: Path, index_js: str = INDEX_JS, name: str = "@cdktf/provi
 
 def probe(package: Path, hook: bool = True) -> tuple[dict, str]:
     options = lazy_provider._with_require("", lazy_provider.NODE_HOOK) if hook else ""
-    env = {**os.environ, "NODE_OPTIONS": options, HOOK_DEBUG: "1"}
+    env = {**os.environ, "NODE_OPTIONS": options, HOOK_DEBUG: "1", lazy_provider.HOOK_PACKAGE_VARIABLE: NPM}
     run = subprocess.run(["node", "-e", PROBE_JS, str(package)], env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout), run.stderr
@@ -248,7 +255,7 @@ import json, os, subprocess, sys
 import quantum_constructs
 from quantum_constructs import lazy_provider
 from stacks import add_environment_stacks
-from cdktf import App
+from quantum_constructs.cdk import App
 app = App(outdir=sys.argv[1]); add_environment_stacks(app); app.synth()
 later = subprocess.run(["node", "-e", "console.log(JSON.stringify(Object.keys(require.cache)))"],
                        capture_output=True, text=True, check=True)

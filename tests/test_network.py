@@ -6,9 +6,9 @@ import dataclasses
 import json
 
 import pytest
-import cdktf
-from cdktf import App, TerraformStack
-from cdktf_cdktf_provider_aws.provider import AwsProvider
+from quantum_constructs import cdk as cdktf
+from quantum_constructs.cdk import App, TerraformStack
+from quantum_constructs.aws.provider import AwsProvider
 from quantum_constructs import (
     BraketJobsExecutionRole,
     BraketNotebookRole,

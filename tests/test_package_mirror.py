@@ -17,12 +17,12 @@ import base64
 import json
 import re
 
-import cdktf
+from quantum_constructs import cdk as cdktf
 import pytest
-from cdktf import App, TerraformStack
-from cdktf_cdktf_provider_aws.codeartifact_domain import CodeartifactDomain
-from cdktf_cdktf_provider_aws.codeartifact_repository import CodeartifactRepository
-from cdktf_cdktf_provider_aws.provider import AwsProvider
+from quantum_constructs.cdk import App, TerraformStack
+from quantum_constructs.aws.codeartifact_domain import CodeartifactDomain
+from quantum_constructs.aws.codeartifact_repository import CodeartifactRepository
+from quantum_constructs.aws.provider import AwsProvider
 
 from quantum_constructs import (
     BraketNotebookRole,

@@ -70,7 +70,7 @@ def listed(made_by: str, calls=ALL_CALLS) -> set[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def private_stacks(stack_json) -> dict[str, dict]:
     """The private environments' synthesized stacks, and prod without its package mirror."""
-    from cdktf import Testing
+    from quantum_constructs.cdk import Testing
 
     from stacks.quantum_stack import QuantumStack
 

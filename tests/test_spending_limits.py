@@ -12,8 +12,8 @@ import json
 from decimal import Decimal
 
 import pytest
-import cdktf
-from cdktf import TerraformOutput
+from quantum_constructs import cdk as cdktf
+from quantum_constructs.cdk import TerraformOutput
 
 from quantum_constructs import (
     AWSCC_VERSION_CONSTRAINT,

@@ -5,7 +5,7 @@ import json
 
 import pytest
 from braket.devices import Devices
-import cdktf
+from quantum_constructs import cdk as cdktf
 from quantum_constructs import device_policy_arn
 
 from stacks import ENVIRONMENTS, get_environment

@@ -1,4 +1,4 @@
-"""Secure-by-default CDKTF constructs for Amazon Braket.
+"""Secure-by-default constructs for Amazon Braket, for CDK for Terraform or CDK Terrain (``framework``).
 
     from quantum_constructs import QuantumResultsBucket, BraketNotebookRole, QuantumDevNotebook
     from quantum_constructs import BraketJobsExecutionRole, BraketBudget, BraketStateChangeAlerts
@@ -12,10 +12,11 @@ import os as _os
 # this library supports; silence only that banner, for Node 20 only.
 _os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+from .framework import FAMILY  # noqa: E402  chooses CDKTF or CDK Terrain, before anything imports either
 from . import lazy_provider  # noqa: E402
 
 # Before any provider import below: load only the provider modules in use.
-lazy_provider.install()
+lazy_provider.install(FAMILY.provider, FAMILY.provider_npm)
 
 from .alerts import BraketStateChangeAlerts  # noqa: E402
 from .awscc import (  # noqa: E402

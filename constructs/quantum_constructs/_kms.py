@@ -2,7 +2,7 @@
 
 from typing import Sequence
 
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+from .aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
     DataAwsIamPolicyDocumentStatementCondition,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+from .aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
     DataAwsIamPolicyDocumentStatementCondition,

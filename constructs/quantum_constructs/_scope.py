@@ -6,7 +6,7 @@ import hashlib
 import re
 from typing import Optional
 
-from cdktf import TerraformDataSource, TerraformProvider, TerraformResource
+from .cdk import TerraformDataSource, TerraformProvider, TerraformResource
 from constructs import Construct
 
 _HASH_LENGTH = 8

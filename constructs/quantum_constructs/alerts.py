@@ -6,10 +6,10 @@ import json
 import re
 from typing import Optional, Protocol
 
-from cdktf import TerraformProvider
-from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
-from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from .cdk import TerraformProvider
+from .aws.cloudwatch_event_rule import CloudwatchEventRule
+from .aws.cloudwatch_event_target import CloudwatchEventTarget
+from .aws.data_aws_caller_identity import DataAwsCallerIdentity
 from constructs import Construct
 
 from ._scope import apply_provider, check_provider, path_name, path_sid

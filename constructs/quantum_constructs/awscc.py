@@ -24,7 +24,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping, Optional, Sequence, Union
 
-from cdktf import (
+from .cdk import (
     ITerraformDependable,
     TerraformProvider,
     TerraformProviderGeneratorMetadata,

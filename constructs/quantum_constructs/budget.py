@@ -7,31 +7,31 @@ import math
 import re
 from typing import Optional, Protocol, Sequence
 
-from cdktf_cdktf_provider_aws.budgets_budget import BudgetsBudget, BudgetsBudgetCostFilter, BudgetsBudgetNotification
-from cdktf_cdktf_provider_aws.budgets_budget_action import (
+from .aws.budgets_budget import BudgetsBudget, BudgetsBudgetCostFilter, BudgetsBudgetNotification
+from .aws.budgets_budget_action import (
     BudgetsBudgetAction,
     BudgetsBudgetActionActionThreshold,
     BudgetsBudgetActionDefinition,
     BudgetsBudgetActionDefinitionIamActionDefinition,
     BudgetsBudgetActionSubscriber,
 )
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+from .aws.data_aws_caller_identity import DataAwsCallerIdentity
+from .aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
     DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
-from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
-from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
-from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.kms_key import KmsKey
-from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
-from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
-from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
-from cdktf import TerraformProvider
+from .aws.data_aws_partition import DataAwsPartition
+from .aws.data_aws_region import DataAwsRegion
+from .aws.iam_policy import IamPolicy
+from .aws.iam_role import IamRole
+from .aws.iam_role_policy import IamRolePolicy
+from .aws.kms_key import KmsKey
+from .aws.sns_topic import SnsTopic
+from .aws.sns_topic_policy import SnsTopicPolicy
+from .aws.sns_topic_subscription import SnsTopicSubscription
+from .cdk import TerraformProvider
 from constructs import Construct
 
 from ._kms import key_policy_statements

@@ -9,40 +9,40 @@ import re
 import ssl
 from typing import Optional, Sequence
 
-from cdktf import TerraformProvider
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+from .cdk import TerraformProvider
+from .aws.data_aws_caller_identity import DataAwsCallerIdentity
+from .aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
     DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
-from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
-from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.kms_key import KmsKey
-from cdktf_cdktf_provider_aws.rolesanywhere_profile import RolesanywhereProfile
-from cdktf_cdktf_provider_aws.rolesanywhere_trust_anchor import (
+from .aws.data_aws_partition import DataAwsPartition
+from .aws.data_aws_region import DataAwsRegion
+from .aws.iam_role import IamRole
+from .aws.iam_role_policy import IamRolePolicy
+from .aws.kms_key import KmsKey
+from .aws.rolesanywhere_profile import RolesanywhereProfile
+from .aws.rolesanywhere_trust_anchor import (
     RolesanywhereTrustAnchor,
     RolesanywhereTrustAnchorSource,
     RolesanywhereTrustAnchorSourceSourceData,
 )
-from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
-from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+from .aws.s3_bucket import S3Bucket
+from .aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
     S3BucketLifecycleConfigurationRule,
     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
     S3BucketLifecycleConfigurationRuleFilter,
 )
-from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
-from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
-from cdktf_cdktf_provider_aws.s3_bucket_object_lock_configuration import (
+from .aws.s3_bucket_logging import S3BucketLoggingA
+from .aws.s3_bucket_notification import S3BucketNotification
+from .aws.s3_bucket_object_lock_configuration import (
     S3BucketObjectLockConfigurationA,
     S3BucketObjectLockConfigurationRuleA,
     S3BucketObjectLockConfigurationRuleDefaultRetentionA,
 )
-from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from .aws.s3_bucket_policy import S3BucketPolicy
 from constructs import Construct
 
 from ._kms import account_administers_key

@@ -14,7 +14,7 @@ import re
 from typing import Any, Iterator
 
 import jsii
-from cdktf import TerraformStack
+from .cdk import TerraformStack
 from constructs import IValidation
 
 _PUBLIC_ACCESS_FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from cdktf import TerraformProvider
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+from .cdk import TerraformProvider
+from .aws.data_aws_caller_identity import DataAwsCallerIdentity
+from .aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
     DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
-from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from .aws.data_aws_region import DataAwsRegion
+from .aws.iam_role import IamRole
+from .aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
 from ._policy import service_trust

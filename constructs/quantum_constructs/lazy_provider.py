@@ -1,11 +1,12 @@
 """Import only the AWS provider modules an app uses.
 
-``cdktf_cdktf_provider_aws/__init__.py`` imports all of its ~2,200 resource
-modules (about 20 s and 600 MB), although each module loads the jsii assembly
-itself and works alone. ``install()`` registers a light stand-in for the root
-package, so ``from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket`` loads the
+The AWS provider bindings' ``__init__.py`` (``cdktf_cdktf_provider_aws`` or, with CDK Terrain,
+``cdktn_provider_aws``: ``quantum_constructs.framework`` chooses) imports all of its ~2,200
+resource modules (about 20 s and 600 MB), although each module loads the jsii assembly
+itself and works alone. ``install(package, npm_package)`` registers a light stand-in for the root
+package, so ``from <package>.s3_bucket import S3Bucket`` loads the
 assembly and that one module only. Attribute access on the stand-in
-(``cdktf_cdktf_provider_aws.iam_role``) imports the submodule on demand, so code
+(``<package>.iam_role``) imports the submodule on demand, so code
 written against the ordinary package keeps working.
 
 It is safe by construction:
@@ -23,10 +24,11 @@ or warned, so an app that imports the provider first keeps working (at the ordin
 The same problem exists one process over: the jsii kernel (Node) requires the provider
 package's ``lib/index.js``, which requires all 2,212 resource modules (2.5 s, 450 MB). The Node
 half, ``lazy_provider_hook.js``, is handed to the kernel with ``node --require`` through
-``NODE_OPTIONS`` and compiles that one file with lazy getters instead (see the file). It can
+``NODE_OPTIONS`` and compiles that one file with lazy getters instead (see the file); which npm
+package's file, it reads from ``QUANTUM_CONSTRUCTS_LAZY_HOOK_PACKAGE`` (``npm_package``). It can
 only be given to a kernel that has not started: ``install()`` adds it to ``NODE_OPTIONS``
 (after whatever the user already has there), starts the kernel by loading the first
-assembly, then puts ``NODE_OPTIONS`` back as it was, so no later process sees it.
+assembly, then puts both variables back as they were, so no later process sees them.
 
 Only code run at interpreter start (an executable ``.pth`` line) could make the order not
 matter; this library ships none: it would run in every Python process of the environment,
@@ -43,7 +45,10 @@ import types
 from pathlib import Path
 from typing import NamedTuple
 
-PACKAGE = "cdktf_cdktf_provider_aws"
+HOOK_PACKAGE_VARIABLE = "QUANTUM_CONSTRUCTS_LAZY_HOOK_PACKAGE"
+# The provider's Python and npm packages, as the last install() was given them.
+PACKAGE = ""
+NPM_PACKAGE = ""
 OPT_OUT_VARIABLE = "QUANTUM_CONSTRUCTS_EAGER_PROVIDER"
 # What the stand-in relies on: the assembly loader and ordinary submodules.
 _EXPECTED = ("_jsii/__init__.py", "provider/__init__.py", "s3_bucket/__init__.py")
@@ -77,18 +82,21 @@ class _LazyProviderPackage(types.ModuleType):
         return sorted(set(super().__dir__()) | set(self.__all__))
 
     @property
-    def __all__(self) -> list[str]:  # what `from cdktf_cdktf_provider_aws import *` gets
+    def __all__(self) -> list[str]:  # what `from <package> import *` gets
         return sorted(
             p.name for p in self._directory.iterdir() if not p.name.startswith("_") and (p / "__init__.py").is_file()
         )
 
 
-def install() -> bool:
-    """Make both halves lazy; True if the lazy root package is in place, False if the ordinary one is used.
+def install(package: str, npm_package: str) -> bool:
+    """Make both halves lazy for the provider bindings ``package`` (Python) and ``npm_package`` (its
+    jsii assembly's npm name); True if the lazy root package is in place, False if the ordinary one
+    is used.
 
     The Node half is independent: ``status().node_hook`` says whether the kernel got it.
     """
-    global _node_hook
+    global _node_hook, PACKAGE, NPM_PACKAGE
+    PACKAGE, NPM_PACKAGE = package, npm_package
     if _node_hook is None:
         _node_hook = _start_kernel_with_node_hook()
     return _install_python_package()
@@ -116,7 +124,7 @@ def _install_python_package() -> bool:
         _fallback_reason = f"{directory} does not hold {', '.join(_EXPECTED)}: the ordinary import is used"
         return False
 
-    module = _LazyProviderPackage(PACKAGE, "CDKTF bindings for the AWS provider, imported per module.")
+    module = _LazyProviderPackage(PACKAGE, "Bindings for the AWS provider, imported per module.")
     module.__spec__ = spec
     module.__loader__ = spec.loader
     module.__file__ = spec.origin
@@ -151,15 +159,17 @@ def _start_kernel_with_node_hook() -> tuple[bool, str]:
         return False, "the jsii kernel had started before quantum_constructs was imported: import it first"
     if not NODE_HOOK.is_file():
         return False, f"{NODE_HOOK} is missing"
-    previous = os.environ.get("NODE_OPTIONS")
-    os.environ["NODE_OPTIONS"] = _with_require(previous or "", NODE_HOOK)
+    previous = {name: os.environ.get(name) for name in ("NODE_OPTIONS", HOOK_PACKAGE_VARIABLE)}
+    os.environ["NODE_OPTIONS"] = _with_require(previous["NODE_OPTIONS"] or "", NODE_HOOK)
+    os.environ[HOOK_PACKAGE_VARIABLE] = NPM_PACKAGE
     try:
         import constructs  # noqa: F401  loads the first assembly: the kernel starts now, with the hook
     finally:
-        if previous is None:
-            del os.environ["NODE_OPTIONS"]
-        else:
-            os.environ["NODE_OPTIONS"] = previous
+        for name, value in previous.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
     return True, f"the jsii kernel was started with {NODE_HOOK.name}"
 
 
@@ -168,7 +178,7 @@ def status() -> Status:
 
     ``lazy_provider.status().lazy`` is False when the provider was imported before
     ``quantum_constructs`` (``reason`` says so), when opted out, or when the package's layout is
-    unexpected; ``provider_modules`` counts the ``cdktf_cdktf_provider_aws.*`` modules loaded.
+    unexpected; ``provider_modules`` counts the ``<package>.*`` modules loaded.
     ``node_hook`` is False when the kernel had started first or when opted out (``node_reason``);
     when True, the hook still loads an ``index.js`` of unexpected shape the ordinary way
     (``QUANTUM_CONSTRUCTS_LAZY_HOOK_DEBUG=1`` prints which way it went).
@@ -181,6 +191,8 @@ def status() -> Status:
         lazy, reason = False, _fallback_reason
     elif current is not None:
         lazy, reason = False, f"{PACKAGE} was imported the ordinary way, before install()"
+    elif not PACKAGE:
+        lazy, reason = False, "install() has not run"
     else:
-        lazy, reason = False, f"install() has not run and {PACKAGE} is not imported yet"
+        lazy, reason = False, f"{PACKAGE} is not imported yet"
     return Status(lazy, reason, loaded, *(_node_hook or (False, "install() has not run")))

@@ -1,6 +1,6 @@
 // The Node half of lazy_provider.py, loaded into the jsii kernel with `node --require`.
 //
-// @cdktf/provider-aws's lib/index.js is ~2,200 lines of `exports.x = require("./x");`, so
+// The AWS provider's lib/index.js (@cdktf/provider-aws, or @cdktn/provider-aws) is ~2,200 lines of `exports.x = require("./x");`, so
 // loading the assembly requires every resource module (about 2.5 s and 450 MB). The kernel
 // only reaches a module through `exports.x` when it builds a type of that module, so this
 // hook compiles that one file with each such line turned into a getter that requires the
@@ -18,8 +18,10 @@ const Module = require("module");
 const fs = require("fs");
 const path = require("path");
 
-const PACKAGE_NAME = "@cdktf/provider-aws";
-const INDEX_SUFFIX = path.join("@cdktf", "provider-aws", "lib", "index.js");
+// The provider's npm package (@cdktf/provider-aws or @cdktn/provider-aws), as lazy_provider.py's
+// install() names it from quantum_constructs.framework; without it, nothing is made lazy.
+const PACKAGE_NAME = process.env.QUANTUM_CONSTRUCTS_LAZY_HOOK_PACKAGE || "";
+const INDEX_SUFFIX = path.join(...PACKAGE_NAME.split("/"), "lib", "index.js");
 
 // Every line of the expected index.js is one of these; LAZY_LINE is the one made lazy.
 const LAZY_LINE = /^exports\.([A-Za-z_$][\w$]*) = require\("(\.\/[\w.-]+)"\);$/;
@@ -69,7 +71,7 @@ function lazySource(source) {
 }
 
 function isProviderIndex(filename) {
-  if (!filename.endsWith(INDEX_SUFFIX)) return false;
+  if (!PACKAGE_NAME || !filename.endsWith(INDEX_SUFFIX)) return false;
   try {
     const manifest = JSON.parse(fs.readFileSync(path.join(filename, "..", "..", "package.json"), "utf8"));
     return manifest.name === PACKAGE_NAME;

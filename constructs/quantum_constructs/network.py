@@ -8,36 +8,36 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
-from cdktf import TerraformProvider
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.customer_gateway import CustomerGateway
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+from .cdk import TerraformProvider
+from .aws.cloudwatch_log_group import CloudwatchLogGroup
+from .aws.customer_gateway import CustomerGateway
+from .aws.data_aws_caller_identity import DataAwsCallerIdentity
+from .aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
     DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
-from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
-from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
-from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
-from cdktf_cdktf_provider_aws.ec2_transit_gateway_vpc_attachment import Ec2TransitGatewayVpcAttachment
-from cdktf_cdktf_provider_aws.flow_log import FlowLog
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.kms_key import KmsKey
-from cdktf_cdktf_provider_aws.route import Route
-from cdktf_cdktf_provider_aws.route_table import RouteTable
-from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
-from cdktf_cdktf_provider_aws.security_group import SecurityGroup
-from cdktf_cdktf_provider_aws.subnet import Subnet
-from cdktf_cdktf_provider_aws.vpc import Vpc
-from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint, VpcEndpointDnsOptions
-from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
-from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
-from cdktf_cdktf_provider_aws.vpn_connection import VpnConnection
-from cdktf_cdktf_provider_aws.vpn_connection_route import VpnConnectionRoute
-from cdktf_cdktf_provider_aws.vpn_gateway import VpnGateway
+from .aws.data_aws_partition import DataAwsPartition
+from .aws.data_aws_region import DataAwsRegion
+from .aws.default_security_group import DefaultSecurityGroup
+from .aws.ec2_transit_gateway_vpc_attachment import Ec2TransitGatewayVpcAttachment
+from .aws.flow_log import FlowLog
+from .aws.iam_role import IamRole
+from .aws.iam_role_policy import IamRolePolicy
+from .aws.kms_key import KmsKey
+from .aws.route import Route
+from .aws.route_table import RouteTable
+from .aws.route_table_association import RouteTableAssociation
+from .aws.security_group import SecurityGroup
+from .aws.subnet import Subnet
+from .aws.vpc import Vpc
+from .aws.vpc_endpoint import VpcEndpoint, VpcEndpointDnsOptions
+from .aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+from .aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+from .aws.vpn_connection import VpnConnection
+from .aws.vpn_connection_route import VpnConnectionRoute
+from .aws.vpn_gateway import VpnGateway
 from constructs import Construct
 
 from ._kms import account_administers_key

@@ -9,15 +9,15 @@ import re
 from importlib import resources
 from typing import Optional, Sequence, Union
 
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
-from cdktf_cdktf_provider_aws.sagemaker_notebook_instance import (
+from .aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
+from .aws.sagemaker_notebook_instance import (
     SagemakerNotebookInstance,
     SagemakerNotebookInstanceInstanceMetadataServiceConfiguration,
 )
-from cdktf_cdktf_provider_aws.sagemaker_notebook_instance_lifecycle_configuration import (
+from .aws.sagemaker_notebook_instance_lifecycle_configuration import (
     SagemakerNotebookInstanceLifecycleConfiguration,
 )
-from cdktf import TerraformProvider, TerraformStack
+from .cdk import TerraformProvider, TerraformStack
 from constructs import Construct
 
 from ._scope import apply_provider, check_provider, path_sid

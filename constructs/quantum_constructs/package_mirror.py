@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from cdktf import TerraformProvider
-from cdktf_cdktf_provider_aws.codeartifact_domain import CodeartifactDomain
-from cdktf_cdktf_provider_aws.codeartifact_repository import (
+from .cdk import TerraformProvider
+from .aws.codeartifact_domain import CodeartifactDomain
+from .aws.codeartifact_repository import (
     CodeartifactRepository,
     CodeartifactRepositoryExternalConnections,
 )
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+from .aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
     DataAwsIamPolicyDocumentStatementCondition,
 )

@@ -5,18 +5,18 @@ from __future__ import annotations
 import re
 from typing import Optional, Sequence
 
-from cdktf import TerraformProvider
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+from .cdk import TerraformProvider
+from .aws.data_aws_caller_identity import DataAwsCallerIdentity
+from .aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
-from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
-from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from .aws.data_aws_partition import DataAwsPartition
+from .aws.data_aws_region import DataAwsRegion
+from .aws.iam_role import IamRole
+from .aws.iam_role_policy import IamRolePolicy
+from .aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
 from ._policy import PolicyStatements

@@ -6,7 +6,7 @@ import re
 from types import MappingProxyType
 from typing import Mapping, Optional, Sequence, Union
 
-from cdktf import TerraformResourceLifecycle, TerraformStack
+from .cdk import TerraformResourceLifecycle, TerraformStack
 from constructs import Construct
 
 from ._validation import require, require_bool
