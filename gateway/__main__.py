@@ -1,4 +1,4 @@
-"""Command line: ``python -m gateway serve --env ENV --config FILE`` and ``python -m gateway audit verify FILE``.
+"""Command line: ``python -m gateway serve --env ENV --config FILE`` and ``python -m gateway audit verify FILE|DIR``.
 
 Bad input (a missing or invalid configuration, an environment without stack outputs) is one line
 on stderr and exit 2; nothing is served, nothing forwarded.
@@ -22,7 +22,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     audit = commands.add_parser("audit", help="the audit log")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_commands.add_parser("verify", help="check the hash chain of an audit log")
-    verify.add_argument("file", type=Path)
+    verify.add_argument("file", type=Path, metavar="FILE|DIR",
+                        help="a JSONL log, or a directory of shipped objects (*.jsonl, checked end to end in name order)")
     verify.add_argument("--head", help="the chain head the gateway recorded (default: read from --database)")
     verify.add_argument("--database", help="the gateway's database (a SQLite file or postgresql:// URL), whose recorded head the log must end with")
     export = audit_commands.add_parser("export", help="write the audit chain a PostgreSQL database keeps as a JSONL file")

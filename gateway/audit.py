@@ -3,7 +3,8 @@
 Every record carries ``seq`` (1, 2, ...), ``time`` (UTC), ``prev`` (the previous record's
 ``hash``; 64 zeros for the first) and ``hash``: the SHA-256 of the record's canonical JSON
 without ``hash`` (keys sorted, no spaces, UTF-8). Editing, dropping or reordering a record
-breaks the chain at that line, which `verify` reports (``python -m gateway audit verify FILE``).
+breaks the chain at that line, which `verify` reports (``python -m gateway audit verify FILE``,
+or a directory of the objects `gateway.shipping` uploaded, verified as their concatenation).
 
 The chain is not keyed: someone who may write the file can rewrite a record and every hash
 after it. What catches that, and a log cut short at its end, is a head kept elsewhere, out of
@@ -16,6 +17,7 @@ What goes in a record is `audit_record`'s shape; no program text unless the call
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -28,7 +30,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 from .model import FINAL_STATES, Principal, Submission
 
@@ -141,6 +143,12 @@ def refuse_chain_fields(record: dict) -> None:
         raise ValueError(f"audit record field {reserved[0]!r} is not allowed: the log sets {', '.join(CHAIN_FIELDS)}")
 
 
+def check_range(first: int, last: int) -> None:
+    """``ValueError`` unless records ``first``..``last`` can exist: whole numbers, 1 <= first <= last."""
+    if not (all(isinstance(n, int) and not isinstance(n, bool) for n in (first, last)) and 1 <= first <= last):
+        raise ValueError(f"audit records {first!r}-{last!r} are not allowed: expected whole numbers 1 <= first <= last")
+
+
 def chain_entry(record: dict, seq: int, prev: str, seconds: float) -> tuple[dict, bytes]:
     """``record`` as the chain's record ``seq``, after the record whose hash is ``prev``, written at
     ``seconds`` (since the epoch): the record with its chain fields, and its line (UTF-8, with the
@@ -168,6 +176,8 @@ class AuditLog:
         self.path = Path(path)
         self._clock = clock
         self._lock = threading.Lock()  # threads of one process queue here instead of on the file
+        self._read_lock = threading.Lock()  # readers do not queue behind appends, nor appends behind them
+        self._next = (1, 0)  # the seq of the next record `lines` reads, and its byte offset
 
     def append(self, record: dict) -> dict:
         """Write ``record`` with its chain fields, flushed and fsynced; returns the written record.
@@ -192,6 +202,35 @@ class AuditLog:
             finally:
                 os.close(fd)  # releases the flock
         return entry
+
+    def lines(self, first: int, last: int) -> list[bytes]:
+        """Records ``first``..``last`` exactly as written (each line with its newline), for shipping.
+
+        Only records already appended (at most the head the store recorded) are asked for, so the
+        lines read are complete and fsynced, and no lock is taken: appends never wait for a reader.
+        The offset after the last record read is kept in memory, so consecutive ranges read each
+        line once; a range before it (and every range after a restart) is read from the start.
+        `AuditError` if the file does not hold those records, line after line."""
+        check_range(first, last)
+        with self._read_lock:
+            seq, offset = self._next if first >= self._next[0] else (1, 0)
+            found: list[bytes] = []
+            try:
+                with open(self.path, "rb") as file:
+                    file.seek(offset)
+                    while seq <= last:
+                        line = file.readline()
+                        record = _record_or_none(line) if line.endswith(b"\n") else None
+                        if record is None or record["seq"] != seq:
+                            raise AuditError(f"audit log {self.path}: byte {offset} does not start record {seq}: "
+                                             f"records {first}-{last} cannot be read (run `python -m gateway audit verify {self.path}`)")
+                        if seq >= first:
+                            found.append(line)
+                        seq, offset = seq + 1, offset + len(line)
+            except OSError as error:
+                raise AuditError(f"audit log {self.path}: cannot be read ({error.strerror or error})") from None
+            self._next = (seq, offset)
+        return found
 
     def _last(self, fd: int) -> tuple[int, str]:
         """(seq, hash) of the last record, under the lock. A last line without its newline is a write
@@ -270,45 +309,78 @@ class Verification:
     head_seq: int = 0
 
 
+class _Lines:
+    """The lines of a log file; or, for a directory, of its ``*.jsonl`` files in name order: the objects
+    `gateway.shipping` uploaded (``<first seq>-<last seq>.jsonl``, zero-padded) as downloaded, one chain
+    when put end to end. `where` names a line for a problem: "line N" for a file, and for a directory
+    also the object and its own line, which is what an operator looks at."""
+
+    def __init__(self, path: Union[str, Path]) -> None:
+        path = Path(path)
+        self.files = [path]
+        self._directory = path.is_dir()
+        if self._directory:
+            self.files = sorted((f for f in path.glob("*.jsonl") if f.is_file()), key=lambda f: f.name)
+            if not self.files:
+                raise FileNotFoundError(errno.ENOENT, "a directory without *.jsonl files", str(path))
+        self._starts: list[tuple[int, str]] = []  # (line number of a file's first line, its name)
+
+    def __iter__(self) -> Iterator[bytes]:
+        number = 0
+        for path in self.files:
+            with open(path, "rb") as lines:
+                self._starts.append((number + 1, path.name))
+                for line in lines:
+                    number += 1
+                    yield line
+
+    def where(self, number: int) -> str:
+        if not self._directory or number == 0:
+            return f"line {number}"
+        start, name = next((s, n) for s, n in reversed(self._starts) if s <= number)
+        return f"line {number} ({name} line {number - start + 1})"
+
+
 def check(path: Union[str, Path], head: Optional[str] = None) -> Verification:
     """`verify` with the count of records and the last hash; ``OSError`` if the file cannot be read."""
     if head is not None and not (isinstance(head, str) and _SHA256.match(head)):
         raise ValueError(f"head={head!r} is not allowed: expected a SHA-256 hex digest (64 lowercase hex digits)")
     result = Verification()
+    lines = _Lines(path)
+    where = lines.where
     # The last readable record and its line (line 0: before the file, where the chain starts).
     anchor_seq, anchor_hash, anchor_line = 0, GENESIS, 0
     head_found = False
     number = 0
-    with open(path, "rb") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.endswith(b"\n"):
-                result.problems.append(f"line {number}: no line end: a write torn by a crash, or the file was cut here")
-            record = _record_or_none(line)
-            if record is None:
-                result.problems.append(f"line {number}: {_unreadable(line)}")
-                continue
-            result.records += 1
-            seq = record["seq"]
-            if record_hash(record) != record["hash"]:
-                result.problems.append(f"line {number}: seq {seq}: the hash does not match the content: the record was edited")
-            # Every line held one record (a torn last line is removed before the next append), so
-            # unreadable lines in between still count towards the seq expected here.
-            expected = anchor_seq + (number - anchor_line)
-            adjacent = anchor_line == number - 1
-            if seq != expected:
-                what = "records are missing" if seq > expected else "records are out of order or repeated"
-                after = ("the log starts there" if anchor_line == 0 and adjacent
-                         else f"line {anchor_line} has seq {anchor_seq}" if adjacent
-                         else f"line {anchor_line} has seq {anchor_seq} and the lines between are unreadable")
-                result.problems.append(f"line {number}: seq {seq} where seq {expected} was expected ({after}): {what}")
-            elif adjacent and record["prev"] != anchor_hash:
-                before = "64 zeros (the start of the chain)" if anchor_line == 0 else f"the hash of line {anchor_line}"
-                result.problems.append(f"line {number}: seq {seq}: prev is not {before}: a record was replaced")
-            head_found = head_found or record["hash"] == head
-            anchor_seq, anchor_hash, anchor_line = seq, record["hash"], number
-            result.head, result.head_seq = anchor_hash, seq
+    for number, line in enumerate(lines, 1):
+        if not line.endswith(b"\n"):
+            result.problems.append(f"{where(number)}: no line end: a write torn by a crash, or the file was cut here")
+        record = _record_or_none(line)
+        if record is None:
+            result.problems.append(f"{where(number)}: {_unreadable(line)}")
+            continue
+        result.records += 1
+        seq = record["seq"]
+        if record_hash(record) != record["hash"]:
+            result.problems.append(f"{where(number)}: seq {seq}: the hash does not match the content: the record was edited")
+        # Every line held one record (a torn last line is removed before the next append), so
+        # unreadable lines in between still count towards the seq expected here.
+        expected = anchor_seq + (number - anchor_line)
+        adjacent = anchor_line == number - 1
+        if seq != expected:
+            what = "records are missing" if seq > expected else "records are out of order or repeated"
+            after = ("the log starts there" if anchor_line == 0 and adjacent
+                     else f"{where(anchor_line)} has seq {anchor_seq}" if adjacent
+                     else f"{where(anchor_line)} has seq {anchor_seq} and the lines between are unreadable")
+            result.problems.append(f"{where(number)}: seq {seq} where seq {expected} was expected ({after}): {what}")
+        elif adjacent and record["prev"] != anchor_hash:
+            before = "64 zeros (the start of the chain)" if anchor_line == 0 else f"the hash of {where(anchor_line)}"
+            result.problems.append(f"{where(number)}: seq {seq}: prev is not {before}: a record was replaced")
+        head_found = head_found or record["hash"] == head
+        anchor_seq, anchor_hash, anchor_line = seq, record["hash"], number
+        result.head, result.head_seq = anchor_hash, seq
     if head is not None and head != GENESIS and not head_found:
-        result.problems.append(f"end of file (after line {number}): the expected head {head} is not the hash of any "
+        result.problems.append(f"end of file (after {where(number)}): the expected head {head} is not the hash of any "
                                "record: the log was cut short at its end or rewritten")
     return result
 
@@ -340,8 +412,10 @@ def verify(path: Union[str, Path], head: Optional[str] = None) -> list[str]:
 
 
 def verify_command(path: Union[str, Path], head: Optional[str] = None) -> int:
-    """``python -m gateway audit verify FILE``: one line "audit log OK: N records, head H" and 0;
-    the problems (the first ten) and 1; one line on stderr and 2 if the file cannot be read."""
+    """``python -m gateway audit verify FILE|DIR``: one line "audit log OK: N records, head H" and 0;
+    the problems (the first ten) and 1; one line on stderr and 2 if the file cannot be read (or the
+    directory holds no ``*.jsonl`` file). A directory is the shipped objects, downloaded, e.g. with
+    ``aws s3 cp s3://BUCKET/audit/ENV/ DIR --recursive``: their concatenation in name order is checked."""
     try:
         result = check(path, head)
     except OSError as error:
@@ -379,6 +453,7 @@ class AuditTrail:
         self.log = log
         self._store = store
         self._append_to_store = getattr(store, "append_audit", None)
+        self._read_from_store = getattr(store, "audit_records", None) if self._append_to_store else None
         if self._append_to_store is None and log is None:
             raise ValueError("log=None is not allowed with a store that does not keep the audit chain: expected an AuditLog")
 
@@ -388,3 +463,11 @@ class AuditTrail:
         entry = self.log.append(record)
         self._store.record_audit_head(entry["seq"], entry["hash"])
         return entry
+
+    def lines(self, first: int, last: int) -> list[bytes]:
+        """Records ``first``..``last`` (at most the store's ``audit_head``), each its JSONL line with the
+        newline, byte for byte as `verify` reads them, from wherever the chain is kept: what
+        `gateway.shipping` uploads, without caring which. `AuditError` if they cannot be read."""
+        if self._read_from_store is not None:
+            return [line.encode("utf-8") for line in self._read_from_store(first, last)]
+        return self.log.lines(first, last)

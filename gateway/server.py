@@ -1,4 +1,5 @@
-"""Serving: the API under uvicorn, the forwarder beside it, both stopped gracefully on SIGINT or SIGTERM."""
+"""Serving: the API under uvicorn, the forwarder and the audit shipper beside it, all stopped gracefully on
+SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from .audit import AuditLog, AuditTrail
 from .config import ConfigError, load_config
 from .forwarder import Forwarder
 from .policy import PolicyEngine
+from .shipping import AuditShipper, s3_client
 from .store import StoreError, open_store
 from .tls import TLS_PROTOCOL, uvicorn_ssl_settings
 
@@ -47,6 +49,12 @@ def serve(env: str, config_path: Path) -> int:
     if not_allowed:
         print(f"gateway: gateway.braket.devices={not_allowed} is not allowed: expected devices the {env} stack allows", file=sys.stderr)
         return EXIT_USAGE
+    shipping = config.audit_shipping
+    audit_bucket = (shipping.bucket or outputs.audit_bucket_name) if shipping else None
+    if shipping and not audit_bucket:
+        print(f"gateway: gateway.audit_shipping.bucket=None is not allowed: expected a bucket name "
+              f"(the {env} stack has no audit bucket output)", file=sys.stderr)
+        return EXIT_USAGE
     if config.braket.endpoint_url:
         os.environ["BRAKET_ENDPOINT"] = config.braket.endpoint_url  # the private endpoint, where DNS does not name it
 
@@ -67,6 +75,10 @@ def serve(env: str, config_path: Path) -> int:
         store, region=outputs.region, bucket=config.braket.results_bucket or outputs.results_bucket_name,
         prefix=config.braket.results_prefix, worker=f"{socket.gethostname()}-{os.getpid()}", audit=audit,
     )
+    shipper = AuditShipper(
+        store, audit, s3_client(outputs.region, shipping.endpoint_url), bucket=audit_bucket, prefix=shipping.prefix,
+        env=env, interval_seconds=shipping.interval_seconds, max_records_per_object=shipping.max_records_per_object,
+    ) if shipping else None
     settings = uvicorn_ssl_settings(config.tls) if config.tls else {}
     server = GracefulServer(uvicorn.Config(
         app, host=config.host, port=config.port, http=TLS_PROTOCOL if config.tls else "h11",
@@ -80,9 +92,13 @@ def serve(env: str, config_path: Path) -> int:
     import braket.devices  # noqa: F401
 
     forwarder.start()
+    if shipper is not None:
+        shipper.start()
     try:
         server.run()  # until SIGINT or SIGTERM: stops accepting, finishes the requests in flight
     finally:
         forwarder.stop()
+        if shipper is not None:  # after the forwarder, whose last records then go in the last round
+            shipper.stop()
         store.close()
     return 0

@@ -103,6 +103,18 @@ class Store(Protocol):
     def audit_head(self) -> Optional[tuple[int, str]]:
         """(seq, hash) of the newest audit record recorded, for ``audit verify --head``; None if none."""
 
+    def audit_shipping(self) -> tuple[int, Optional[int]]:
+        """(shipped_seq, pending_last_seq) of `gateway.shipping`: the last record shipped to the audit
+        bucket (0 before any), and the last one of the range being shipped (None between ranges)."""
+
+    def begin_audit_shipping(self, shipped_seq: int, last_seq: int) -> bool:
+        """Compare-and-set (shipped_seq, None) to (shipped_seq, last_seq): this range is the next object.
+        False (nothing changed) if the state is not (shipped_seq, None): another shipper moved it first."""
+
+    def end_audit_shipping(self, shipped_seq: int, last_seq: int) -> bool:
+        """Compare-and-set (shipped_seq, last_seq) to (last_seq, None) once the object is uploaded; False
+        (nothing changed) if the state is not (shipped_seq, last_seq)."""
+
     def close(self) -> None:
         """Release the database; the store is not usable afterwards."""
 
@@ -149,6 +161,12 @@ CREATE TABLE IF NOT EXISTS audit_head (
     seq INTEGER NOT NULL,
     hash TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit_shipping (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    shipped_seq INTEGER NOT NULL,         -- the last record in the audit bucket (0: none)
+    pending_last_seq INTEGER              -- the last record of the object being uploaded, or NULL
+);
+INSERT OR IGNORE INTO audit_shipping (one, shipped_seq, pending_last_seq) VALUES (1, 0, NULL);
 """
 
 _COLUMNS = ("id", "subject", "groups", "device_arn", "shots", "original_sha256", "forwarded_program",
@@ -206,6 +224,13 @@ def _check_per_minute(per_minute: int) -> None:
 def _check_head(seq: int, hash: str) -> None:
     if not (isinstance(seq, int) and seq >= 1 and isinstance(hash, str) and _SHA256.match(hash)):
         raise ValueError(f"audit head ({seq!r}, {hash!r}) is not allowed: expected seq >= 1 and a SHA-256 hex digest")
+
+
+def _check_shipping(shipped_seq: int, last_seq: int) -> None:
+    if not (all(isinstance(n, int) and not isinstance(n, bool) for n in (shipped_seq, last_seq))
+            and 0 <= shipped_seq < last_seq):
+        raise ValueError(f"audit shipping range ({shipped_seq!r}, {last_seq!r}) is not allowed: "
+                         "expected whole numbers 0 <= shipped_seq < last_seq")
 
 
 class SqliteStore:
@@ -432,6 +457,29 @@ class SqliteStore:
         with self._connection() as db:
             row = db.execute("SELECT seq, hash FROM audit_head").fetchone()
         return (row["seq"], row["hash"]) if row else None
+
+    # -- shipping the audit log (gateway.shipping)
+
+    def audit_shipping(self) -> tuple[int, Optional[int]]:
+        with self._connection() as db:
+            row = db.execute("SELECT shipped_seq, pending_last_seq FROM audit_shipping WHERE one = 1").fetchone()
+        return row["shipped_seq"], row["pending_last_seq"]
+
+    def begin_audit_shipping(self, shipped_seq: int, last_seq: int) -> bool:
+        _check_shipping(shipped_seq, last_seq)
+        with self._write() as db:
+            changed = db.execute("UPDATE audit_shipping SET pending_last_seq = ?"
+                                 " WHERE one = 1 AND shipped_seq = ? AND pending_last_seq IS NULL",
+                                 (last_seq, shipped_seq)).rowcount
+        return changed == 1
+
+    def end_audit_shipping(self, shipped_seq: int, last_seq: int) -> bool:
+        _check_shipping(shipped_seq, last_seq)
+        with self._write() as db:
+            changed = db.execute("UPDATE audit_shipping SET shipped_seq = ?, pending_last_seq = NULL"
+                                 " WHERE one = 1 AND shipped_seq = ? AND pending_last_seq = ?",
+                                 (last_seq, shipped_seq, last_seq)).rowcount
+        return changed == 1
 
 
 def open_store(database: str) -> Store:

@@ -15,7 +15,8 @@ is done by the database, each in one statement or one transaction:
 - The audit chain lives in the database (`append_audit`): each record is chained to the head,
   read with ``SELECT ... FOR UPDATE`` on a one-row table, in the transaction that inserts it and
   moves the head, so appends from every instance form one chain. `export_audit` writes it as the
-  JSONL file that `gateway.audit.verify` checks.
+  JSONL file that `gateway.audit.verify` checks; `audit_records` reads a range for `gateway.shipping`,
+  whose progress every instance shares through compare-and-set updates of one row.
 - The schema is created on first connect (``CREATE TABLE IF NOT EXISTS``, a schema version),
   under a transaction-level advisory lock: two instances starting at once would otherwise race
   on the catalog (https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS).
@@ -42,12 +43,12 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
-from .audit import GENESIS, AuditError, chain_entry, refuse_chain_fields
+from .audit import GENESIS, AuditError, chain_entry, check_range, refuse_chain_fields
 from .model import ACCEPTED, FINAL_STATES, FORWARDED, FORWARDING, STATES, Submission
 from . import store
 from .store import (
-    _COLUMNS, _NANO, BUSY_SECONDS, RATE_WINDOW_SECONDS, StoreError, _check_head, _check_per_minute, _check_state,
-    _check_usd, _from_row, _positive, _to_row,
+    _COLUMNS, _NANO, BUSY_SECONDS, RATE_WINDOW_SECONDS, StoreError, _check_head, _check_per_minute, _check_shipping,
+    _check_state, _check_usd, _from_row, _positive, _to_row,
 )
 
 SCHEMA_VERSION = 1
@@ -110,7 +111,13 @@ CREATE TABLE IF NOT EXISTS audit_log (
     seq bigint PRIMARY KEY,
     hash text NOT NULL,
     line text NOT NULL                    -- the record's canonical JSON, exactly as hashed and exported
-)
+);
+CREATE TABLE IF NOT EXISTS audit_shipping (
+    one integer PRIMARY KEY CHECK (one = 1),
+    shipped_seq bigint NOT NULL,          -- the last record in the audit bucket (0: none)
+    pending_last_seq bigint               -- the last record of the object being uploaded, or NULL
+);
+INSERT INTO audit_shipping (one, shipped_seq, pending_last_seq) VALUES (1, 0, NULL) ON CONFLICT (one) DO NOTHING
 """
 
 
@@ -368,6 +375,28 @@ class PostgresStore:
             row = db.execute("SELECT seq, hash FROM audit_head WHERE one = 1").fetchone()
         return (row["seq"], row["hash"]) if row and row["seq"] else None
 
+    def audit_shipping(self) -> tuple[int, Optional[int]]:
+        with self._connection() as db:
+            row = db.execute("SELECT shipped_seq, pending_last_seq FROM audit_shipping WHERE one = 1").fetchone()
+        return row["shipped_seq"], row["pending_last_seq"]
+
+    def begin_audit_shipping(self, shipped_seq: int, last_seq: int) -> bool:
+        """One conditional UPDATE: of two instances reading the same state, exactly one sets its range."""
+        _check_shipping(shipped_seq, last_seq)
+        with self._connection() as db:
+            changed = db.execute("UPDATE audit_shipping SET pending_last_seq = %s"
+                                 " WHERE one = 1 AND shipped_seq = %s AND pending_last_seq IS NULL",
+                                 (last_seq, shipped_seq)).rowcount
+        return changed == 1
+
+    def end_audit_shipping(self, shipped_seq: int, last_seq: int) -> bool:
+        _check_shipping(shipped_seq, last_seq)
+        with self._connection() as db:
+            changed = db.execute("UPDATE audit_shipping SET shipped_seq = %s, pending_last_seq = NULL"
+                                 " WHERE one = 1 AND shipped_seq = %s AND pending_last_seq = %s",
+                                 (last_seq, shipped_seq, last_seq)).rowcount
+        return changed == 1
+
     def append_audit(self, record: dict) -> dict:
         """Chain ``record`` to the database's audit chain and store it, in one transaction; returns the
         stored record (with ``seq``, ``time``, ``prev``, ``hash``, built by `gateway.audit.chain_entry`).
@@ -396,11 +425,13 @@ class PostgresStore:
             raise AuditError(f"audit chain in {self.where}: cannot be written ({error})") from None
         return entry
 
-    def audit_lines(self, after_seq: int = 0) -> Iterator[str]:
+    def audit_lines(self, after_seq: int = 0, up_to: Optional[int] = None) -> Iterator[str]:
         """The chain's records after ``after_seq``, in order, one JSONL line each (with its newline),
-        up to the head when the call started; read in batches (one short query each)."""
-        head = self.audit_head()
-        end = head[0] if head else 0
+        up to ``up_to`` or else the head when the call started; read in batches (one short query each)."""
+        if up_to is None:
+            head = self.audit_head()
+            up_to = head[0] if head else 0
+        end = up_to
         position = after_seq
         for _ in range(math.ceil(max(0, end - position) / _EXPORT_BATCH)):  # bounded by the head read above
             with self._connection() as db:
@@ -411,6 +442,16 @@ class PostgresStore:
             for row in rows:
                 yield row["line"] + "\n"
             position = rows[-1]["seq"]
+
+    def audit_records(self, first: int, last: int) -> list[str]:
+        """Records ``first``..``last`` as JSONL lines (with their newlines), for `gateway.audit.AuditTrail.lines`;
+        `AuditError` if any is not in the chain (the shipper then uploads nothing)."""
+        check_range(first, last)
+        lines = list(self.audit_lines(first - 1, last))
+        if len(lines) != last - first + 1:
+            raise AuditError(f"audit chain in {self.where}: records {first}-{last} were asked for, "
+                             f"{len(lines)} are stored: the chain ends before {last} or records were removed")
+        return lines
 
     def export_audit(self, path: Union[str, Path]) -> int:
         """Write the whole chain to ``path`` as the JSONL file `gateway.audit.verify` checks (replacing

@@ -223,7 +223,8 @@ SHARED_SESSION_FIXTURES = {
                     "tests/test_stack_outputs.py::test_real_synthesized_dev_stack",
                     "tests/test_lazy_provider.py::test_npx_cdktf_synth"), 8),
     # A PostgreSQL server (initdb, pg_ctl start) for the gateway's store tests.
-    "postgresql_server": (("tests/test_gateway_postgres.py::", "tests/test_gateway_store.py::"), 12),
+    "postgresql_server": (("tests/test_gateway_postgres.py::", "tests/test_gateway_store.py::",
+                           "tests/test_gateway_shipping.py::"), 12),
 }
 
 

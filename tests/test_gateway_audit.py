@@ -358,7 +358,9 @@ def test_verify_command_exit_codes_and_output(log_path, tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 1 + 10 + 1 and out[-1] == "  ... and 3 more"
 
-    for missing in (tmp_path / "nope.jsonl", tmp_path):
+    no_records = tmp_path / "no-records"  # a directory is read as shipped objects: here, none
+    no_records.mkdir()
+    for missing in (tmp_path / "nope.jsonl", no_records):
         assert verify_command(missing) == 2
         captured = capsys.readouterr()
         assert captured.out == ""
