@@ -16,8 +16,10 @@ import json
 import logging
 import math
 import re
+import threading
 import time
 import uuid
+from collections import defaultdict
 from datetime import datetime
 from typing import Callable, Optional
 
@@ -100,6 +102,15 @@ def create_app(
     authenticator = authenticator or Authenticator(config)
     limits = config.limits
     proxy_header = config.tls_proxy.header if config.tls_proxy else None
+    # One subject's submissions are decided one at a time in this process, from reading the spend
+    # to adding to it, so concurrent requests cannot each pass a quota that only one fits under.
+    # (Several instances on one PostgreSQL can still overshoot by what they decide at the same moment.)
+    subject_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+    subject_locks_guard = threading.Lock()
+
+    def subject_lock(subject: str) -> threading.Lock:
+        with subject_locks_guard:
+            return subject_locks[subject]
 
     @app.exception_handler(Problem)
     async def problem(_: Request, error: Problem) -> JSONResponse:
@@ -180,6 +191,11 @@ def create_app(
             program = anonymize(task.program, limits)
         except InvalidProgram as error:
             raise Problem(400, "invalid_program", str(error)) from None
+        with subject_lock(principal.subject):
+            return decide_and_store(principal, task, key, task_id, program, now)
+
+    def decide_and_store(principal: Principal, task: TaskRequest, key: Optional[str], task_id: str, program,
+                         now: float) -> TaskAccepted:
         cost = _estimate(task.device, task.shots)
         day = datetime.fromtimestamp(now, config.zone).date().isoformat()
         spent = store.spend_today(principal.subject, day)

@@ -192,3 +192,31 @@ def test_the_same_key_sent_twice_at_once_makes_one_task(gateway):
     assert {a.status_code for a in answers} == {202} and len({a.json()["id"] for a in answers}) == 1
     assert gateway.store.claim("probe", time.time(), 1).id == answers[0].json()["id"]
     assert gateway.store.claim("probe", time.time(), 1) is None
+
+
+def test_concurrent_submissions_cannot_each_pass_a_quota_only_one_fits_under(tmp_path):
+    """Room left today for exactly one more task; eight of alice's requests arrive at once, over real
+    HTTP: one is accepted, seven are refused by the daily quota, and the spend ends within it."""
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import datetime
+
+    import httpx
+
+    from gateway.app import _estimate
+    from tests.test_gateway_auth import serving
+
+    gateway = Gateway(tmp_path)
+    cost = _estimate(SV1, 100)
+    day = datetime.fromtimestamp(time.time(), gateway.config.zone).date().isoformat()
+    gateway.store.add_spend("alice", day, 100 - 1.5 * cost)
+    with serving(gateway.app) as port, httpx.Client(timeout=30) as client:
+        def submit(n: int) -> httpx.Response:
+            return client.post(f"http://127.0.0.1:{port}/v1/tasks", json={"device": SV1, "shots": 100, "program": BELL},
+                               headers={"Authorization": f"Bearer {token('alice')}", "Idempotency-Key": f"k{n}"})
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(submit, range(8)))
+    assert sorted(a.status_code for a in answers) == [202] + [403] * 7, [a.text for a in answers]
+    assert {tuple(a.json()["rules"]) for a in answers if a.status_code == 403} == {("daily-cost-quota",)}
+    assert gateway.store.spend_today("alice", day) <= 100
+    gateway.store.close()
