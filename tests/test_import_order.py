@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from quantum_constructs.framework import FAMILIES, FAMILY
+
 REPO = Path(__file__).resolve().parents[1]
 READMES = [REPO / "README.md", REPO / "constructs" / "README.md"]
 # Importing any of these starts jsii's Node kernel (the banner) or the provider's root package.
-JSII_PACKAGES = {"jsii", "cdktf", "constructs", "cdktf_cdktf_provider_aws"}
+JSII_PACKAGES = {"jsii", "constructs"} | {name for f in FAMILIES.values() for name in (f.core, f.provider)}
 
 MEASURE = """
 import json, re, sys, time
@@ -30,7 +32,7 @@ seconds = time.perf_counter() - started
 from quantum_constructs import lazy_provider
 print(json.dumps({{
     "seconds": seconds,
-    "provider_modules": len([m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.")]),
+    "provider_modules": len([m for m in sys.modules if m.startswith("{provider}.")]),
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent (pytest) across exec.
     "peak_mb": int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) / 1024,
     "status": lazy_provider.status()._asdict(),
@@ -73,10 +75,18 @@ def test_readme_examples_import_quantum_constructs_before_cdktf_and_the_provider
     assert re.search(r"#.*quantum_constructs.*\b(first|before)\b", code, re.IGNORECASE), f"{name}: say why"
 
 
+def in_this_family(statements: str) -> str:
+    """The READMEs' CDKTF imports as a CDK Terrain app writes them (the README's migration, step 2)."""
+    if FAMILY.name == "cdktf":
+        return statements
+    cdktf = FAMILIES["cdktf"]
+    return re.sub(rf"\b{cdktf.provider}\b", FAMILY.provider, re.sub(r"\bfrom cdktf import", f"from {FAMILY.core} import", statements))
+
+
 @pytest.mark.parametrize("name, code", SNIPPETS, ids=[name for name, _ in SNIPPETS])
 def test_the_readme_import_order_is_fast_and_quiet(name, code, tmp_path):
     """The examples' imports, in their order, in a fresh process: few provider modules, no Node banner."""
-    statements = "\n".join(ast.unparse(node) for node in imports(code))
+    statements = in_this_family("\n".join(ast.unparse(node) for node in imports(code)))
     env = {
         k: v
         for k, v in os.environ.items()
@@ -84,7 +94,7 @@ def test_the_readme_import_order_is_fast_and_quiet(name, code, tmp_path):
         if k not in ("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "QUANTUM_CONSTRUCTS_EAGER_PROVIDER")
     }
     run = subprocess.run(
-        [sys.executable, "-c", MEASURE.format(imports=statements)],
+        [sys.executable, "-c", MEASURE.format(imports=statements, provider=FAMILY.provider)],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -66,14 +66,18 @@ def test_the_apps_ran_against_the_wheel_with_the_locked_dependencies(consumer_ap
 
 def test_the_wheel_declares_the_dependencies_of_pyproject(consumer_apps, consumer_env):
     pyproject = consumer_env.source / "pyproject.toml"  # the copy the wheel was built from
-    declared = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    project = tomllib.loads(pyproject.read_text())["project"]
+    declared = project["dependencies"] + [f'{requirement}; extra == "{extra}"'
+                                          for extra, requirements in project["optional-dependencies"].items()
+                                          for requirement in requirements]
     requires = consumer_apps.report["environment"]["quantum_constructs_requires"]
+    assert set(project["optional-dependencies"]) == {"cdktf", "cdktn"}  # the two framework families
 
     def normalized(requirement: str) -> str:
         from packaging.requirements import Requirement
 
         parsed = Requirement(requirement)
-        return f"{parsed.name.lower()}{parsed.specifier}"
+        return f"{parsed.name.lower()}{parsed.specifier};{parsed.marker}"
 
     assert sorted(map(normalized, requires)) == sorted(map(normalized, declared))
 

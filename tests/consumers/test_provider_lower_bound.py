@@ -77,7 +77,7 @@ BUNDLED_PROVIDER = {
 
 
 def bindings_requirement(pyproject: Path = CONSTRUCTS_DIR / "pyproject.toml") -> Requirement:
-    dependencies = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    dependencies = tomllib.loads(pyproject.read_text())["project"]["optional-dependencies"]["cdktf"]
     [requirement] = [Requirement(d) for d in dependencies if Requirement(d).name == BINDINGS]
     return requirement
 
