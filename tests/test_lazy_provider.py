@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import re
@@ -17,6 +18,10 @@ from quantum_constructs import lazy_provider
 from quantum_constructs.framework import FAMILY
 
 PROVIDER, NPM = FAMILY.provider, FAMILY.provider_npm  # the installed family's provider bindings
+# Whether the installed bindings' root package imports its modules on demand itself (cdktn_provider_aws
+# does; cdktf_cdktf_provider_aws imports all of them): then the stand-in is not used.
+LAZY_ITSELF = FAMILY.name == "cdktn"
+LAZY_ITSELF_REASON = f"lazy: {PROVIDER} imports its modules on demand itself"
 
 REPO = Path(__file__).resolve().parents[1]
 LAZY_PROVIDER_FILE = Path(lazy_provider.__file__)
@@ -44,14 +49,23 @@ def synthesize(tmp_path: Path, name: str, prelude: str = "", postlude: str = "")
 def test_the_test_session_uses_the_lazy_package_and_few_modules():
     aws = sys.modules[PROVIDER]
 
-    assert isinstance(aws, lazy_provider._LazyProviderPackage)
+    # The stand-in, unless the package is lazy by itself (then it is left as it is).
+    assert isinstance(aws, lazy_provider._LazyProviderPackage) is not LAZY_ITSELF
     loaded = [m for m in sys.modules if m.startswith(PROVIDER + ".")]
     # The library imports the modules of every type it can create (about 100 with the private network);
-    # the ordinary import loads over 4,000.
+    # CDKTF's ordinary import loads over 4,000.
     assert 0 < len(loaded) < 250
     status = lazy_provider.status()
-    assert status.lazy and status.reason.startswith("lazy")
+    assert status.lazy and status.reason == (
+        LAZY_ITSELF_REASON if LAZY_ITSELF else "lazy: provider modules are imported when first used"
+    )
     assert 0 < status.provider_modules < 250
+
+
+def test_the_installed_provider_is_lazy_by_itself_exactly_under_cdk_terrain():
+    """Told from its source without importing it: a provider upgrade that changes that fails here."""
+    init_file = importlib.util.find_spec(PROVIDER).origin
+    assert lazy_provider._imports_on_demand(init_file) is LAZY_ITSELF
 
 
 def test_attribute_access_imports_a_submodule_on_demand():
@@ -71,17 +85,25 @@ def test_output_is_identical_when_the_provider_was_imported_the_ordinary_way_fir
         "import quantum_constructs, sys\nassert len(sys.modules) < 2000",
         "from quantum_constructs import lazy_provider\nassert lazy_provider.status().node_hook",
     )
+    # CDKTF's ordinary import loads every module; CDK Terrain's package is lazy by itself in Python,
+    # so there the ordinary side differs in the kernel only (every module of index.js required).
+    python_side = (
+        f"assert lazy_provider.install({PROVIDER!r}, {NPM!r})\n"
+        f"assert lazy_provider.status()[:2] == (True, {LAZY_ITSELF_REASON!r}), lazy_provider.status()\n"
+        if LAZY_ITSELF else
+        f"assert not lazy_provider.install({PROVIDER!r}, {NPM!r})\n"
+        f"assert len([m for m in sys.modules if m.startswith('{PROVIDER}.')]) > 2000\n"
+    )
     ordinary, ordinary_stderr = synthesize(
         tmp_path,
         "ordinary",
         f"import os, {PROVIDER}, sys\n"
         "from quantum_constructs import lazy_provider\n"
-        f"assert not lazy_provider.install({PROVIDER!r}, {NPM!r})\n"
+        + python_side +
         "status = lazy_provider.status()\n"
         "assert not status.node_hook and status.node_reason == ("
         "'the jsii kernel had started before quantum_constructs was imported: import it first'), status\n"
-        "assert 'NODE_OPTIONS' not in os.environ\n"
-        f"assert len([m for m in sys.modules if m.startswith('{PROVIDER}.')]) > 2000",
+        "assert 'NODE_OPTIONS' not in os.environ\n",
     )
     assert STACKS <= set(lazy)
     assert lazy == ordinary
@@ -144,6 +166,74 @@ def test_status_says_when_the_provider_was_imported_first(tmp_path):
     assert run.stderr == ""  # nothing printed or warned
 
 
+# A root package that imports its modules on demand itself (as cdktn_provider_aws's does), with the
+# layout the stand-in expects; {imports} goes at module level.
+LAZY_ITSELF_INIT = """\
+'''Bindings.
+
+def __getattr__(name): a docstring is not code
+'''
+import importlib as _importlib
+from ._jsii import *
+{imports}
+ORDINARY = True
+_SUBMODULES = {{"provider", "s3_bucket"}}
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return _importlib.import_module(f".{{name}}", __name__)
+    raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
+"""
+# Reports, after install(): its result, the status, whether the stand-in is in place, which
+# submodules were loaded before and after `.s3_bucket` was used.
+REPORT_LAZY_ITSELF = """
+import json
+installed = module.install('cdktf_cdktf_provider_aws', '@cdktf/provider-aws')
+import cdktf_cdktf_provider_aws as aws
+before = sorted(m for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.'))
+aws.s3_bucket
+print(json.dumps({"installed": installed, "status": module.status()[:3], "ordinary": getattr(aws, 'ORDINARY', False),
+                  "stand_in": isinstance(aws, module._LazyProviderPackage), "before": before,
+                  "after": sorted(m for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.'))}))
+"""
+
+
+def lazy_itself_provider(tmp_path: Path, imports: str = "") -> Path:
+    """A directory holding a ``cdktf_cdktf_provider_aws`` package that is lazy by itself."""
+    fake = tmp_path / "cdktf_cdktf_provider_aws"
+    for module in ("_jsii", "provider", "s3_bucket"):
+        (fake / module).mkdir(parents=True)
+        (fake / module / "__init__.py").write_text("")
+    (fake / "__init__.py").write_text(LAZY_ITSELF_INIT.format(imports=imports))
+    return tmp_path
+
+
+@pytest.mark.parametrize("when", ["before install()", "after install()", "opted out"])
+def test_a_package_lazy_by_itself_is_left_as_it_is(tmp_path, when):
+    prelude = "import cdktf_cdktf_provider_aws\n" if when == "before install()" else ""
+    env = {lazy_provider.OPT_OUT_VARIABLE: "1"} if when == "opted out" else {}
+    run = run_lazy_provider_alone(prelude + REPORT_LAZY_ITSELF, PYTHONPATH=str(lazy_itself_provider(tmp_path)), **env)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {
+        "installed": True,
+        "status": [True, "lazy: cdktf_cdktf_provider_aws imports its modules on demand itself", 2],
+        "ordinary": True,  # its own module, not the stand-in
+        "stand_in": False,
+        "before": ["cdktf_cdktf_provider_aws._jsii"],
+        "after": ["cdktf_cdktf_provider_aws._jsii", "cdktf_cdktf_provider_aws.s3_bucket"],
+    }
+
+
+@pytest.mark.parametrize("imports", ["from . import provider, s3_bucket", "from .s3_bucket import *"])
+def test_a_package_with_a_getattr_that_imports_modules_up_front_gets_the_stand_in(tmp_path, imports):
+    run = run_lazy_provider_alone(REPORT_LAZY_ITSELF, PYTHONPATH=str(lazy_itself_provider(tmp_path, imports)))
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["installed"] and report["stand_in"] and not report["ordinary"]
+    assert report["status"][:2] == [True, "lazy: provider modules are imported when first used"]
+    assert report["before"] == []  # the stand-in does not even run the package's __init__.py
+
+
 def test_opt_out_variable_keeps_the_ordinary_import():
     run = run_lazy_provider_alone(
         f"print({FAKE_INSTALL}, 'cdktf_cdktf_provider_aws' in sys.modules)\nstatus = module.status()\n"
@@ -183,33 +273,106 @@ exports.s3Bucket = require("./s3-bucket");
 exports.provider = require("./provider");
 //# sourceMappingURL=data:application/json;base64,e30=
 """
-# Requires the package, then reports what was loaded when, and what it exports.
+# The second shape, @cdktn/provider-aws's (TypeScript with esModuleInterop): TypeScript's module
+# helpers, then each module through __importStar, from its directory's index.js.
+TS_HELPERS = """\
+var __createBinding = (this && this.__createBinding) || (Object.create ? (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    var desc = Object.getOwnPropertyDescriptor(m, k);
+    if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+      desc = { enumerable: true, get: function() { return m[k]; } };
+    }
+    Object.defineProperty(o, k2, desc);
+}) : (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    o[k2] = m[k];
+}));
+var __setModuleDefault = (this && this.__setModuleDefault) || (Object.create ? (function(o, v) {
+    Object.defineProperty(o, "default", { enumerable: true, value: v });
+}) : function(o, v) {
+    o["default"] = v;
+});
+var __importStar = (this && this.__importStar) || (function () {
+    var ownKeys = function(o) {
+        ownKeys = Object.getOwnPropertyNames || function (o) {
+            var ar = [];
+            for (var k in o) if (Object.prototype.hasOwnProperty.call(o, k)) ar[ar.length] = k;
+            return ar;
+        };
+        return ownKeys(o);
+    };
+    return function (mod) {
+        if (mod && mod.__esModule) return mod;
+        var result = {};
+        if (mod != null) for (var k = ownKeys(mod), i = 0; i < k.length; i++) if (k[i] !== "default") __createBinding(result, mod, k[i]);
+        __setModuleDefault(result, mod);
+        return result;
+    };
+})();
+"""
+INDEX_JS_IMPORT_STAR = """\
+"use strict";
+/**
+ * Copyright IBM Corp. 2021, 2026
+ * SPDX-License-Identifier: MPL-2.0
+ */
+""" + TS_HELPERS + """\
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.provider = exports.s3Bucket = exports.iamRole = void 0;
+// generated by cdktn get
+exports.iamRole = __importStar(require("./iam-role/index"));
+exports.s3Bucket = __importStar(require("./s3-bucket/index"));
+exports.provider = __importStar(require("./provider/index"));
+//# sourceMappingURL=data:application/json;base64,e30=
+"""
+HELPERS_LINES = len(TS_HELPERS.splitlines())  # 33
+# Requires the package, then reports what was loaded when, and what it exports: for each module,
+# whether the export is the module itself (or __importStar's copy of it) and its keys.
 PROBE_JS = """
 globalThis.loaded = [];
+const lib = process.argv[1] + "/lib/";
 const pkg = require(process.argv[1]);
 const atRequire = [...globalThis.loaded];
 const keys = Object.keys(pkg);
 const className = pkg.s3Bucket.S3Bucket.name;
-const sameModule = pkg.s3Bucket === require(process.argv[1] + "/lib/s3-bucket");
-console.log(JSON.stringify({ atRequire, keys, className, sameModule, afterUse: globalThis.loaded }));
+const sameModule = pkg.s3Bucket === require(lib + "s3-bucket");
+const afterUse = [...globalThis.loaded];
+const files = { iamRole: "iam-role", s3Bucket: "s3-bucket", provider: "provider" };
+const exported = Object.fromEntries(keys.map((key) => {
+  const value = pkg[key], module = require(lib + files[key]);
+  return [key, { same: value === module, keys: Object.keys(value), esModule: value.__esModule === true,
+                 isDefault: value.default === module, descriptor: Object.getOwnPropertyDescriptor(pkg, key),
+                 classes: Object.keys(value).map((name) => value[name] === module[name]) }];
+}));
+console.log(JSON.stringify({ atRequire, keys, className, sameModule, afterUse, exported }));
 """
+# The modules' classes; with es_module, like TypeScript's output (__importStar returns such a module
+# itself), otherwise plain CommonJS (__importStar returns a copy: getters and a `default`).
+MODULES = (("iam-role", "IamRole", True), ("s3-bucket", "S3Bucket", True), ("provider", "AwsProvider", False))
 
 
-def node_package(root: Path, index_js: str = INDEX_JS, name: str = NPM, where: str = NPM) -> Path:
+def node_package(
+    root: Path, index_js: str = INDEX_JS, name: str = NPM, where: str = NPM, directories: bool = False
+) -> Path:
+    """A package laid out like @cdktf/provider-aws (lib/<module>.js) or, with ``directories``, like
+    @cdktn/provider-aws (lib/<module>/index.js)."""
     package = root / "node_modules" / where
     (package / "lib").mkdir(parents=True)
     (package / "package.json").write_text(json.dumps({"name": name, "main": "lib/index.js"}))
     (package / "lib" / "index.js").write_text(index_js)
-    for module, cls in (("iam-role", "IamRole"), ("s3-bucket", "S3Bucket"), ("provider", "AwsProvider")):
-        (package / "lib" / f"{module}.js").write_text(
-            f'"use strict";\nglobalThis.loaded.push("{module}");\nclass {cls} {{}}\nexports.{cls} = {cls};\n'
+    for module, cls, es_module in MODULES:
+        es = 'Object.defineProperty(exports, "__esModule", { value: true });\n' if es_module and directories else ""
+        file = package / "lib" / module / "index.js" if directories else package / "lib" / f"{module}.js"
+        file.parent.mkdir(exist_ok=True)
+        file.write_text(
+            f'"use strict";\n{es}globalThis.loaded.push("{module}");\nclass {cls} {{}}\nexports.{cls} = {cls};\n'
         )
     return package
 
 
-def probe(package: Path, hook: bool = True) -> tuple[dict, str]:
+def probe(package: Path, hook: bool = True, npm: str = NPM) -> tuple[dict, str]:
     options = lazy_provider._with_require("", lazy_provider.NODE_HOOK) if hook else ""
-    env = {**os.environ, "NODE_OPTIONS": options, HOOK_DEBUG: "1", lazy_provider.HOOK_PACKAGE_VARIABLE: NPM}
+    env = {**os.environ, "NODE_OPTIONS": options, HOOK_DEBUG: "1", lazy_provider.HOOK_PACKAGE_VARIABLE: npm}
     run = subprocess.run(["node", "-e", PROBE_JS, str(package)], env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout), run.stderr
@@ -222,28 +385,102 @@ def test_the_hook_defers_each_module_to_its_first_use_and_keeps_the_exports(tmp_
     assert lazy["atRequire"] == [] and lazy["afterUse"] == ["s3-bucket"]
     assert lazy["keys"] == ordinary["keys"] == ["iamRole", "s3Bucket", "provider"]  # as the `void 0` line sets them
     assert lazy["className"] == "S3Bucket" and lazy["sameModule"] is True
+    assert lazy["exported"] == ordinary["exported"]
     assert stderr == "quantum_constructs lazy provider: lazy: 3 modules deferred\n"
 
 
+CDKTN = "@cdktn/provider-aws"
+
+
+def test_the_hook_defers_each_module_of_the_import_star_shape_and_keeps_the_exports(tmp_path):
+    """@cdktn/provider-aws's shape: the helpers kept, each module through __importStar on first use."""
+    def cdktn_package(where: str) -> Path:
+        return node_package(tmp_path / where, INDEX_JS_IMPORT_STAR, CDKTN, CDKTN, directories=True)
+
+    ordinary, quiet = probe(cdktn_package("ordinary"), hook=False, npm=CDKTN)
+    lazy, stderr = probe(cdktn_package("lazy"), npm=CDKTN)
+    assert ordinary["atRequire"] == ["iam-role", "s3-bucket", "provider"] and quiet == ""
+    assert lazy["atRequire"] == [] and lazy["afterUse"] == ["s3-bucket"]
+    assert lazy["keys"] == ordinary["keys"] == ["iamRole", "s3Bucket", "provider"]
+    assert lazy["className"] == "S3Bucket" and lazy["sameModule"] is True
+    assert lazy["exported"] == ordinary["exported"]
+    # __importStar's semantics, kept: a TypeScript module is exported itself; a plain CommonJS one
+    # as a copy with getters to its exports and the module as `default`.
+    assert [lazy["exported"][key]["same"] for key in ("iamRole", "s3Bucket", "provider")] == [True, True, False]
+    assert lazy["exported"]["provider"] == {
+        "same": False, "keys": ["AwsProvider", "default"], "esModule": False, "isDefault": True,
+        "descriptor": {"value": {"default": {}}, "writable": True, "enumerable": True, "configurable": True},
+        "classes": [True, False],
+    }
+    assert stderr == "quantum_constructs lazy provider: lazy: 3 modules deferred\n"
+
+
+HELPERS_START = 6  # the line of `var __createBinding` in INDEX_JS_IMPORT_STAR
+HELPERS_END = HELPERS_START + HELPERS_LINES  # the line after them: Object.defineProperty(exports, "__esModule"...
+
+
 @pytest.mark.parametrize(
-    "unexpected",
+    ("change", "line"),
     [
-        'exports.version = "1.0";',  # a value, not a module
-        'globalThis.loaded.push("side effect");',  # code that would no longer run at require time
-        'exports.s3Bucket = require("../lib/s3-bucket");',  # not a sibling module
-        'Object.assign(exports, require("./iam-role"));',  # another compiler's shape
+        # The helper block, not exactly TypeScript's (it is recognised whole or not at all): a statement
+        # added in it, a line changed, a line missing.
+        (lambda index: index.replace("    o[k2] = m[k];\n", '    o[k2] = m[k];\nglobalThis.loaded.push("x");\n'),
+         HELPERS_START),
+        (lambda index: index.replace('if (k[i] !== "default")', 'if (k[i] !== "defaults")'), HELPERS_START),
+        (lambda index: index.replace("        __setModuleDefault(result, mod);\n", ""), HELPERS_START),
+        # Code after the helpers that would no longer run at require time.
+        (lambda index: index.replace("// generated by cdktn get", 'globalThis.loaded.push("side effect");'),
+         HELPERS_END + 2),
+        # A module line of the other shape, in a file that defines the helpers.
+        (lambda index: index.replace('__importStar(require("./s3-bucket/index"))', 'require("./s3-bucket/index")'),
+         HELPERS_END + 4),
+        # A module line through another function than __importStar.
+        (lambda index: index.replace('__importStar(require("./s3-bucket/index"))',
+                                     'Object.freeze(require("./s3-bucket/index"))'), HELPERS_END + 4),
+        # Not a module of the package.
+        (lambda index: index.replace('require("./s3-bucket/index")', 'require("../lib/s3-bucket/index")'),
+         HELPERS_END + 4),
     ],
+    ids=["statement-in-helpers", "changed-helper", "missing-helper-line", "side-effect", "plain-require-line",
+         "other-function", "not-a-sibling"],
 )
-def test_an_index_js_of_unexpected_shape_is_loaded_the_ordinary_way(tmp_path, unexpected):
-    index_js = INDEX_JS.replace("// generated by cdktf get", unexpected)
-    result, stderr = probe(node_package(tmp_path, index_js))
+def test_an_import_star_index_js_of_unexpected_shape_is_loaded_the_ordinary_way(tmp_path, change, line):
+    index_js = change(INDEX_JS_IMPORT_STAR)
+    assert index_js != INDEX_JS_IMPORT_STAR
+    result, stderr = probe(node_package(tmp_path, index_js, CDKTN, CDKTN, directories=True), npm=CDKTN)
     assert {"iam-role", "s3-bucket", "provider"} <= set(result["atRequire"])  # all at require time
-    assert stderr.startswith("quantum_constructs lazy provider: ordinary load: line 8 has an unexpected shape: ")
+    assert stderr.startswith(
+        f"quantum_constructs lazy provider: ordinary load: line {line} has an unexpected shape: "
+    )
 
 
-def test_another_package_at_the_same_path_is_left_alone(tmp_path):
-    result, stderr = probe(node_package(tmp_path, name="provider-aws-lookalike"))
-    assert result["atRequire"] == ["iam-role", "s3-bucket", "provider"] and stderr == ""
+def lazy_source(index_js: str) -> dict:
+    """What the hook makes of ``index_js``: {source, reason}, source null when it is loaded the ordinary way."""
+    code = (
+        "const { lazySource } = require(process.argv[1]);"
+        'console.log(JSON.stringify(lazySource(require("fs").readFileSync(0, "utf8"))));'
+    )
+    run = subprocess.run(["node", "-e", code, str(lazy_provider.NODE_HOOK)], input=index_js,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def test_import_star_lines_need_the_helpers_before_them():
+    """Each shape alone: __importStar lines in a file without the helpers, or before them (where the
+    ordinary load would fail: they are not defined yet), are not made lazy."""
+    without = INDEX_JS.replace('exports.s3Bucket = require("./s3-bucket");',
+                               'exports.s3Bucket = __importStar(require("./s3-bucket"));')
+    source_map = "//# sourceMappingURL"
+    after = INDEX_JS_IMPORT_STAR.replace(TS_HELPERS, "").replace(source_map, TS_HELPERS + source_map)
+    assert lazy_source(without) == {
+        "source": None, "reason": f"line 10 has an unexpected shape: {without.splitlines()[9]}"
+    }
+    assert lazy_source(after)["source"] is None
+    assert lazy_source(after)["reason"].startswith("line 9 has an unexpected shape: exports.iamRole = __importStar(")
+    helpers_only = INDEX_JS_IMPORT_STAR.split("// generated by cdktn get")[0]
+    assert lazy_source(helpers_only) == {"source": None, "reason": "no `exports.x = __importStar(require(...))` line"}
+    assert lazy_source(INDEX_JS_IMPORT_STAR)["reason"] == "3 modules deferred"
 
 
 USER_HOOK_JS = """require("fs").appendFileSync(process.env.USER_HOOK_LOG,
@@ -290,6 +527,8 @@ def test_the_users_node_options_are_kept_and_a_later_node_process_never_sees_the
     assert STACKS <= set(written_files(tmp_path / "out"))
 
 
+@pytest.mark.skipif(FAMILY.name != "cdktf", reason="the cdktf CLI synthesizes CDKTF apps only: under CDK Terrain "
+                    "(QUANTUM_CONSTRUCTS_FRAMEWORK=cdktn) the cdktn CLI has a test of its own")
 @pytest.mark.skipif(shutil.which("npx") is None or not (REPO / "node_modules" / ".bin" / "cdktf").exists(),
                     reason="the pinned cdktf CLI is not installed (make setup installs it)")
 def test_npx_cdktf_synth_gets_the_node_hook_and_the_same_bytes(tmp_path, main_synth):

@@ -1,13 +1,17 @@
 """Import only the AWS provider modules an app uses.
 
-The AWS provider bindings' ``__init__.py`` (``cdktf_cdktf_provider_aws`` or, with CDK Terrain,
-``cdktn_provider_aws``: ``quantum_constructs.framework`` chooses) imports all of its ~2,200
-resource modules (about 20 s and 600 MB), although each module loads the jsii assembly
-itself and works alone. ``install(package, npm_package)`` registers a light stand-in for the root
-package, so ``from <package>.s3_bucket import S3Bucket`` loads the
+The AWS provider bindings are ``cdktf_cdktf_provider_aws`` or, with CDK Terrain,
+``cdktn_provider_aws`` (``quantum_constructs.framework`` chooses). CDKTF's ``__init__.py`` imports
+all of its ~2,200 resource modules (about 20 s and 600 MB), although each module loads the jsii
+assembly itself and works alone. ``install(package, npm_package)`` registers a light stand-in for
+the root package, so ``from <package>.s3_bucket import S3Bucket`` loads the
 assembly and that one module only. Attribute access on the stand-in
 (``<package>.iam_role``) imports the submodule on demand, so code
 written against the ordinary package keeps working.
+
+A root package that already imports its modules on demand itself (``cdktn_provider_aws``: a module
+``__getattr__`` over its 2,433 modules, and no module imported up front) is left as it is: the
+stand-in would gain nothing. ``install()`` tells it from its source, without importing it.
 
 It is safe by construction:
 - if the provider was already imported (another app, a notebook), nothing changes;
@@ -21,9 +25,10 @@ to opt out. The order therefore matters: import ``quantum_constructs`` first.
 ``status()`` tells whether the stand-in is in use and, if not, why; nothing is printed
 or warned, so an app that imports the provider first keeps working (at the ordinary cost).
 
-The same problem exists one process over: the jsii kernel (Node) requires the provider
-package's ``lib/index.js``, which requires all 2,212 resource modules (2.5 s, 450 MB). The Node
-half, ``lazy_provider_hook.js``, is handed to the kernel with ``node --require`` through
+The same problem exists one process over, for both families: the jsii kernel (Node) requires the
+provider package's ``lib/index.js``, which requires all its resource modules (2,212 for
+@cdktf/provider-aws, 2.5 s and 450 MB; 2,433 for @cdktn/provider-aws, 4-7 s and over 700 MB).
+The Node half, ``lazy_provider_hook.js``, is handed to the kernel with ``node --require`` through
 ``NODE_OPTIONS`` and compiles that one file with lazy getters instead (see the file); which npm
 package's file, it reads from ``QUANTUM_CONSTRUCTS_LAZY_HOOK_PACKAGE`` (``npm_package``). It can
 only be given to a kernel that has not started: ``install()`` adds it to ``NODE_OPTIONS``
@@ -37,6 +42,8 @@ it is the mechanism supply-chain malware uses, and PEP 829 deprecates it.
 
 from __future__ import annotations
 
+import ast
+import functools
 import importlib
 import importlib.util
 import os
@@ -56,6 +63,8 @@ NODE_HOOK = Path(__file__).with_name("lazy_provider_hook.js")
 
 # Why the last install() left the ordinary package in place (None: not called, or it installed).
 _fallback_reason: str | None = None
+# Whether the last install() found a root package that imports its modules on demand itself.
+_lazy_itself = False
 # Whether the jsii kernel was started with NODE_HOOK, and why or why not (None: install() has not run).
 _node_hook: tuple[bool, str] | None = None
 
@@ -90,8 +99,8 @@ class _LazyProviderPackage(types.ModuleType):
 
 def install(package: str, npm_package: str) -> bool:
     """Make both halves lazy for the provider bindings ``package`` (Python) and ``npm_package`` (its
-    jsii assembly's npm name); True if the lazy root package is in place, False if the ordinary one
-    is used.
+    jsii assembly's npm name); True if the root package imports its modules on demand (the lazy
+    stand-in is in place, or the package does so itself), False if the ordinary eager one is used.
 
     The Node half is independent: ``status().node_hook`` says whether the kernel got it.
     """
@@ -103,19 +112,27 @@ def install(package: str, npm_package: str) -> bool:
 
 
 def _install_python_package() -> bool:
-    global _fallback_reason
+    global _fallback_reason, _lazy_itself
+    _lazy_itself = False
     current = sys.modules.get(PACKAGE)
     if current is not None:
-        if not isinstance(current, _LazyProviderPackage):
-            _fallback_reason = (
-                f"{PACKAGE} was imported before quantum_constructs, with all its resource modules: "
-                "import quantum_constructs first"
-            )
-        return isinstance(current, _LazyProviderPackage)
+        if isinstance(current, _LazyProviderPackage):
+            return True
+        if _imports_on_demand(getattr(current, "__file__", None)):
+            _fallback_reason, _lazy_itself = None, True
+            return True
+        _fallback_reason = (
+            f"{PACKAGE} was imported before quantum_constructs, with all its resource modules: "
+            "import quantum_constructs first"
+        )
+        return False
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is not None and spec.submodule_search_locations and _imports_on_demand(spec.origin):
+        _fallback_reason, _lazy_itself = None, True  # whether opted out or not: nothing to replace
+        return True
     if _opted_out():
         _fallback_reason = f"{OPT_OUT_VARIABLE} is set"
         return False
-    spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations or spec.origin is None:
         _fallback_reason = f"{PACKAGE} is not installed as a package"
         return False
@@ -134,6 +151,35 @@ def _install_python_package() -> bool:
     sys.modules[PACKAGE] = module
     _fallback_reason = None
     return True
+
+
+@functools.lru_cache(maxsize=None)
+def _imports_on_demand(init_file: str | None) -> bool:
+    """Whether the package ``__init__.py`` at ``init_file`` imports its modules on demand itself:
+    it defines a module ``__getattr__`` and, at module level, imports none of its public modules
+    (``from . import x``, ``from .x import ...``; ``_jsii``, ``_private`` and the like are fine).
+    Read, never run: CDKTF's ``__init__.py`` has no ``__getattr__`` and is not even parsed."""
+    if not init_file or not init_file.endswith("__init__.py"):
+        return False
+    try:
+        source = Path(init_file).read_bytes()
+    except OSError:
+        return False
+    if b"def __getattr__(" not in source:
+        return False
+    try:
+        tree = ast.parse(source, init_file)
+    except (SyntaxError, ValueError):
+        return False
+    defines_getattr = False
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == "__getattr__":
+            defines_getattr = True
+        elif isinstance(statement, ast.ImportFrom) and statement.level > 0:
+            imported = [statement.module.split(".")[0]] if statement.module else [a.name for a in statement.names]
+            if any(not name.startswith("_") for name in imported):
+                return False  # a public module imported up front
+    return defines_getattr
 
 
 def _opted_out() -> bool:
@@ -178,7 +224,8 @@ def status() -> Status:
 
     ``lazy_provider.status().lazy`` is False when the provider was imported before
     ``quantum_constructs`` (``reason`` says so), when opted out, or when the package's layout is
-    unexpected; ``provider_modules`` counts the ``<package>.*`` modules loaded.
+    unexpected; it is True, the stand-in aside, when the package imports its modules on demand
+    itself (``cdktn_provider_aws``). ``provider_modules`` counts the ``<package>.*`` modules loaded.
     ``node_hook`` is False when the kernel had started first or when opted out (``node_reason``);
     when True, the hook still loads an ``index.js`` of unexpected shape the ordinary way
     (``QUANTUM_CONSTRUCTS_LAZY_HOOK_DEBUG=1`` prints which way it went).
@@ -187,6 +234,8 @@ def status() -> Status:
     current = sys.modules.get(PACKAGE)
     if isinstance(current, _LazyProviderPackage):
         lazy, reason = True, "lazy: provider modules are imported when first used"
+    elif _lazy_itself:
+        lazy, reason = True, f"lazy: {PACKAGE} imports its modules on demand itself"
     elif _fallback_reason is not None:
         lazy, reason = False, _fallback_reason
     elif current is not None:
