@@ -28,7 +28,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_config(root: Path, port: int) -> Path:
+def write_config(root: Path, port: int, extra: str = "") -> Path:
+    """A dev gateway's TOML in ``root`` (state under ``root/state``), alice's token, then ``extra``."""
     digest = hashlib.sha256(TOKEN.encode()).hexdigest()
     path = root / "gateway.toml"
     path.write_text(f"""[gateway]
@@ -41,7 +42,7 @@ audit_log = "state/audit.jsonl"
 subject = "alice"
 groups = ["researchers"]
 sha256 = "{digest}"
-""")
+{extra}""")
     (root / "state").mkdir(exist_ok=True)
     return path
 

@@ -32,6 +32,7 @@ from botocore.exceptions import ClientError
 from gateway.audit import AuditError, AuditLog, AuditTrail, audit_record, verify_command
 from gateway.shipping import AuditShipper, ShippingError, s3_client
 from gateway.store import SqliteStore
+from tests.test_gateway_cli import write_config as cli_config
 
 pytest_plugins = ["tests.gateway_postgres"]
 
@@ -525,24 +526,7 @@ def write_outputs(root: Path, **outputs) -> None:
 
 
 def write_config(root: Path, port: int, shipping: str) -> Path:
-    digest = hashlib.sha256(b"dev-token-alice").hexdigest()
-    (root / "state").mkdir()
-    path = root / "gateway.toml"
-    path.write_text(f"""[gateway]
-host = "127.0.0.1"
-port = {port}
-database = "state/gateway.sqlite3"
-audit_log = "state/audit.jsonl"
-
-[[gateway.api_tokens]]
-subject = "alice"
-groups = ["researchers"]
-sha256 = "{digest}"
-
-[gateway.audit_shipping]
-{shipping}
-""")
-    return path
+    return cli_config(root, port, f"\n[gateway.audit_shipping]\n{shipping}\n")
 
 
 def gateway(*args: str, cwd: Path, **kwargs):

@@ -20,20 +20,10 @@ from gateway import auth
 from gateway.auth import Authenticator, Unauthenticated
 from gateway.config import ConfigError, parse_config
 from tests.gateway_fixtures import BELL, SV1, Gateway
-from tests.gateway_pki import AUDIENCE, ISSUER, Issued, Jwks, Pki, make_pki
-from tests.test_gateway_auth import serving
+from tests.gateway_pki import AUDIENCE, ISSUER, Issued, Jwks, Pki
+from tests.test_gateway_auth import jwks, pki, serving  # noqa: F401  (module-scoped fixtures: a PKI and a JWKS)
 
 HEADER = "X-Client-Cert"
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def jwks() -> Jwks:
-    return Jwks()
 
 
 def escaped(*certificates: Issued) -> str:
