@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Synthesize every environment's stack to cdktf.out/stacks/<env>/cdk.tf.json.
+"""Synthesize the bootstrap stack and every environment's stack to cdktf.out/stacks/<name>/cdk.tf.json.
 
 Run by `cdktf synth` / `cdktf deploy <env>` (see cdktf.json) or directly with
 `pipenv run python main.py`. Pure: no AWS call, no clock.
@@ -8,12 +8,12 @@ Run by `cdktf synth` / `cdktf deploy <env>` (see cdktf.json) or directly with
 import quantum_constructs  # noqa: F401  first: silences jsii's Node 20 banner before cdktf starts
 from quantum_constructs.cdk import App
 
-from stacks import add_environment_stacks
+from stacks import add_stacks
 
 
 def main() -> None:
     app = App()
-    add_environment_stacks(app)
+    add_stacks(app)
     app.synth()
 
 

@@ -1,8 +1,22 @@
-"""Per-environment configuration and the stack that composes the constructs."""
+"""Per-environment configuration, the stack that composes the constructs, and the bootstrap stack."""
 
-from .config import ENVIRONMENTS, EnvironmentConfig, S3StateBackend, get_environment
+from .config import BOOTSTRAP, BOOTSTRAP_STACK, ENVIRONMENTS, BootstrapConfig, EnvironmentConfig, S3StateBackend, get_environment
 
-__all__ = ["ENVIRONMENTS", "EnvironmentConfig", "S3StateBackend", "add_environment_stacks", "get_environment"]
+__all__ = [
+    "BOOTSTRAP",
+    "BOOTSTRAP_STACK",
+    "ENVIRONMENTS",
+    "BootstrapConfig",
+    "EnvironmentConfig",
+    "S3StateBackend",
+    "STACK_NAMES",
+    "add_environment_stacks",
+    "add_stacks",
+    "get_environment",
+]
+
+STACK_NAMES = (BOOTSTRAP_STACK, *sorted(ENVIRONMENTS))
+"""Every stack main.py synthesizes (cdktf.out/stacks/<name>/cdk.tf.json), the bootstrap first."""
 
 
 def add_environment_stacks(app, environments=None):
@@ -10,3 +24,11 @@ def add_environment_stacks(app, environments=None):
     from .quantum_stack import QuantumStack
 
     return {name: QuantumStack(app, get_environment(name)) for name in environments or sorted(ENVIRONMENTS)}
+
+
+def add_stacks(app):
+    """Add every stack of the app to ``app``: the bootstrap (``BootstrapStack``), then one
+    ``QuantumStack`` per environment. Returns them by name, in ``STACK_NAMES`` order."""
+    from .bootstrap_stack import BootstrapStack
+
+    return {BOOTSTRAP_STACK: BootstrapStack(app), **add_environment_stacks(app)}

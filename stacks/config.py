@@ -86,7 +86,8 @@ def _fail(prop: str, value: object, allowed: str) -> None:
 class S3StateBackend:
     """Remote Terraform state in S3, locked with an S3 lock file (Terraform >= 1.10).
 
-    The bucket and key must exist before the first deploy (see README, "State bootstrap").
+    The bucket and key must exist before the first deploy: the ``bootstrap`` stack creates them
+    (``BootstrapConfig``; README, "Bootstrap").
     """
 
     bucket: str
@@ -149,7 +150,9 @@ class EnvironmentConfig:
     results_retention_days: Optional[int] = None
     """Days before results expire; None keeps them forever."""
     access_log_bucket: Optional[str] = None
-    """Existing bucket that receives S3 access logs of the results bucket."""
+    """Bucket that receives the S3 server access logs of the results bucket (and of the audit
+    bucket): the ``bootstrap`` stack creates it, unless it is one of ``BootstrapConfig``'s
+    ``existing_access_log_buckets``; None: no access logging."""
     force_destroy: bool = False
     backend: Optional[S3StateBackend] = None
     """None keeps state in a local file (dev only)."""
@@ -320,11 +323,153 @@ class EnvironmentConfig:
         return {**self.tags, "Project": PROJECT, "Environment": self.name, "ManagedBy": "cdktf"}
 
 
-_STATE = S3StateBackend(
-    bucket="quantum-cloud-terraform-state",
-    region="us-east-1",
-    kms_key_id="alias/quantum-cloud-terraform-state",
+BOOTSTRAP_STACK = "bootstrap"
+"""The name of the stack that creates what the environments assume exists (``BootstrapConfig``)."""
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_KEY_ALIAS = re.compile(r"^alias/(?!aws/)[A-Za-z0-9/_-]{1,250}$")
+
+
+def _is_days(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+@dataclass(frozen=True)
+class AccessLogBucketPlan:
+    """One access-log bucket the bootstrap creates: its name, its region (its sources') and the
+    buckets whose S3 server access logs it receives, by name."""
+
+    name: str
+    region: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BootstrapConfig:
+    """What staging and prod assume exists before their first deploy, created once by the
+    ``bootstrap`` stack (its own local state; ``make deploy ENV=bootstrap``, then the environments):
+    the Terraform state bucket with its KMS key and alias (``state``), and one access-log bucket per
+    ``access_log_bucket`` the environments name.
+
+    One source of truth: the environments' ``backend`` is ``state`` (checked), and the log buckets
+    are derived from the environments' ``access_log_bucket`` (``access_log_buckets``), so the names a
+    stack expects and the names the bootstrap creates cannot drift. Where an organization already has
+    them, say so here and the bootstrap skips them: ``create_state_bucket=False`` (an existing state
+    bucket and key), ``existing_access_log_buckets`` (e.g. a central log archive)."""
+
+    state: S3StateBackend
+    """The remote state of every environment that has one: bucket, region and key alias."""
+    create_state_bucket: bool = True
+    """False: ``state`` names an existing bucket and key; the bootstrap creates neither."""
+    state_noncurrent_version_days: int = 90
+    """Days a replaced or deleted state version is kept (the newest 10 are kept whatever their age)."""
+    state_access_log_bucket: Optional[str] = None
+    """Bucket that receives the state bucket's S3 server access logs (created by the bootstrap
+    unless listed in ``existing_access_log_buckets``); None: no access logging."""
+    existing_access_log_buckets: tuple[str, ...] = ()
+    """Access-log buckets that already exist (a central log archive): environments may log to them,
+    the bootstrap creates none of them, and each must already let ``logging.s3.amazonaws.com``
+    write those logs (README, "Bootstrap")."""
+    access_log_retention_days: int = 365
+    """Days an access log is kept in the buckets the bootstrap creates."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.state, S3StateBackend):
+            _fail("state", self.state, "an S3StateBackend")
+        if not (isinstance(self.state.bucket, str) and _BUCKET.match(self.state.bucket)):
+            _fail("state.bucket", self.state.bucket, "an S3 bucket name")
+        if not (isinstance(self.state.region, str) and _REGION.match(self.state.region)):
+            _fail("state.region", self.state.region, "an AWS region such as 'us-east-1'")
+        if not isinstance(self.create_state_bucket, bool):
+            _fail("create_state_bucket", self.create_state_bucket, "True or False")
+        if self.create_state_bucket and not (isinstance(self.state.kms_key_id, str) and _KEY_ALIAS.match(self.state.kms_key_id)):
+            _fail("state.kms_key_id", self.state.kms_key_id,
+                  "a KMS alias 'alias/...' when create_state_bucket=True (the bootstrap creates the key under that alias)")
+        for prop in ("state_noncurrent_version_days", "access_log_retention_days"):
+            if not _is_days(getattr(self, prop)):
+                _fail(prop, getattr(self, prop), "a positive number of days")
+        existing = self.existing_access_log_buckets
+        if not (isinstance(existing, tuple) and all(isinstance(b, str) and _BUCKET.match(b) for b in existing)):
+            _fail("existing_access_log_buckets", existing, "a tuple of S3 bucket names")
+        log = self.state_access_log_bucket
+        if log is not None and not self.create_state_bucket:
+            _fail("state_access_log_bucket", log, "None when create_state_bucket=False (the bootstrap leaves an existing state bucket as it is)")
+        if log is not None and not (isinstance(log, str) and _BUCKET.match(log) and log != self.state.bucket):
+            _fail("state_access_log_bucket", log, "None or the name of another S3 bucket than the state bucket")
+        reserved = {"Project", "Environment", "ManagedBy"} & set(self.tags)
+        if reserved:
+            _fail("tags", sorted(reserved), "tags other than Project, Environment and ManagedBy (set by the stack)")
+
+    @property
+    def region(self) -> str:
+        """The bootstrap stack's provider region: the state bucket's."""
+        return self.state.region
+
+    @property
+    def default_tags(self) -> dict[str, str]:
+        return {**self.tags, "Project": PROJECT, "Environment": BOOTSTRAP_STACK, "ManagedBy": "cdktf"}
+
+    def logged_buckets(self, environments: Mapping[str, "EnvironmentConfig"]) -> dict[str, list[tuple[str, str]]]:
+        """Every access-log bucket named anywhere (environments and the state bucket) -> the
+        (region, source bucket) pairs that log to it, created or existing."""
+        targets: dict[str, list[tuple[str, str]]] = {}
+        for name in sorted(environments):
+            env = environments[name]
+            if env.access_log_bucket is None:
+                continue
+            # QuantumStack logs the results bucket and, with a gateway, the audit bucket there.
+            sources = [env.results_bucket_name] + ([env.audit_bucket_name] if env.gateway_submission else [])
+            targets.setdefault(env.access_log_bucket, []).extend((env.region, source) for source in sources)
+        if self.create_state_bucket and self.state_access_log_bucket is not None:
+            targets.setdefault(self.state_access_log_bucket, []).append((self.state.region, self.state.bucket))
+        return targets
+
+    def access_log_buckets(self, environments: Mapping[str, "EnvironmentConfig"]) -> tuple[AccessLogBucketPlan, ...]:
+        """The access-log buckets the bootstrap creates: every one named by an environment's
+        ``access_log_bucket`` or ``state_access_log_bucket``, except ``existing_access_log_buckets``."""
+        return tuple(
+            AccessLogBucketPlan(name=name, region=pairs[0][0], sources=tuple(source for _, source in pairs))
+            for name, pairs in sorted(self.logged_buckets(environments).items())
+            if name not in self.existing_access_log_buckets
+        )
+
+    def check(self, environments: Mapping[str, "EnvironmentConfig"]) -> None:
+        """ValueError in one line where this bootstrap and ``environments`` disagree."""
+        if BOOTSTRAP_STACK in environments:
+            _fail("environment", BOOTSTRAP_STACK, "a name other than the bootstrap stack's")
+        for name in sorted(environments):
+            backend = environments[name].backend
+            if backend is not None and backend != self.state:
+                _fail(f"{name}.backend", backend, f"None or BootstrapConfig.state ({self.state}): the state the bootstrap creates or declares existing")
+        buckets = {self.state.bucket: "the state bucket"}
+        for env in environments.values():
+            buckets[env.results_bucket_name] = f"{env.name}'s results bucket"
+            if env.audit_bucket_name is not None:
+                buckets[env.audit_bucket_name] = f"{env.name}'s audit bucket"
+        targets = self.logged_buckets(environments)
+        for log_bucket, pairs in sorted(targets.items()):
+            if log_bucket in buckets:
+                _fail("access_log_bucket", log_bucket, f"a bucket of its own, not {buckets[log_bucket]}")
+            regions = sorted({region for region, _ in pairs})
+            if len(regions) > 1:
+                _fail("access_log_bucket", log_bucket,
+                      f"one region for all its sources (S3 delivers access logs within a region), not {', '.join(regions)}")
+        unused = sorted(set(self.existing_access_log_buckets) - set(targets))
+        if unused:
+            _fail("existing_access_log_buckets", unused, "only buckets an environment's access_log_bucket (or state_access_log_bucket) names")
+
+
+BOOTSTRAP = BootstrapConfig(
+    state=S3StateBackend(
+        bucket="quantum-cloud-terraform-state",
+        region="us-east-1",
+        kms_key_id="alias/quantum-cloud-terraform-state",
+    ),
+    # Who read or wrote the state (it holds secrets): logged to a bucket of its own.
+    state_access_log_bucket="quantum-cloud-access-logs-terraform-state",
+    access_log_retention_days=365,
 )
+_STATE = BOOTSTRAP.state
 
 ENVIRONMENTS: dict[str, EnvironmentConfig] = {
     env.name: env
@@ -406,6 +551,9 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         ),
     )
 }
+
+
+BOOTSTRAP.check(ENVIRONMENTS)
 
 
 def get_environment(name: str) -> EnvironmentConfig:

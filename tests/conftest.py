@@ -17,7 +17,7 @@ import os
 
 import pytest
 
-from stacks import ENVIRONMENTS, add_environment_stacks
+from stacks import BOOTSTRAP_STACK, ENVIRONMENTS, add_stacks
 
 
 def pytest_configure(config):
@@ -51,18 +51,36 @@ def _take_ctrl_c_back() -> None:
 
 
 @pytest.fixture(scope="session")
-def environment_stacks():
+def app_stacks():
+    """Every stack main.py synthesizes, in one app: the bootstrap and each environment's."""
     from quantum_constructs.cdk import Testing
 
-    return add_environment_stacks(Testing.app())
+    return add_stacks(Testing.app())
 
 
 @pytest.fixture(scope="session")
-def synthesized(environment_stacks) -> dict[str, str]:
-    """Each environment's synthesized Terraform JSON, as text (what Testing.synth returns)."""
+def environment_stacks(app_stacks):
+    return {name: stack for name, stack in app_stacks.items() if name != BOOTSTRAP_STACK}
+
+
+@pytest.fixture(scope="session")
+def synthesized_stacks(app_stacks) -> dict[str, str]:
+    """Every stack's synthesized Terraform JSON, as text (what Testing.synth returns), the bootstrap's too."""
     from quantum_constructs.cdk import Testing
 
-    return {name: Testing.synth(stack) for name, stack in environment_stacks.items()}
+    return {name: Testing.synth(stack) for name, stack in app_stacks.items()}
+
+
+@pytest.fixture(scope="session")
+def synthesized(synthesized_stacks) -> dict[str, str]:
+    """Each environment's synthesized Terraform JSON, as text."""
+    return {name: text for name, text in synthesized_stacks.items() if name != BOOTSTRAP_STACK}
+
+
+@pytest.fixture(scope="session")
+def bootstrap_json(synthesized_stacks) -> dict:
+    """The bootstrap stack's synthesized Terraform JSON."""
+    return json.loads(synthesized_stacks[BOOTSTRAP_STACK])
 
 
 @pytest.fixture(scope="session")

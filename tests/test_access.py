@@ -54,6 +54,21 @@ EventBridge to the budget's encrypted topic:
   "adding aws:SourceAccount, aws:SourceArn and aws:SourceOrgID to a KMS policy is not supported
   for EventBridge-to-encrypted topics": the key statement is scoped to this topic's encryption
   context (kms:EncryptionContext:aws:sns:topicArn) only, so EventBridge uses the key for SNS only.
+
+The bootstrap stack (tests/access/bootstrap.py; BOOTSTRAP_MATRIX below):
+- S3 User Guide, "Permissions for log delivery": S3 writes server access logs as the service
+  principal logging.s3.amazonaws.com, which the destination bucket's policy must allow
+  s3:PutObject under the log prefix, and AWS recommends restricting it with aws:SourceArn (the
+  source bucket) and aws:SourceAccount (its account); with the bucket owner enforced setting
+  (ACLs disabled) the policy is the only way to grant it. So the logging service may write only
+  this account's configured buckets' logs, each under its own prefix, and nobody else may write
+  there at all;
+- S3 User Guide, "Enabling Amazon S3 server access logging": the destination is in the source's
+  account and region, with SSE-S3 default encryption (tests/test_bootstrap.py checks that);
+- the state bucket and key: the key policy delegates to IAM (KMS Developer Guide, "Default key
+  policy"), so the deployer the generated deployer policy describes (stacks/deployer_policy.py) uses
+  its own environment's state and the key through S3 only, matched by kms:ResourceAliases (KMS
+  Developer Guide, "kms:ResourceAliases"), and nobody without a grant, or without TLS, does.
 """
 
 from __future__ import annotations
@@ -459,3 +474,172 @@ def test_spending_limit_changes_are_denied_explicitly_even_with_braket_full_acce
                 result = sim.decide(f"{who}+full-access", action, fill(SPENDING_LIMIT, values))
                 assert result.decision is Decision.EXPLICIT_DENY, (env, who, action, result.reason)
             assert sim.decide(f"{who}+full-access", "braket:SearchSpendingLimits", "*").decision is Decision.ALLOW
+
+
+# -- the bootstrap stack: access-log buckets and the Terraform state ---------------------------
+LOGGING = "logging.s3.amazonaws.com"
+LOG_OBJECT = "{logs}/s3-access/{source}/2026-01-01-00-00-00-0123456789ABCDEF"
+# Date-partitioned log keys (TargetObjectKeyFormat PartitionedPrefix) stay under the same prefix.
+PARTITIONED_LOG_OBJECT = "{logs}/s3-access/{source}/{account}/{region}/{source}/2026/01/01/2026-01-01-00-00-00-0123456789ABCDEF"
+FROM_SOURCE = {"aws:SourceAccount": "{account}", "aws:SourceArn": "arn:aws:s3:::{source}"}
+STATE_OBJECT = "{state}/quantum-cloud/{env}/terraform.tfstate"
+VIA_STATE_S3 = {"kms:ViaService": "s3.{region}.amazonaws.com"}
+
+# who, action, resource, context, expected: for each bucket that logs to a log bucket the bootstrap
+# creates ({logs}: that log bucket; {source}: the logging bucket's name; {other_source}: another
+# source of the app, which logs elsewhere or under another prefix).
+LOG_DELIVERY_MATRIX = [
+    (LOGGING, "s3:PutObject", LOG_OBJECT, FROM_SOURCE, ALLOW),
+    (LOGGING, "s3:PutObject", PARTITIONED_LOG_OBJECT, FROM_SOURCE, ALLOW),
+    # Another account's bucket of the same name pattern, or the right name claimed from another account.
+    (LOGGING, "s3:PutObject", LOG_OBJECT, {"aws:SourceAccount": OUTSIDER_ACCOUNT, "aws:SourceArn": "arn:aws:s3:::{source}"}, DENY),
+    # Another bucket of this account: not a source of this log bucket, or not under this prefix.
+    (LOGGING, "s3:PutObject", LOG_OBJECT, {"aws:SourceAccount": "{account}", "aws:SourceArn": "arn:aws:s3:::amazon-braket-another-team"}, DENY),
+    (LOGGING, "s3:PutObject", LOG_OBJECT, {"aws:SourceAccount": "{account}", "aws:SourceArn": "arn:aws:s3:::{other_source}"}, DENY),
+    # The source outside its prefix (another source's, or the bucket's root).
+    (LOGGING, "s3:PutObject", "{logs}/s3-access/{other_source}/2026-01-01-00-00-00-0123456789ABCDEF", FROM_SOURCE, DENY),
+    (LOGGING, "s3:PutObject", "{logs}/2026-01-01-00-00-00-0123456789ABCDEF", FROM_SOURCE, DENY),
+    # Without the source keys (no delivery of S3 carries none), without TLS, or anything but PutObject.
+    (LOGGING, "s3:PutObject", LOG_OBJECT, {}, DENY),
+    (LOGGING, "s3:PutObject", LOG_OBJECT, {**FROM_SOURCE, "aws:SecureTransport": False}, DENY),
+    (LOGGING, "s3:GetObject", LOG_OBJECT, FROM_SOURCE, DENY),
+    (LOGGING, "s3:DeleteObject", LOG_OBJECT, FROM_SOURCE, DENY),
+    (LOGGING, "s3:PutBucketPolicy", "{logs}", FROM_SOURCE, DENY),
+    # Anyone else: a role of this account without a grant, another account's administrator.
+    ("account-role", "s3:PutObject", LOG_OBJECT, {}, DENY),
+    ("outsider", "s3:PutObject", LOG_OBJECT, {}, DENY),
+    ("outsider", "s3:GetObject", LOG_OBJECT, {}, DENY),
+    # This account's administrators read the logs, over TLS only.
+    ("account-admin", "s3:GetObject", LOG_OBJECT, {}, ALLOW),
+    ("account-admin", "s3:GetObject", LOG_OBJECT, {"aws:SecureTransport": False}, DENY),
+]
+
+# The state bucket and key ({env}: an environment with an S3 backend; {other_env}: another one).
+STATE_MATRIX = [
+    ("{env}-deployer", "s3:GetObject", STATE_OBJECT, {}, ALLOW),
+    ("{env}-deployer", "s3:PutObject", STATE_OBJECT, {}, ALLOW),
+    ("{env}-deployer", "s3:PutObject", STATE_OBJECT + ".tflock", {}, ALLOW),
+    ("{env}-deployer", "s3:DeleteObject", STATE_OBJECT + ".tflock", {}, ALLOW),
+    ("{env}-deployer", "s3:DeleteObject", STATE_OBJECT, {}, DENY),
+    ("{env}-deployer", "s3:GetObject", "{state}/quantum-cloud/{other_env}/terraform.tfstate", {}, DENY),
+    ("{env}-deployer", "s3:PutObject", "{state}/quantum-cloud/{other_env}/terraform.tfstate", {}, DENY),
+    ("{env}-deployer", "s3:GetObject", STATE_OBJECT, {"aws:SecureTransport": False}, DENY),
+    ("{env}-deployer", "kms:GenerateDataKey", "{state_key}", VIA_STATE_S3, ALLOW),
+    ("{env}-deployer", "kms:Decrypt", "{state_key}", VIA_STATE_S3, ALLOW),
+    ("{env}-deployer", "kms:Decrypt", "{state_key}", {}, DENY),  # a direct call, not through S3
+    ("{env}-deployer", "s3:GetObject", LOG_OBJECT, {}, DENY),
+    ("account-role", "s3:GetObject", STATE_OBJECT, {}, DENY),
+    ("account-role", "kms:Decrypt", "{state_key}", VIA_STATE_S3, DENY),
+    ("outsider", "s3:GetObject", STATE_OBJECT, {}, DENY),
+    ("outsider", "s3:ListBucket", "{state}", {"s3:prefix": "quantum-cloud/"}, DENY),
+    ("outsider", "kms:Decrypt", "{state_key}", VIA_STATE_S3, DENY),
+    ("account-admin", "s3:GetObject", STATE_OBJECT, {}, ALLOW),
+    ("account-admin", "s3:GetObject", STATE_OBJECT, {"aws:SecureTransport": False}, DENY),
+    # The logging service writes the state bucket's logs to its log bucket, never into the state bucket.
+    (LOGGING, "s3:PutObject", STATE_OBJECT, {"aws:SourceAccount": "{account}", "aws:SourceArn": "arn:aws:s3:::{state_name}"}, DENY),
+]
+
+
+def log_sources() -> list[tuple[str, str]]:
+    """(log bucket, source bucket) for every bucket the configuration logs to a bucket the bootstrap creates."""
+    from stacks import BOOTSTRAP
+
+    return [(plan.name, source) for plan in BOOTSTRAP.access_log_buckets(ENVIRONMENTS) for source in plan.sources]
+
+
+def backend_environments() -> list[str]:
+    return sorted(name for name, env in ENVIRONMENTS.items() if env.backend is not None)
+
+
+@pytest.fixture(scope="module")
+def bootstrap_simulation(bootstrap_json, stack_json):
+    """The bootstrap stack, with each S3-backend environment's deployer (every document the deployer
+    policy generator prints for that environment's stack) as a caller ``<env>-deployer``."""
+    from stacks.deployer_policy import deployer_policies
+    from tests.access.bootstrap import BootstrapSimulation
+    from tests.access.simulation import Caller
+
+    deployers = {
+        f"{env}-deployer": Caller(f"arn:aws:iam::{ACCOUNT}:role/quantum-cloud-deployer-{env}", deployer_policies(stack_json[env]))
+        for env in backend_environments()
+    }
+    return BootstrapSimulation(bootstrap_json, deployers)
+
+
+def bootstrap_failures(sim, rows, values: dict[str, str]) -> list[str]:
+    wrong = []
+    for who, action, resource, context, expected in rows:
+        who, resource, context = fill(who, values), fill(resource, values), fill(context, values)
+        result = sim.decide(who, action, resource, context)
+        got = ALLOW if result.decision is Decision.ALLOW else DENY
+        if got != expected:
+            wrong.append(f"{who} {action} {resource} {json.dumps(context)}: expected {expected}, "
+                         f"got {result.decision.value} ({result.reason})")
+    return wrong
+
+
+def log_values(sim, log_bucket: str, source: str) -> dict[str, str]:
+    sources = [s for _, s in log_sources()]
+    other = next(s for s in sources if s != source)
+    return {"account": ACCOUNT, "region": sim.stack.region, "logs": sim.bucket_arn(log_bucket), "source": source,
+            "other_source": other}
+
+
+@pytest.mark.parametrize("log_bucket, source", log_sources())
+def test_bootstrap_log_delivery_matrix(log_bucket, source, bootstrap_simulation):
+    """The logging service writes this account's configured buckets' logs, each under its own
+    prefix of its own log bucket; nothing else writes there."""
+    values = log_values(bootstrap_simulation, log_bucket, source)
+    assert bootstrap_failures(bootstrap_simulation, LOG_DELIVERY_MATRIX, values) == []
+
+
+def test_every_source_and_log_bucket_of_the_configuration_is_simulated():
+    """The rows above run for each results, audit and state bucket that logs (none left out)."""
+    sources = {source for _, source in log_sources()}
+    for env in ENVIRONMENTS.values():
+        if env.access_log_bucket is not None:
+            assert env.results_bucket_name in sources
+            if env.gateway_submission:
+                assert env.audit_bucket_name in sources
+    from stacks import BOOTSTRAP
+
+    assert (BOOTSTRAP.state_access_log_bucket is not None) == (BOOTSTRAP.state.bucket in sources)
+    assert len({log for log, _ in log_sources()}) >= 2
+
+
+@pytest.mark.parametrize("env", backend_environments())
+def test_bootstrap_state_matrix(env, bootstrap_simulation):
+    """Each environment's deployer (as stacks/deployer_policy.py generates it) uses its own state
+    and the state key through S3; nobody else, and nothing without TLS."""
+    from stacks import BOOTSTRAP
+
+    sim = bootstrap_simulation
+    [log_bucket, source] = next([log, s] for log, s in log_sources() if s == get_environment(env).results_bucket_name)
+    values = {
+        **log_values(sim, log_bucket, source),
+        "env": env,
+        "other_env": next(e for e in backend_environments() if e != env),
+        "state": sim.bucket_arn(BOOTSTRAP.state.bucket),
+        "state_name": BOOTSTRAP.state.bucket,
+        "state_key": sim.key_arn(),
+    }
+    assert bootstrap_failures(sim, STATE_MATRIX, values) == []
+
+
+def test_the_log_delivery_matrix_fails_without_the_source_conditions(bootstrap_json):
+    """The check has teeth: without aws:SourceArn and aws:SourceAccount any bucket of any account
+    could deliver its logs into ours."""
+    import copy
+
+    from tests.access.bootstrap import BootstrapSimulation
+
+    doc = copy.deepcopy(bootstrap_json)
+    for name, document in doc["data"]["aws_iam_policy_document"].items():
+        for statement in document["statement"]:
+            if statement.get("sid", "").startswith("LogDeliveryFrom"):
+                statement.pop("condition")
+    sim = BootstrapSimulation(doc)
+    log_bucket, source = log_sources()[0]
+    wrong = bootstrap_failures(sim, LOG_DELIVERY_MATRIX, log_values(sim, log_bucket, source))
+    assert any(OUTSIDER_ACCOUNT in w for w in wrong) and any("amazon-braket-another-team" in w for w in wrong)
+    assert all(w.startswith(LOGGING) for w in wrong)

@@ -26,8 +26,9 @@ from quantum_constructs.aws.sagemaker_notebook_instance import SagemakerNotebook
 from quantum_constructs import QuantumResultsBucket, add_guardrails
 
 
-def test_every_environment_stack_passes_its_guardrails(environment_stacks):
-    for stack in environment_stacks.values():
+def test_every_stack_passes_its_guardrails(app_stacks):
+    assert "bootstrap" in app_stacks  # production guardrails on the state and log buckets too
+    for stack in app_stacks.values():
         cdktf.Testing.synth(stack, True)  # raises on any violation
 
 

@@ -26,7 +26,7 @@ LAZY_ITSELF_REASON = f"lazy: {PROVIDER} imports its modules on demand itself"
 REPO = Path(__file__).resolve().parents[1]
 LAZY_PROVIDER_FILE = Path(lazy_provider.__file__)
 HOOK_DEBUG = "QUANTUM_CONSTRUCTS_LAZY_HOOK_DEBUG"
-STACKS = {"stacks/dev/cdk.tf.json", "stacks/staging/cdk.tf.json", "stacks/prod/cdk.tf.json"}
+STACKS = {"stacks/bootstrap/cdk.tf.json", "stacks/dev/cdk.tf.json", "stacks/staging/cdk.tf.json", "stacks/prod/cdk.tf.json"}
 # What the Node hook prints (with HOOK_DEBUG=1) when it made the provider's index.js lazy.
 LAZY_IN_NODE = re.compile(r"^quantum_constructs lazy provider: lazy: (\d+) modules deferred$", re.MULTILINE)
 
@@ -491,9 +491,9 @@ USER_PROGRAM = """
 import json, os, subprocess, sys
 import quantum_constructs
 from quantum_constructs import lazy_provider
-from stacks import add_environment_stacks
+from stacks import add_stacks
 from quantum_constructs.cdk import App
-app = App(outdir=sys.argv[1]); add_environment_stacks(app); app.synth()
+app = App(outdir=sys.argv[1]); add_stacks(app); app.synth()
 later = subprocess.run(["node", "-e", "console.log(JSON.stringify(Object.keys(require.cache)))"],
                        capture_output=True, text=True, check=True)
 print(json.dumps({"status": lazy_provider.status()._asdict(), "node_options": os.environ.get("NODE_OPTIONS"),

@@ -1,17 +1,20 @@
-"""`python main.py`: every environment written, silently, offline, as the in-process synthesis."""
+"""`python main.py`: the bootstrap and every environment written, silently, offline, as the in-process synthesis."""
 
 import json
 
+from stacks import ENVIRONMENTS, STACK_NAMES
 from tests.synth_helpers import without_metadata
 
 
-def test_main_writes_every_stack_quietly_and_deterministically(main_synth, stack_json):
+def test_main_writes_every_stack_quietly_and_deterministically(main_synth, synthesized_stacks):
     run, outdir = main_synth
     assert run.returncode == 0, run.stderr
     assert run.stdout == "" and run.stderr == ""  # no Node banner, no warnings
-    for name, expected in stack_json.items():
+    assert sorted(p.name for p in (outdir / "stacks").iterdir()) == sorted(STACK_NAMES)
+    assert set(STACK_NAMES) == {"bootstrap", *ENVIRONMENTS} == set(synthesized_stacks)
+    for name, text in synthesized_stacks.items():
         written = json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text())
-        assert without_metadata(written) == without_metadata(expected), name
+        assert without_metadata(written) == without_metadata(json.loads(text)), name
 
 
 def test_prod_warns_at_synthesis_what_its_gateway_still_lacks(main_synth):
@@ -21,7 +24,7 @@ def test_prod_warns_at_synthesis_what_its_gateway_still_lacks(main_synth):
     manifest = json.loads((outdir / "manifest.json").read_text())
     warnings = {name: [a["message"] for a in stack["annotations"] if a["level"] == "@cdktf/warn"]
                 for name, stack in manifest["stacks"].items()}
-    assert warnings["dev"] == [] and warnings["staging"] == []
+    assert warnings["dev"] == [] and warnings["staging"] == [] and warnings["bootstrap"] == []
     assert [w.split(":")[1].split("=")[0].strip() for w in warnings["prod"]] == ["submission", "gateway_ca_certificate"]
 
 

@@ -1,4 +1,4 @@
-"""Snapshot of every environment's synthesized Terraform JSON, one set per framework family.
+"""Snapshot of every synthesized stack (the bootstrap and each environment), one set per framework family.
 
 CDKTF's are in ``snapshots/cdktf/``, CDK Terrain's in ``snapshots/cdktn/``; the family
 installed (``quantum_constructs.framework``) is compared with its own. tests/test_framework.py
@@ -15,13 +15,13 @@ import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from quantum_constructs.framework import FAMILY
-from stacks import ENVIRONMENTS
+from stacks import STACK_NAMES
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"  # not __snapshots__: syrupy clears files it does not own there
 
 
 def snapshot_file(family: str, env: str) -> Path:
-    """Where ``family``'s snapshot of ``env`` is kept."""
+    """Where ``family``'s snapshot of the stack ``env`` is kept."""
     return SNAPSHOTS / family / "test_snapshots" / f"test_stack_matches_snapshot[{env}].json"
 
 
@@ -43,6 +43,6 @@ def snapshot_json(snapshot):
     return snapshot.use_extension(FamilySnapshot)
 
 
-@pytest.mark.parametrize("env", sorted(ENVIRONMENTS))
-def test_stack_matches_snapshot(env, synthesized, snapshot_json):
-    assert json.loads(synthesized[env]) == snapshot_json
+@pytest.mark.parametrize("env", STACK_NAMES)
+def test_stack_matches_snapshot(env, synthesized_stacks, snapshot_json):
+    assert json.loads(synthesized_stacks[env]) == snapshot_json

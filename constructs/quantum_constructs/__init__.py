@@ -4,6 +4,7 @@
     from quantum_constructs import BraketJobsExecutionRole, BraketBudget, BraketStateChangeAlerts
     from quantum_constructs import BraketSpendingLimits, AwsccProvider, BraketSpendingLimitResource
     from quantum_constructs import QuantumPrivateNetwork, QuantumGateway, QuantumAuditBucket
+    from quantum_constructs import TerraformStateBucket, AccessLogBucket
 """
 
 import os as _os
@@ -18,6 +19,7 @@ from . import lazy_provider  # noqa: E402
 # Before any provider import below: load only the provider modules in use.
 lazy_provider.install(FAMILY.provider, FAMILY.provider_npm)
 
+from .access_logs import LOGGING_SERVICE, AccessLogBucket  # noqa: E402
 from .alerts import BraketStateChangeAlerts  # noqa: E402
 from .awscc import (  # noqa: E402
     AWSCC_VERSION_CONSTRAINT,
@@ -42,6 +44,7 @@ from .package_mirror import QuantumPackageMirror  # noqa: E402
 from .private_apis import PRIVATE_API_CALLS  # noqa: E402
 from .role import BraketNotebookRole, ExistingNotebookRole, device_policy_arn  # noqa: E402
 from .spending_limits import BraketSpendingLimits  # noqa: E402
+from .state_bucket import TerraformStateBucket  # noqa: E402
 
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
@@ -63,6 +66,7 @@ def _show_props(*classes: type) -> None:
 
 __version__ = _version()
 _show_props(
+    AccessLogBucket,
     AwsccProvider,
     BraketBudget,
     BraketSpendingLimitResource,
@@ -77,10 +81,12 @@ _show_props(
     QuantumPackageMirror,
     QuantumPrivateNetwork,
     QuantumResultsBucket,
+    TerraformStateBucket,
 )
 
 __all__ = [
     "AWSCC_VERSION_CONSTRAINT",
+    "AccessLogBucket",
     "AwsccProvider",
     "BraketBudget",
     "BraketSpendingLimitResource",
@@ -91,6 +97,7 @@ __all__ = [
     "BucketEncryption",
     "ExistingNotebookRole",
     "JOBS_PREFIX",
+    "LOGGING_SERVICE",
     "NOTEBOOK_INSTANCE_TYPES",
     "__version__",
     "DEFAULT_INTERFACE_ENDPOINTS",
@@ -105,6 +112,7 @@ __all__ = [
     "QuantumResultsBucket",
     "SpendingLimitPeriod",
     "StackGuardrails",
+    "TerraformStateBucket",
     "add_guardrails",
     "ca_bundle",
     "device_policy_arn",

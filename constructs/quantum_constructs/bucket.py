@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Optional, Protocol, Sequence
+from typing import Optional, Protocol, Sequence, Union
 
 from .aws.data_aws_caller_identity import DataAwsCallerIdentity
 from .aws.data_aws_iam_policy_document import (
@@ -79,6 +79,48 @@ _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
 
 
+def is_bucket_name(name: object) -> bool:
+    """``name`` is a name S3 accepts for a general purpose bucket (length, characters, no '..',
+    no reserved prefix or suffix)."""
+    return (
+        isinstance(name, str)
+        and bool(_BUCKET_NAME.match(name))
+        and ".." not in name
+        and not name.startswith(_RESERVED_PREFIXES)
+        and not name.endswith(_RESERVED_SUFFIXES)
+    )
+
+
+def check_bucket_name(bucket_name: object) -> None:
+    """ValueError in one line unless ``bucket_name`` is a name S3 accepts (``is_bucket_name``)."""
+    require(
+        is_bucket_name(bucket_name),
+        "bucket_name",
+        bucket_name,
+        "an S3 bucket name: 3-63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit",
+    )
+
+
+def default_access_log_prefix(bucket_name: str) -> str:
+    """Where the S3 server access logs of ``bucket_name`` go in their log bucket: ``s3-access/<bucket_name>/``
+    (the default of every bucket of this library that logs, and of ``AccessLogBucket.allow_logging_from``)."""
+    return f"s3-access/{bucket_name}/"
+
+
+def deny_insecure_transport(bucket_arn: str) -> DataAwsIamPolicyDocumentStatement:
+    """The bucket-policy statement every bucket of this library has: any request without TLS is refused."""
+    return DataAwsIamPolicyDocumentStatement(
+        sid="DenyInsecureTransport",
+        effect="Deny",
+        actions=["s3:*"],
+        resources=[bucket_arn, f"{bucket_arn}/*"],
+        principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
+        condition=[
+            DataAwsIamPolicyDocumentStatementCondition(test="Bool", variable="aws:SecureTransport", values=["false"])
+        ],
+    )
+
+
 class BucketEncryption(enum.Enum):
     """Server-side encryption of the results bucket."""
 
@@ -86,6 +128,16 @@ class BucketEncryption(enum.Enum):
     """A customer-managed KMS key with automatic rotation, created with the bucket."""
     S3_MANAGED = "AES256"
     """SSE-S3: keys managed by S3. No KMS charges, no key policy to manage."""
+
+
+class AccessLogDestination(Protocol):
+    """A bucket construct that receives S3 server access logs, such as an ``AccessLogBucket``."""
+
+    literal_bucket_name: str
+    bucket_name: str
+    bucket_policy: S3BucketPolicy
+
+    def allow_logging_from(self, source: "LibraryBucket", prefix: Optional[str] = None) -> bool: ...
 
 
 class Grantable(Protocol):
@@ -141,7 +193,102 @@ def private_bucket_settings(
     )
 
 
-class QuantumResultsBucket(Construct):
+def abort_incomplete_uploads_rule() -> S3BucketLifecycleConfigurationRule:
+    """The lifecycle rule every bucket of this library has: incomplete multipart uploads aborted after 7 days."""
+    return S3BucketLifecycleConfigurationRule(
+        id="abort-incomplete-multipart-uploads",
+        status="Enabled",
+        filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+        abort_incomplete_multipart_upload=[
+            S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
+        ],
+    )
+
+
+def expired_delete_markers_rule() -> S3BucketLifecycleConfigurationRule:
+    """A lifecycle rule removing the delete markers left alone once noncurrent versions expire. A
+    rule of its own: S3 refuses ExpiredObjectDeleteMarker beside Days in one Expiration."""
+    return S3BucketLifecycleConfigurationRule(
+        id="remove-expired-delete-markers",
+        status="Enabled",
+        filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+        expiration=[S3BucketLifecycleConfigurationRuleExpiration(expired_object_delete_marker=True)],
+    )
+
+
+def check_access_logging(bucket_name: str, access_log_bucket: object, access_log_prefix: object) -> None:
+    """ValueError in one line unless ``access_log_bucket`` is None, a log bucket construct
+    (``AccessLogBucket``) or the name of another bucket, and ``access_log_prefix`` None or a
+    relative key prefix."""
+    log_bucket_name = getattr(access_log_bucket, "literal_bucket_name", access_log_bucket)
+    require(
+        access_log_bucket is None
+        or (
+            (isinstance(access_log_bucket, str) or callable(getattr(access_log_bucket, "allow_logging_from", None)))
+            and is_bucket_name(log_bucket_name)
+            and log_bucket_name != bucket_name
+        ),
+        "access_log_bucket",
+        access_log_bucket,
+        "None, an AccessLogBucket, or the name of another, existing S3 bucket that lets logging.s3.amazonaws.com write",
+    )
+    require(
+        access_log_prefix is None or (isinstance(access_log_prefix, str) and bool(_LOG_PREFIX.match(access_log_prefix))),
+        "access_log_prefix",
+        access_log_prefix,
+        "None or a relative key prefix such as 's3-access/results/' (no leading '/')",
+    )
+
+
+class LibraryBucket(Construct):
+    """What every bucket construct of this library shares: its attributes, and S3 server access
+    logging (``_log_access``). A subclass sets ``bucket``, ``_bucket_name``, ``_bucket_arn`` and,
+    with a KMS key, ``_key_arn``."""
+
+    bucket: S3Bucket
+    _bucket_name: str
+    _bucket_arn: str
+    _key_arn: Optional[str] = None
+
+    @property
+    def bucket_name(self) -> str:
+        """The bucket's name (a Terraform reference; ``literal_bucket_name`` is the plain string)."""
+        return self.bucket.bucket
+
+    @property
+    def literal_bucket_name(self) -> str:
+        """The bucket name as given (a plain string, never a Terraform reference)."""
+        return self._bucket_name
+
+    @property
+    def bucket_arn(self) -> str:
+        """The bucket's ARN (a Terraform reference)."""
+        return self._bucket_arn
+
+    @property
+    def kms_key_arn(self) -> Optional[str]:
+        """The ARN of the bucket's KMS key (a Terraform reference), or None with SSE-S3."""
+        return self._key_arn
+
+    def _log_access(self, access_log_bucket: object, access_log_prefix: Optional[str]) -> None:
+        """S3 server access logs of the bucket to ``access_log_bucket`` (as ``check_access_logging``
+        allows) under ``access_log_prefix`` (default ``s3-access/<bucket_name>/``). A log bucket
+        construct is told to accept them (``allow_logging_from``), and Terraform creates it and its
+        policy before the logging configuration, which S3 refuses until they exist."""
+        if access_log_bucket is None:
+            return
+        prefix = access_log_prefix or default_access_log_prefix(self._bucket_name)
+        if isinstance(access_log_bucket, str):
+            target, depends_on = access_log_bucket, None
+        else:
+            access_log_bucket.allow_logging_from(self, prefix)
+            target, depends_on = access_log_bucket.bucket_name, [access_log_bucket.bucket_policy]
+        S3BucketLoggingA(
+            self, "AccessLogging", bucket=self.bucket.id, target_bucket=target, target_prefix=prefix, depends_on=depends_on
+        )
+
+
+class QuantumResultsBucket(LibraryBucket):
     """The S3 bucket where Amazon Braket writes quantum task results.
 
     Secure by default:
@@ -167,8 +314,9 @@ class QuantumResultsBucket(Construct):
         Default: None (never).
     :param expire_after_days: delete results (and noncurrent versions) after this
         many days. Default: None (kept forever).
-    :param access_log_bucket: name of an existing bucket that receives S3 server
-        access logs. Default: None (no access logging).
+    :param access_log_bucket: where the bucket's S3 server access logs go: an ``AccessLogBucket``
+        (which is then told to accept them), or the name of an existing bucket of the same account
+        and region that lets ``logging.s3.amazonaws.com`` write them. Default: None (no access logging).
     :param access_log_prefix: key prefix for access logs. Default: ``s3-access/<bucket_name>/``.
     :param force_destroy: allow ``terraform destroy`` to delete a non-empty bucket.
         Default: False.
@@ -198,7 +346,7 @@ class QuantumResultsBucket(Construct):
         versioned: bool = True,
         transition_to_ia_days: Optional[int] = None,
         expire_after_days: Optional[int] = None,
-        access_log_bucket: Optional[str] = None,
+        access_log_bucket: Optional[Union[str, AccessLogDestination]] = None,
         access_log_prefix: Optional[str] = None,
         force_destroy: bool = False,
         eventbridge_notifications: bool = True,
@@ -240,12 +388,6 @@ class QuantumResultsBucket(Construct):
             ("eventbridge_notifications", eventbridge_notifications),
         ):
             require_bool(prop, flag)
-        require(
-            access_log_prefix is None or (isinstance(access_log_prefix, str) and bool(_LOG_PREFIX.match(access_log_prefix))),
-            "access_log_prefix",
-            access_log_prefix,
-            "None or a relative key prefix such as 's3-access/results/' (no leading '/')",
-        )
         # S3 refuses STANDARD_IA transitions before day 30.
         require(
             transition_to_ia_days is None or transition_to_ia_days >= 30,
@@ -260,15 +402,7 @@ class QuantumResultsBucket(Construct):
                 expire_after_days,
                 f"more than transition_to_ia_days ({transition_to_ia_days})",
             )
-        if access_log_bucket is not None:
-            require(
-                isinstance(access_log_bucket, str)
-                and bool(_BUCKET_NAME.match(access_log_bucket))
-                and access_log_bucket != bucket_name,
-                "access_log_bucket",
-                access_log_bucket,
-                "the name of another, existing S3 bucket",
-            )
+        check_access_logging(bucket_name, access_log_bucket, access_log_prefix)
 
         self._results_prefix = results_prefix
         self._granted: list[tuple[Grantable, str]] = []
@@ -312,41 +446,14 @@ class QuantumResultsBucket(Construct):
         )
         if eventbridge_notifications:
             S3BucketNotification(self, "Notifications", bucket=bucket_id, eventbridge=True)
-        if access_log_bucket is not None:
-            S3BucketLoggingA(
-                self,
-                "AccessLogging",
-                bucket=bucket_id,
-                target_bucket=access_log_bucket,
-                target_prefix=access_log_prefix or f"s3-access/{bucket_name}/",
-            )
+        self._log_access(access_log_bucket, access_log_prefix)
         apply_provider(self, provider)
 
     # -- attributes ---------------------------------------------------------
     @property
-    def bucket_name(self) -> str:
-        """The bucket's name (a Terraform reference; ``literal_bucket_name`` is the plain string)."""
-        return self.bucket.bucket
-
-    @property
-    def literal_bucket_name(self) -> str:
-        """The bucket name as given (a plain string, never a Terraform reference)."""
-        return self._bucket_name
-
-    @property
-    def bucket_arn(self) -> str:
-        """The bucket's ARN (a Terraform reference)."""
-        return self._bucket_arn
-
-    @property
     def results_prefix(self) -> str:
         """The key prefix under which Braket writes results, e.g. ``results``."""
         return self._results_prefix
-
-    @property
-    def kms_key_arn(self) -> Optional[str]:
-        """ARN of the bucket's KMS key, or None with SSE-S3."""
-        return self._key_arn
 
     # -- grants -------------------------------------------------------------
     def grant_read_write(self, role: Grantable, prefix: Optional[str] = None) -> bool:
@@ -487,38 +594,12 @@ class QuantumResultsBucket(Construct):
         )
 
     def _tls_only_policy(self) -> PolicyStatements:
-        return PolicyStatements(
-            self,
-            "TlsOnly",
-            [
-                DataAwsIamPolicyDocumentStatement(
-                    sid="DenyInsecureTransport",
-                    effect="Deny",
-                    actions=["s3:*"],
-                    resources=[self.bucket.arn, f"{self.bucket.arn}/*"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="*", identifiers=["*"])],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="Bool", variable="aws:SecureTransport", values=["false"]
-                        )
-                    ],
-                )
-            ],
-        )
+        return PolicyStatements(self, "TlsOnly", [deny_insecure_transport(self.bucket.arn)])
 
     def _lifecycle_rules(
         self, transition_to_ia_days: Optional[int], expire_after_days: Optional[int]
     ) -> list[S3BucketLifecycleConfigurationRule]:
-        rules = [
-            S3BucketLifecycleConfigurationRule(
-                id="abort-incomplete-multipart-uploads",
-                status="Enabled",
-                filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                abort_incomplete_multipart_upload=[
-                    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
-                ],
-            )
-        ]
+        rules = [abort_incomplete_uploads_rule()]
         if transition_to_ia_days or expire_after_days:
             rules.append(
                 S3BucketLifecycleConfigurationRule(

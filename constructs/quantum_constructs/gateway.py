@@ -7,7 +7,7 @@ import base64
 import binascii
 import re
 import ssl
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 from .cdk import TerraformProvider
 from .aws.data_aws_caller_identity import DataAwsCallerIdentity
@@ -29,13 +29,7 @@ from .aws.rolesanywhere_trust_anchor import (
     RolesanywhereTrustAnchorSourceSourceData,
 )
 from .aws.s3_bucket import S3Bucket
-from .aws.s3_bucket_lifecycle_configuration import (
-    S3BucketLifecycleConfiguration,
-    S3BucketLifecycleConfigurationRule,
-    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
-    S3BucketLifecycleConfigurationRuleFilter,
-)
-from .aws.s3_bucket_logging import S3BucketLoggingA
+from .aws.s3_bucket_lifecycle_configuration import S3BucketLifecycleConfiguration
 from .aws.s3_bucket_notification import S3BucketNotification
 from .aws.s3_bucket_object_lock_configuration import (
     S3BucketObjectLockConfigurationA,
@@ -49,7 +43,17 @@ from ._kms import account_administers_key
 from ._policy import PolicyStatements
 from ._scope import apply_provider, check_provider, path_name, path_sid
 from ._validation import is_whole, require, require_bool, require_optional_text
-from .bucket import _BUCKET_NAME, _LOG_PREFIX, _PREFIX, _RESERVED_PREFIXES, _RESERVED_SUFFIXES, Grantable, QuantumResultsBucket, private_bucket_settings
+from .bucket import (
+    _PREFIX,
+    AccessLogDestination,
+    Grantable,
+    LibraryBucket,
+    QuantumResultsBucket,
+    abort_incomplete_uploads_rule,
+    check_access_logging,
+    check_bucket_name,
+    private_bucket_settings,
+)
 from .role import PolicyRoleBase, check_permissions_boundary, service_role_name, spending_limit_statements, task_statements
 
 ROLES_ANYWHERE = "rolesanywhere.amazonaws.com"
@@ -313,7 +317,7 @@ class QuantumGateway(PolicyRoleBase):
         ]
 
 
-class QuantumAuditBucket(Construct):
+class QuantumAuditBucket(LibraryBucket):
     """An S3 bucket for audit records that nobody can delete or shorten while they are retained.
 
     - S3 Object Lock, enabled at creation, with a default retention of ``retention_days`` in
@@ -351,8 +355,8 @@ class QuantumAuditBucket(Construct):
     :param bucket_name: the bucket's name (S3's naming rules).
     :param retention_days: default COMPLIANCE retention of each record, 1-36500 days (required).
     :param records_prefix: the key prefix records are appended under. Default ``audit``.
-    :param access_log_bucket: an existing bucket that receives this bucket's S3 access logs.
-        Default: None. (A bucket with Object Lock cannot itself receive access logs.)
+    :param access_log_bucket: where this bucket's S3 server access logs go: an ``AccessLogBucket``
+        or the name of an existing bucket that accepts them (as for ``QuantumResultsBucket``). Default: None. (A bucket with Object Lock cannot itself receive access logs.)
     :param access_log_prefix: default ``s3-access/<bucket_name>/``.
     :param allow_retention_changes: default False (see above).
     :param eventbridge_notifications: send the bucket's events to EventBridge. Default: True.
@@ -371,7 +375,7 @@ class QuantumAuditBucket(Construct):
         bucket_name: str,
         retention_days: int,
         records_prefix: str = AUDIT_PREFIX,
-        access_log_bucket: Optional[str] = None,
+        access_log_bucket: Optional[Union[str, AccessLogDestination]] = None,
         access_log_prefix: Optional[str] = None,
         allow_retention_changes: bool = False,
         eventbridge_notifications: bool = True,
@@ -379,16 +383,7 @@ class QuantumAuditBucket(Construct):
     ) -> None:
         super().__init__(scope, id)
         check_provider(provider)
-        require(
-            isinstance(bucket_name, str)
-            and bool(_BUCKET_NAME.match(bucket_name))
-            and ".." not in bucket_name
-            and not bucket_name.startswith(_RESERVED_PREFIXES)
-            and not bucket_name.endswith(_RESERVED_SUFFIXES),
-            "bucket_name",
-            bucket_name,
-            "an S3 bucket name: 3-63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit",
-        )
+        check_bucket_name(bucket_name)
         low, high = RETENTION_DAYS_RANGE
         require(
             is_whole(retention_days) and low <= retention_days <= high,
@@ -402,20 +397,7 @@ class QuantumAuditBucket(Construct):
             records_prefix,
             "a relative S3 key prefix without leading or trailing '/', e.g. 'audit'",
         )
-        require(
-            access_log_bucket is None
-            or (isinstance(access_log_bucket, str) and bool(_BUCKET_NAME.match(access_log_bucket))
-                and access_log_bucket != bucket_name),
-            "access_log_bucket",
-            access_log_bucket,
-            "None or the name of another, existing S3 bucket",
-        )
-        require(
-            access_log_prefix is None or (isinstance(access_log_prefix, str) and bool(_LOG_PREFIX.match(access_log_prefix))),
-            "access_log_prefix",
-            access_log_prefix,
-            "None or a relative key prefix such as 's3-access/audit/'",
-        )
+        check_access_logging(bucket_name, access_log_bucket, access_log_prefix)
         require_bool("allow_retention_changes", allow_retention_changes)
         require_bool("eventbridge_notifications", eventbridge_notifications)
         self._bucket_name = bucket_name
@@ -462,16 +444,7 @@ class QuantumAuditBucket(Construct):
             bucket=bucket_id,
             # The only rule: it never expires a record (a lifecycle expiration would delete without
             # any DeleteObject call once retention ends).
-            rule=[
-                S3BucketLifecycleConfigurationRule(
-                    id="abort-incomplete-multipart-uploads",
-                    status="Enabled",
-                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                    abort_incomplete_multipart_upload=[
-                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
-                    ],
-                )
-            ],
+            rule=[abort_incomplete_uploads_rule()],
         )
         policy = PolicyStatements(self, "PolicyDocument", self._policy_statements(allow_retention_changes))
         self.bucket_policy = S3BucketPolicy(
@@ -484,35 +457,11 @@ class QuantumAuditBucket(Construct):
         )
         if eventbridge_notifications:
             S3BucketNotification(self, "Notifications", bucket=bucket_id, eventbridge=True)
-        if access_log_bucket is not None:
-            S3BucketLoggingA(
-                self,
-                "AccessLogging",
-                bucket=bucket_id,
-                target_bucket=access_log_bucket,
-                target_prefix=access_log_prefix or f"s3-access/{bucket_name}/",
-            )
+        self._log_access(access_log_bucket, access_log_prefix)
         self._granted: list[tuple[Grantable, str]] = []
         apply_provider(self, provider)
 
     # -- attributes ---------------------------------------------------------
-    @property
-    def bucket_name(self) -> str:
-        """The bucket's name (a Terraform reference; ``literal_bucket_name`` is the plain string)."""
-        return self.bucket.bucket
-
-    @property
-    def literal_bucket_name(self) -> str:
-        return self._bucket_name
-
-    @property
-    def bucket_arn(self) -> str:
-        return self._bucket_arn
-
-    @property
-    def kms_key_arn(self) -> str:
-        return self._key_arn
-
     @property
     def retention_days(self) -> int:
         return self._retention_days
