@@ -17,7 +17,7 @@ export CHECKPOINT_DISABLE := 1
 # jsii's end-of-life banner under Node 20, silenced whatever a script imports first.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: run test test-cdktn setup setup-cdktn postgresql-server synth cdktf-synth cdktn-synth deploy cdktn-deploy bench bench-jobs bench-gateway bench-tests snapshot-update snapshot-update-cdktn clean
+.PHONY: run test test-cdktn check-stack setup setup-cdktn postgresql-server synth cdktf-synth cdktn-synth deploy cdktn-deploy bench bench-jobs bench-gateway bench-tests snapshot-update snapshot-update-cdktn clean
 
 # The main job: synthesize every stack, then a Bell circuit on the local simulator against dev's outputs.
 run: setup synth
@@ -54,8 +54,12 @@ synth:
 cdktf-synth: setup
 	npx cdktf synth
 
-deploy: setup
+deploy: check-stack setup
 	npx cdktf deploy $(ENV) --outputs-file outputs/$(ENV).json
+
+# Before any install or synthesis: ENV must name one stack of the app (one line listing them otherwise).
+check-stack:
+	@$(PYTHON) -c 'import sys, stacks; sys.exit(stacks.unknown_stack(sys.argv[1]))' '$(ENV)'
 
 # The same from cdktf.json with the cdktn CLI: its app command (`pipenv run python main.py`) runs in
 # compat/cdktn/.venv through PIPENV_PIPFILE.
@@ -63,7 +67,7 @@ CDKTN_CLI = $(CDKTN_ENV) PIPENV_PIPFILE=$(CURDIR)/$(CDKTN_DIR)/Pipfile $(CDKTN_D
 cdktn-synth: setup-cdktn
 	$(CDKTN_CLI) synth
 
-cdktn-deploy: setup-cdktn
+cdktn-deploy: check-stack setup-cdktn
 	$(CDKTN_CLI) deploy $(ENV) --outputs-file outputs/$(ENV).json
 
 setup: .venv/.synced node_modules/.synced .venv-checkov/.synced postgresql-server

@@ -13,6 +13,7 @@ __all__ = [
     "add_environment_stacks",
     "add_stacks",
     "get_environment",
+    "unknown_stack",
 ]
 
 STACK_NAMES = (BOOTSTRAP_STACK, *sorted(ENVIRONMENTS))
@@ -32,3 +33,13 @@ def add_stacks(app):
     from .bootstrap_stack import BootstrapStack
 
     return {BOOTSTRAP_STACK: BootstrapStack(app), **add_environment_stacks(app)}
+
+
+
+def unknown_stack(name: str) -> str | None:
+    """None if main.py synthesizes a stack ``name`` (``make deploy ENV=<name>``), else one line
+    naming the stacks."""
+    if name in STACK_NAMES:
+        return None
+    return (f"ENV={name!r} is not a stack of this app: expected one of {', '.join(STACK_NAMES)} "
+            f"({BOOTSTRAP_STACK} first, then the environments)")
