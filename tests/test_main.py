@@ -46,23 +46,27 @@ def test_a_gateway_with_a_premises_link_and_its_own_ca_warns_of_nothing(tmp_path
 def test_make_deploy_refuses_an_unknown_stack_in_one_line_before_installing_or_synthesizing():
     """`make deploy ENV=prd` (or no ENV) stops at once with the stacks it could have meant; a known
     stack passes the check, and `make -n` shows the deploy that follows (without running it)."""
+    import os
+    import re
     import subprocess
     from pathlib import Path
 
     repo = Path(__file__).resolve().parents[1]
+    # As a user's shell runs it, not as a sub-make of `make test` (which would pass its flags on).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     for target in ("deploy", "cdktn-deploy"):
-        for env in ("prd", ""):
-            run = subprocess.run(["make", "--no-print-directory", target, f"ENV={env}"], cwd=repo,
-                                 capture_output=True, text=True, timeout=60)
-            assert run.returncode != 0 and run.stdout == "", (target, env, run.stdout)
+        for name in ("prd", ""):
+            run = subprocess.run(["make", "--no-print-directory", target, f"ENV={name}"], cwd=repo,
+                                 capture_output=True, text=True, timeout=60, env=env)
+            assert run.returncode != 0 and run.stdout == "", (target, name, run.stdout)
             first, *rest = run.stderr.splitlines()
-            assert first == (f"ENV={env!r} is not a stack of this app: expected one of "
+            assert first == (f"ENV={name!r} is not a stack of this app: expected one of "
                              f"{', '.join(STACK_NAMES)} (bootstrap first, then the environments)")
-            assert all(line.startswith("make: ***") for line in rest), run.stderr
+            assert all(re.match(r"make(\[\d+\])?: \*\*\* ", line) for line in rest), run.stderr
     for name in STACK_NAMES:
         run = subprocess.run(["make", "--no-print-directory", "check-stack", f"ENV={name}"], cwd=repo,
-                             capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=60, env=env)
         assert (run.returncode, run.stdout, run.stderr) == (0, "", ""), name
     run = subprocess.run(["make", "--no-print-directory", "-n", "deploy", "ENV=bootstrap"], cwd=repo,
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=60, env=env)
     assert run.returncode == 0 and "npx cdktf deploy bootstrap --outputs-file outputs/bootstrap.json" in run.stdout
