@@ -29,17 +29,19 @@ prints (indent 2) the IAM policy that lets an identity run ``cdktf deploy <env>`
   Flow Logs, IAM Roles Anywhere);
 - with an S3 state backend: listing the state bucket (workspace prefix and key only), the
   state object and its ``.tflock`` lock file (deleting the lock file only), and the state's
-  KMS key through S3 only (a key given as an alias is matched with ``kms:ResourceAliases``).
+  KMS key through S3 only (a key given as an alias is matched with ``kms:ResourceAliases``), and
+  an explicit Deny on disabling, re-keying or deleting that key (``STATE_KEY_DENIED_ACTIONS``).
 
 The output is deterministic (sorted). A managed policy holds at most 6,144 characters
-(whitespace not counted): when the document is larger (every environment today; staging and
-prod, with their private network, about 17,000), ``deployer_policies(stack)`` returns the
-stack's statements, packed into as many documents as they need, and the state backend's
-statements as a document of their own, and the CLI prints that JSON list.
+(whitespace not counted): when the document is larger (every environment today; staging, with
+its private network, about 17,500; prod, with its gateway too, about 20,000),
+``deployer_policies(stack)`` returns the stack's statements, packed into as many documents as
+they need, and the state backend's statements as a document of their own, and the CLI prints
+that JSON list.
 
 What scoping cannot remove, by the nature of the job: KMS key ids are generated at
 creation, so key management applies to every key of the region whose key policy delegates
-to IAM; the identity writes the inline policies of the roles it may pass to SageMaker,
+to IAM (but the state's key, denied above); the identity writes the inline policies of the roles it may pass to SageMaker,
 Budgets and VPC Flow Logs, and the results bucket's policy. In a private network it may
 also tag any untagged security group of the region with the stack's tags (AWS creates the
 VPC's default group untagged, and the provider must tag it to adopt it), create the
@@ -634,6 +636,12 @@ route53:AssociateVPCWithHostedZone as a dependent action of ec2:CreateVpcEndpoin
 zone AWS creates for the endpoint's DNS names is associated with the VPC)."""
 STATE_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
 STATE_KMS_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+STATE_KEY_DENIED_ACTIONS = ("kms:DisableKey", "kms:DisableKeyRotation", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion")
+"""Denied on the state's KMS key (an explicit Deny, statement ``TerraformStateKeyKept``): the key
+management the stack's own keys need (``aws_kms_key``) reaches every key of the region whose key
+policy delegates to IAM, the state key included, and without the key no environment's state can be
+read again. Key ids are generated, so the Deny names the key the way the backend does (by alias:
+``kms:ResourceAliases``; KMS Developer Guide, "kms:ResourceAliases")."""
 STATE_SID_PREFIX = "TerraformState"
 """Sid prefix of the statements the S3 state backend needs."""
 
@@ -721,6 +729,7 @@ class _Grant:
     action: str
     resource: str
     condition: str = ""  # canonical JSON of the Condition block, "" for none
+    effect: str = "Allow"
 
 
 def _condition_key(condition: Optional[Mapping]) -> str:
@@ -986,9 +995,10 @@ def _all_on(category: str, rtype: str, resources: Sequence[str], condition: Opti
     return [_Grant(category, action, resource, key) for action in ACTIONS_BY_TYPE[rtype] for resource in resources]
 
 
-def _on(category: str, actions: Iterable[str], resources: Sequence[str], condition: Optional[dict] = None):
+def _on(category: str, actions: Iterable[str], resources: Sequence[str], condition: Optional[dict] = None,
+        effect: str = "Allow"):
     key = _condition_key(condition)
-    return [_Grant(category, action, resource, key) for action in actions for resource in resources]
+    return [_Grant(category, action, resource, key, effect) for action in actions for resource in resources]
 
 
 def _pass_role(stack: _Stack, rtype: str, name: str, config: dict) -> list[_Grant]:
@@ -1511,9 +1521,10 @@ def _backend_grants(stack: _Stack) -> list[_Grant]:
 
     kms_key_id = config.get("kms_key_id")
     if config.get("encrypt") is True and kms_key_id:
-        resource, condition = stack.key_target(kms_key_id, region)
-        condition = {**condition, "StringEquals": {"kms:ViaService": [f"s3.{region}.amazonaws.com"]}}
-        grants += _on("TerraformStateKmsKey", STATE_KMS_ACTIONS, [resource], condition)
+        resource, key_condition = stack.key_target(kms_key_id, region)
+        via_s3 = {**key_condition, "StringEquals": {"kms:ViaService": [f"s3.{region}.amazonaws.com"]}}
+        grants += _on("TerraformStateKmsKey", STATE_KMS_ACTIONS, [resource], via_s3)
+        grants += _on("TerraformStateKeyKept", STATE_KEY_DENIED_ACTIONS, [resource], key_condition or None, "Deny")
     return grants
 
 
@@ -1554,11 +1565,11 @@ def _grants(stack: _Stack) -> list[_Grant]:
 
 
 def _statements(grants: Iterable[_Grant]) -> list[dict]:
-    by_category: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    by_category: dict[tuple[str, str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for grant in grants:
-        by_category[(grant.category, grant.condition)][grant.action].add(grant.resource)
+        by_category[(grant.category, grant.condition, grant.effect)][grant.action].add(grant.resource)
     statements = []
-    for (category, condition), resources_by_action in sorted(by_category.items()):
+    for (category, condition, effect), resources_by_action in sorted(by_category.items()):
         groups: dict[tuple[str, ...], list[str]] = defaultdict(list)
         for action, resources in resources_by_action.items():
             groups[tuple(sorted(resources))].append(action)
@@ -1566,7 +1577,7 @@ def _statements(grants: Iterable[_Grant]) -> list[dict]:
         for index, (resources, actions) in enumerate(ordered, start=1):
             statement = {
                 "Sid": category if len(ordered) == 1 else f"{category}{index}",
-                "Effect": "Allow",
+                "Effect": effect,
                 "Action": sorted(actions),
                 "Resource": list(resources),
             }
@@ -1611,7 +1622,7 @@ def deployer_policies(stack: Mapping, limit: int = MANAGED_POLICY_SIZE_LIMIT) ->
     One document when it fits. Otherwise the Terraform-state statements (staging and prod, with
     their S3 state backend) go into a document of their own, after the stack's resources; a part
     that still does not fit is packed, in order, into as many documents as it needs (dev: 2,
-    staging and prod with their private network: 4). Attach every document, each as its own
+    staging with its private network: 4, prod with its gateway too: 5). Attach every document, each as its own
     customer managed policy, to the deployer role (IAM's default quota: 10 per role).
     """
     document = deployer_policy(stack)

@@ -527,6 +527,13 @@ STATE_MATRIX = [
     ("{env}-deployer", "kms:GenerateDataKey", "{state_key}", VIA_STATE_S3, ALLOW),
     ("{env}-deployer", "kms:Decrypt", "{state_key}", VIA_STATE_S3, ALLOW),
     ("{env}-deployer", "kms:Decrypt", "{state_key}", {}, DENY),  # a direct call, not through S3
+    # Its key management (for the stack's own keys, whose ids are generated) reaches every key of
+    # the region whose key policy delegates to IAM: explicitly denied on the state key, found by alias.
+    ("{env}-deployer", "kms:ScheduleKeyDeletion", "{state_key}", {}, DENY),
+    ("{env}-deployer", "kms:DisableKey", "{state_key}", {}, DENY),
+    ("{env}-deployer", "kms:PutKeyPolicy", "{state_key}", {}, DENY),
+    ("{env}-deployer", "kms:DisableKeyRotation", "{state_key}", {}, DENY),
+    ("{env}-deployer", "kms:EnableKeyRotation", "{state_key}", {}, ALLOW),  # harmless: stays allowed
     ("{env}-deployer", "s3:GetObject", LOG_OBJECT, {}, DENY),
     ("account-role", "s3:GetObject", STATE_OBJECT, {}, DENY),
     ("account-role", "kms:Decrypt", "{state_key}", VIA_STATE_S3, DENY),
@@ -610,12 +617,17 @@ def test_every_source_and_log_bucket_of_the_configuration_is_simulated():
 @pytest.mark.parametrize("env", backend_environments())
 def test_bootstrap_state_matrix(env, bootstrap_simulation):
     """Each environment's deployer (as stacks/deployer_policy.py generates it) uses its own state
-    and the state key through S3; nobody else, and nothing without TLS."""
+    and the state key through S3, and cannot disable or delete that key; nobody else uses them, and
+    nothing without TLS."""
+    sim = bootstrap_simulation
+    assert bootstrap_failures(sim, STATE_MATRIX, state_values(sim, env)) == []
+
+
+def state_values(sim, env: str) -> dict[str, str]:
     from stacks import BOOTSTRAP
 
-    sim = bootstrap_simulation
     [log_bucket, source] = next([log, s] for log, s in log_sources() if s == get_environment(env).results_bucket_name)
-    values = {
+    return {
         **log_values(sim, log_bucket, source),
         "env": env,
         "other_env": next(e for e in backend_environments() if e != env),
@@ -623,7 +635,23 @@ def test_bootstrap_state_matrix(env, bootstrap_simulation):
         "state_name": BOOTSTRAP.state.bucket,
         "state_key": sim.key_arn(),
     }
-    assert bootstrap_failures(sim, STATE_MATRIX, values) == []
+
+
+def test_without_its_deny_a_deployer_could_delete_the_state_key(bootstrap_json, stack_json):
+    """The Deny has teeth: the key management a stack's own keys need would otherwise reach the
+    state key (its key policy delegates to IAM), and every environment's state with it."""
+    from stacks.deployer_policy import deployer_policies
+    from tests.access.bootstrap import BootstrapSimulation
+    from tests.access.simulation import Caller
+
+    env = backend_environments()[0]
+    documents = [{**d, "Statement": [s for s in d["Statement"] if s["Sid"] != "TerraformStateKeyKept"]}
+                 for d in deployer_policies(stack_json[env])]
+    deployer = Caller(f"arn:aws:iam::{ACCOUNT}:role/quantum-cloud-deployer-{env}", documents)
+    sim = BootstrapSimulation(bootstrap_json, {f"{env}-deployer": deployer})
+    wrong = bootstrap_failures(sim, STATE_MATRIX, state_values(sim, env))
+    assert {w.split()[1] for w in wrong} == {"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy",
+                                             "kms:DisableKeyRotation"}, wrong
 
 
 def test_the_log_delivery_matrix_fails_without_the_source_conditions(bootstrap_json):

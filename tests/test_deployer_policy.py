@@ -22,6 +22,7 @@ from stacks.deployer_policy import (
     PROVIDER_ACTIONS,
     S3_FORCE_DESTROY_ACTIONS,
     S3_OBJECT_LOCK_CREATE_ACTIONS,
+    STATE_KEY_DENIED_ACTIONS,
     STATE_KMS_ACTIONS,
     STATE_OBJECT_ACTIONS,
     STATE_SID_PREFIX,
@@ -53,7 +54,8 @@ def policies(stack_json) -> dict[str, dict]:
 
 
 def actions(document: dict) -> set[str]:
-    return {a for s in document["Statement"] for a in s["Action"]}
+    """What the document allows (its Deny statements aside)."""
+    return {a for s in document["Statement"] if s["Effect"] == "Allow" for a in s["Action"]}
 
 
 def statements_with(document: dict, prefix: str) -> list[dict]:
@@ -118,11 +120,11 @@ def test_document_allows_nothing_beyond_the_table_and_the_configured_extras(env_
     assert actions(policies[env_name]) <= allowed
 
 
-def test_no_wildcard_action_and_only_allow(policies):
+def test_no_wildcard_action_and_only_allow_but_the_state_key_deny(policies):
     for document in policies.values():
         assert document["Version"] == "2012-10-17"
         for statement in document["Statement"]:
-            assert statement["Effect"] == "Allow"
+            assert statement["Effect"] == ("Deny" if statement["Sid"] == "TerraformStateKeyKept" else "Allow")
             assert "NotAction" not in statement and "NotResource" not in statement
             for action in statement["Action"]:
                 assert "*" not in action and "?" not in action, (statement["Sid"], action)
@@ -279,6 +281,11 @@ def test_state_backend_statements(env_name, stack_json, policies):
         "ForAnyValue:StringEquals": {"kms:ResourceAliases": s3["kms_key_id"]},
         "StringEquals": {"kms:ViaService": f"s3.{s3['region']}.amazonaws.com"},
     }
+    # The key management the stack's own keys need reaches the state key too: denied there, by alias.
+    kept = state["TerraformStateKeyKept"]
+    assert kept["Effect"] == "Deny" and kept["Action"] == sorted(STATE_KEY_DENIED_ACTIONS)
+    assert kept["Resource"] == kms["Resource"]
+    assert kept["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": s3["kms_key_id"]}}
 
 
 # -- the private network (staging and prod) -----------------------------------------------------
