@@ -102,9 +102,12 @@ def create_app(
     authenticator = authenticator or Authenticator(config)
     limits = config.limits
     proxy_header = config.tls_proxy.header if config.tls_proxy else None
-    # One subject's submissions are decided one at a time in this process, from reading the spend
-    # to adding to it, so concurrent requests cannot each pass a quota that only one fits under.
-    # (Several instances on one PostgreSQL can still overshoot by what they decide at the same moment.)
+    # The quota: a submission's estimate is added to the subject's spend before the decision, in one
+    # statement that answers the new total, and taken back if the submission is refused or not
+    # stored. Requests deciding at the same moment, in this process or in another instance on the
+    # same database, each see the others' estimates, so together they cannot pass a quota only one
+    # fits under. One subject's submissions are also decided one at a time in this process, so its
+    # own requests refuse each other only when they must.
     subject_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
     subject_locks_guard = threading.Lock()
 
@@ -198,7 +201,22 @@ def create_app(
                          now: float) -> TaskAccepted:
         cost = _estimate(task.device, task.shots)
         day = datetime.fromtimestamp(now, config.zone).date().isoformat()
-        spent = store.spend_today(principal.subject, day)
+        spent = round(store.add_spend(principal.subject, day, cost) - cost, 9)  # reserved: see create_app
+        stored = False
+        try:
+            accepted, stored = decide(principal, task, key, task_id, program, now, cost, spent)
+            return accepted
+        finally:
+            if not stored:
+                try:
+                    store.release_spend(principal.subject, day, cost)
+                except StoreError as error:  # the estimate stays counted: the quota errs on the safe side
+                    LOG.warning("could not release %s's reserved estimate of %.2f USD: %s", principal.subject, cost, error)
+
+    def decide(principal: Principal, task: TaskRequest, key: Optional[str], task_id: str, program, now: float,
+               cost: float, spent: float) -> tuple[TaskAccepted, bool]:
+        """The policy's decision, and the submission stored if allowed: (the answer, whether this
+        request stored a submission, which then keeps its reserved estimate)."""
         context = SubmissionContext(
             shots=task.shots, qubits=program.qubits, gates=program.gates, depth=program.depth,
             gate_set=frozenset(program.gate_set), estimated_cost_usd=cost, spend_today_usd=spent,
@@ -229,10 +247,9 @@ def create_app(
             store.add_submission(submission)  # durable before the 202
         except ValueError:  # the same key, sent twice at once: the other request stored it
             if key and (earlier := store.get(task_id)) is not None:
-                return _replayed(earlier, task)
+                return _replayed(earlier, task), False
             raise
-        store.add_spend(principal.subject, day, cost)
-        return TaskAccepted(id=submission.id, state=ACCEPTED)
+        return TaskAccepted(id=submission.id, state=ACCEPTED), True
 
     @app.get("/v1/tasks/{task_id}", response_model=TaskStatus, responses={
         401: {"description": "unauthenticated"}, 404: {"description": "no such task of yours"}})

@@ -90,8 +90,13 @@ class Store(Protocol):
     def spend_today(self, subject: str, day: str) -> float:
         """What ``subject`` was charged (estimated USD) on ``day`` (the gateway's local date)."""
 
-    def add_spend(self, subject: str, day: str, usd: float) -> None:
-        """Add to ``subject``'s spend on ``day``, durably."""
+    def add_spend(self, subject: str, day: str, usd: float) -> float:
+        """Add to ``subject``'s spend on ``day``, durably; the day's total after it, computed in the
+        same statement (so callers at the same moment, in any instance, each see another total)."""
+
+    def release_spend(self, subject: str, day: str, usd: float) -> None:
+        """Take back what ``add_spend`` added for a submission that was then refused or not stored
+        (the total never goes below 0)."""
 
     def take_rate_token(self, subject: str, now: float, per_minute: int) -> Optional[float]:
         """None if ``subject`` may make a request now (the hit is counted); else the seconds until
@@ -414,12 +419,19 @@ class SqliteStore:
             row = db.execute("SELECT nano_usd FROM spend WHERE subject = ? AND day = ?", (subject, day)).fetchone()
         return row["nano_usd"] / _NANO if row else 0.0
 
-    def add_spend(self, subject: str, day: str, usd: float) -> None:
+    def add_spend(self, subject: str, day: str, usd: float) -> float:
         _check_usd(usd)
         with self._write() as db:
-            db.execute("INSERT INTO spend (subject, day, nano_usd) VALUES (?, ?, ?)"
-                       " ON CONFLICT (subject, day) DO UPDATE SET nano_usd = nano_usd + excluded.nano_usd",
-                       (subject, day, round(usd * _NANO)))
+            row = db.execute("INSERT INTO spend (subject, day, nano_usd) VALUES (?, ?, ?)"
+                             " ON CONFLICT (subject, day) DO UPDATE SET nano_usd = nano_usd + excluded.nano_usd"
+                             " RETURNING nano_usd", (subject, day, round(usd * _NANO))).fetchone()
+        return row["nano_usd"] / _NANO
+
+    def release_spend(self, subject: str, day: str, usd: float) -> None:
+        _check_usd(usd)
+        with self._write() as db:
+            db.execute("UPDATE spend SET nano_usd = max(nano_usd - ?, 0) WHERE subject = ? AND day = ?",
+                       (round(usd * _NANO), subject, day))
 
     # -- rate limits
 

@@ -332,14 +332,23 @@ class PostgresStore:
             row = db.execute("SELECT nano_usd FROM spend WHERE subject = %s AND day = %s", (subject, day)).fetchone()
         return row["nano_usd"] / _NANO if row else 0.0
 
-    def add_spend(self, subject: str, day: str, usd: float) -> None:
+    def add_spend(self, subject: str, day: str, usd: float) -> float:
         _check_usd(usd)
         _no_nul("subject", subject)
         _no_nul("day", day)
         with self._connection() as db:
-            db.execute("INSERT INTO spend (subject, day, nano_usd) VALUES (%s, %s, %s)"
-                       " ON CONFLICT (subject, day) DO UPDATE SET nano_usd = spend.nano_usd + excluded.nano_usd",
-                       (subject, day, round(usd * _NANO)))
+            row = db.execute("INSERT INTO spend (subject, day, nano_usd) VALUES (%s, %s, %s)"
+                             " ON CONFLICT (subject, day) DO UPDATE SET nano_usd = spend.nano_usd + excluded.nano_usd"
+                             " RETURNING nano_usd", (subject, day, round(usd * _NANO))).fetchone()
+        return row["nano_usd"] / _NANO
+
+    def release_spend(self, subject: str, day: str, usd: float) -> None:
+        _check_usd(usd)
+        if "\x00" in subject or "\x00" in day:
+            return
+        with self._connection() as db:
+            db.execute("UPDATE spend SET nano_usd = GREATEST(nano_usd - %s, 0) WHERE subject = %s AND day = %s",
+                       (round(usd * _NANO), subject, day))
 
     # -- rate limits
 

@@ -306,3 +306,43 @@ def test_text_postgresql_cannot_hold_is_refused_in_one_line(store):
     assert store.finish("x\x00", COMPLETED) is False
     store.add_submission(submission("ok", mapping={"q\x00": "fine in JSON"}, extra={"note": "\x00"}))
     assert store.get("ok").mapping == {"q\x00": "fine in JSON"}
+
+
+def test_two_instances_cannot_each_pass_a_quota_only_one_fits_under(postgresql_dsn, tmp_path):
+    """Two gateway instances on one database, each under uvicorn; room left today for exactly one
+    more of alice's tasks, and eight of her requests arrive at once, alternately at each instance.
+    One is accepted and seven refused by the daily quota: each decision saw the estimates the others
+    had reserved (their per-process locks serialize nothing across instances), and the refused ones
+    gave theirs back, so the day's spend ends at exactly one more task."""
+    from concurrent.futures import ThreadPoolExecutor
+    from contextlib import ExitStack
+    from datetime import datetime
+
+    import httpx
+
+    from gateway.app import _estimate
+    from tests.gateway_fixtures import BELL, SV1, Gateway, token
+    from tests.test_gateway_auth import serving
+
+    gateways = [Gateway(tmp_path / name, extra_settings={"database": postgresql_dsn}) for name in ("a", "b")]
+    cost = _estimate(SV1, 100)
+    day = datetime.fromtimestamp(time.time(), gateways[0].config.zone).date().isoformat()
+    before = 100 - 1.5 * cost
+    gateways[0].store.add_spend("alice", day, before)
+    try:
+        with ExitStack() as stack, httpx.Client(timeout=30) as client:
+            ports = [stack.enter_context(serving(g.app)) for g in gateways]
+
+            def submit(n: int) -> httpx.Response:
+                return client.post(f"http://127.0.0.1:{ports[n % 2]}/v1/tasks",
+                                   json={"device": SV1, "shots": 100, "program": BELL},
+                                   headers={"Authorization": f"Bearer {token('alice')}", "Idempotency-Key": f"k{n}"})
+
+            with ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(submit, range(8)))
+        assert sorted(a.status_code for a in answers) == [202] + [403] * 7, [a.text for a in answers]
+        assert {tuple(a.json()["rules"]) for a in answers if a.status_code == 403} == {("daily-cost-quota",)}
+        assert gateways[1].store.spend_today("alice", day) == pytest.approx(before + cost, abs=1e-9)
+    finally:
+        for gateway in gateways:
+            gateway.store.close()

@@ -369,11 +369,15 @@ def test_open_store_picks_the_backend_by_the_database_it_is_given(request, datab
 
 
 def test_concurrent_spend_is_summed_exactly(store):
-    """Eight threads adding at once: the sum is the database's, not a read-modify-write that loses additions."""
+    """Eight threads adding at once: the sum is the database's, not a read-modify-write that loses
+    additions, and each addition answers a total no other one saw (the gateway's quota reservation)."""
+    totals: list[float] = []
+    guard = threading.Lock()
 
     def add() -> None:
-        for _ in range(25):
-            store.add_spend("alice", "2025-03-04", 0.01)
+        mine = [store.add_spend("alice", "2025-03-04", 0.01) for _ in range(25)]
+        with guard:
+            totals.extend(mine)
 
     threads = [threading.Thread(target=add) for _ in range(8)]
     for thread in threads:
@@ -382,6 +386,21 @@ def test_concurrent_spend_is_summed_exactly(store):
         thread.join(timeout=60)
     assert not any(thread.is_alive() for thread in threads)
     assert store.spend_today("alice", "2025-03-04") == 2.0
+    assert sorted(round(t * 100) for t in totals) == list(range(1, 201))
+
+
+def test_released_spend_is_taken_back_never_below_zero(store):
+    assert store.add_spend("alice", "2025-03-04", 1.25) == 1.25
+    assert store.add_spend("alice", "2025-03-04", 0.5) == 1.75
+    store.release_spend("alice", "2025-03-04", 0.5)
+    assert store.spend_today("alice", "2025-03-04") == 1.25
+    store.release_spend("alice", "2025-03-04", 5.0)
+    assert store.spend_today("alice", "2025-03-04") == 0.0
+    store.release_spend("carol", "2025-03-04", 1.0)  # nothing reserved: nothing to take back
+    assert store.spend_today("carol", "2025-03-04") == 0.0
+    assert store.add_spend("carol", "2025-03-04", 0.25) == 0.25
+    with pytest.raises(ValueError, match=r"^usd=-1 is not allowed"):
+        store.release_spend("alice", "2025-03-04", -1)
 
 
 def test_concurrent_requests_get_exactly_the_limit(store):
