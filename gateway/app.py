@@ -38,7 +38,7 @@ from .anonymize import InvalidProgram, anonymize, deanonymize_counts
 from .audit import AuditError, audit_record
 from .auth import Authenticator, Unauthenticated
 from .config import GatewayConfig
-from .model import ACCEPTED, COMPLETED, Principal, Submission
+from .model import ACCEPTED, CANCELLED, COMPLETED, FAILED, Principal, Submission
 from .policy import PolicyEngine, SubmissionContext
 from .store import StoreError
 from .tls import client_cert_der
@@ -68,6 +68,7 @@ class TaskStatus(BaseModel):
     shots: int
     counts: Optional[dict] = Field(default=None, description="In the user's register names, once COMPLETED")
     error: Optional[str] = None
+    cancel_requested: bool = Field(default=False, description="Its owner asked to cancel it; the gateway cancels it at Braket")
 
 
 class Problem(Exception):
@@ -251,24 +252,53 @@ def create_app(
             raise
         return TaskAccepted(id=submission.id, state=ACCEPTED), True
 
-    @app.get("/v1/tasks/{task_id}", response_model=TaskStatus, responses={
-        401: {"description": "unauthenticated"}, 404: {"description": "no such task of yours"}})
-    def status(task_id: str, request: Request) -> TaskStatus:
-        principal = who(request)
+    def owned(task_id: str, principal: Principal) -> Submission:
         submission = store.get(task_id) if len(task_id) <= 64 else None
         if submission is None or submission.subject != principal.subject:  # another's task is not yours to see
             raise Problem(404, "not_found", f"no task {task_id[:64]!r} of {principal.subject!r}")
-        counts, error = None, submission.error
-        if submission.state == COMPLETED and submission.counts is not None:
-            result = submission.counts
-            try:
-                counts = deanonymize_counts(result["counts"], submission.mapping, result.get("measured_qubits"))
-            except ValueError as mismatch:  # the device's bits do not fit the program: say so, never a 500
-                error = f"the result could not be put in your register names: {mismatch}"
-        return TaskStatus(id=submission.id, state=submission.state, device=submission.device_arn,
-                          shots=submission.shots, counts=counts, error=error)
+        return submission
+
+    @app.post("/v1/tasks/{task_id}/cancel", response_model=TaskStatus, responses={
+        200: {"description": "cancelled: it had not been forwarded (or was cancelled already)"},
+        202: {"description": "being cancelled: the gateway cancels it at Braket (GET shows CANCELLED once done)"},
+        401: {"description": "unauthenticated"}, 404: {"description": "no such task of yours"},
+        409: {"description": "it completed or failed: nothing to cancel"}})
+    def cancel(task_id: str, request: Request) -> JSONResponse:
+        principal = who(request)
+        owned(task_id, principal)
+        now = clock()
+        # Where it stood when the cancel took effect, from the store: of two cancels at once, one saw ACCEPTED.
+        before, submission = store.request_cancel(task_id, now)
+        if before in (COMPLETED, FAILED):
+            raise Problem(409, "already_final", f"task {task_id} is {before}: there is nothing to cancel")
+        if before == ACCEPTED or (before != CANCELLED and submission.cancel_requested_at == now):  # this request's doing
+            audit.append(audit_record("cancel", principal=principal, submission=submission, state=submission.state))
+        if before == ACCEPTED:  # never sent: its reserved estimate is given back
+            day = datetime.fromtimestamp(submission.created_at, config.zone).date().isoformat()
+            store.release_spend(submission.subject, day, submission.estimate_usd)
+        code = 200 if submission.state == CANCELLED else 202
+        return JSONResponse(_status(submission).model_dump(), status_code=code)
+
+    @app.get("/v1/tasks/{task_id}", response_model=TaskStatus, responses={
+        401: {"description": "unauthenticated"}, 404: {"description": "no such task of yours"}})
+    def status(task_id: str, request: Request) -> TaskStatus:
+        return _status(owned(task_id, who(request)))
 
     return app
+
+
+def _status(submission: Submission) -> TaskStatus:
+    """A submission as its owner sees it: counts in the user's register names once COMPLETED."""
+    counts, error = None, submission.error
+    if submission.state == COMPLETED and submission.counts is not None:
+        result = submission.counts
+        try:
+            counts = deanonymize_counts(result["counts"], submission.mapping, result.get("measured_qubits"))
+        except ValueError as mismatch:  # the device's bits do not fit the program: say so, never a 500
+            error = f"the result could not be put in your register names: {mismatch}"
+    return TaskStatus(id=submission.id, state=submission.state, device=submission.device_arn,
+                      shots=submission.shots, counts=counts, error=error,
+                      cancel_requested=submission.cancel_requested_at is not None)
 
 
 _KEYS = uuid.UUID("5b1f0a3e-6f3c-4d55-9a43-1f0c2b7e9d10")

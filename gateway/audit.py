@@ -38,9 +38,11 @@ GENESIS = "0" * 64
 """The ``prev`` of the first record."""
 CHAIN_FIELDS = ("seq", "time", "prev", "hash")
 """Set by `AuditLog.append`; a caller's record may not carry them."""
-EVENTS = ("decision", "forwarded", "finished")
+EVENTS = ("decision", "forwarded", "finished", "cancel", "cancel_sent")
 """decision: a submission was allowed, denied by policy or rejected as invalid or over a limit;
-forwarded: Braket accepted the task (``task_arn``); finished: it reached a final ``state``."""
+forwarded: Braket accepted the task (``task_arn``); finished: it reached a final ``state``;
+cancel: its owner asked to cancel it (``state``: where it stood then, CANCELLED if never sent);
+cancel_sent: the forwarder cancelled it at Braket (``state``: what Braket answered)."""
 DECISIONS = ("allow", "deny", "reject")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 65536

@@ -33,6 +33,7 @@ second CreateQuantumTask carries the same client token."""
 MAX_ATTEMPTS = 5
 """Claims of one submission before it fails (each claim's send is itself retried by botocore)."""
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
+CANCELLING = "CANCELLING"  # Braket's state between CancelQuantumTask and CANCELLED
 SENDERS = 8
 """Threads sending at once: each CreateQuantumTask mostly waits on the network."""
 
@@ -102,11 +103,15 @@ class Forwarder:
         return submission
 
     def poll_once(self) -> int:
-        """Collect the results of forwarded tasks that finished; how many finished."""
+        """Collect the results of forwarded tasks that finished, and cancel at Braket those whose
+        owner asked (again at each poll until Braket has them CANCELLING); how many finished."""
         finished = 0
         for submission in self._store.forwarded(self._clock()):
-            outcome = self._backend(submission.device_arn).wait(submission.task_arn, timeout_seconds=0)
+            backend = self._backend(submission.device_arn)
+            outcome = backend.wait(submission.task_arn, timeout_seconds=0)
             if outcome.state not in TERMINAL:
+                if submission.cancel_requested_at is not None and outcome.state != CANCELLING:
+                    self._cancel_at_braket(backend, submission)
                 continue
             if outcome.state == COMPLETED:
                 # The measured qubits too: a device may order the result's bits its own way.
@@ -119,6 +124,14 @@ class Forwarder:
                 self._record("finished", submission, state=outcome.state, error=outcome.failure_reason)
                 finished += 1
         return finished
+
+    def _cancel_at_braket(self, backend, submission: Submission) -> None:
+        try:
+            state = backend.cancel(submission.task_arn)
+        except (ServiceError, UsageError) as error:  # retried at the next poll
+            LOG.warning("cancelling %s (%s) at Braket failed, retried: %s", submission.id, submission.task_arn, error)
+            return
+        self._record("cancel_sent", submission, task_arn=submission.task_arn, state=state)
 
     def _fail(self, submission: Submission, reason: str) -> None:
         if self._store.finish(submission.id, FAILED, error=reason):

@@ -14,6 +14,7 @@ FAILED = "FAILED"
 CANCELLED = "CANCELLED"
 STATES = (ACCEPTED, FORWARDING, FORWARDED, COMPLETED, FAILED, CANCELLED)
 FINAL_STATES = (COMPLETED, FAILED, CANCELLED)
+CANCELLED_BEFORE_FORWARDING = "cancelled by its owner before it was forwarded"
 
 
 @dataclass(frozen=True)
@@ -55,3 +56,6 @@ class Submission:
     claimed_by: Optional[str] = None
     lease_until: Optional[float] = None
     extra: dict = field(default_factory=dict)
+    cancel_requested_at: Optional[float] = None
+    """When its owner asked to cancel it once it was with a forwarder or at Braket (the forwarder
+    then cancels it there); None: not asked."""

@@ -28,13 +28,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional, Protocol, Union, runtime_checkable
 
-from .model import ACCEPTED, FINAL_STATES, FORWARDED, FORWARDING, STATES, Submission
+from .model import ACCEPTED, CANCELLED, CANCELLED_BEFORE_FORWARDING, FINAL_STATES, FORWARDED, FORWARDING, STATES, Submission
 
 RATE_WINDOW_SECONDS = 60.0
 """Rate limits count the hits of the last 60 seconds (a sliding window, not calendar minutes)."""
 BUSY_SECONDS = 30.0
 """How long a writer waits for another writer's transaction before giving up."""
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: the first; 2: submissions.cancel_requested_at (added to a version-1 file when opened)."""
 _NANO = 1_000_000_000  # spend is summed in whole nano-dollars: exact, where summing floats drifts
 _MAX_SPEND = 1e9  # USD in one addition: keeps nano-dollars inside SQLite's 64-bit integers
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -83,6 +84,13 @@ class Store(Protocol):
 
     def finish(self, id: str, state: str, *, counts: Optional[dict] = None, error: Optional[str] = None) -> bool:
         """Move a submission to a final state; False if it is unknown or already final."""
+
+    def request_cancel(self, id: str, now: float) -> Optional[tuple[str, Submission]]:
+        """Its owner's cancel, in one transaction: an ACCEPTED submission (never sent) becomes
+        CANCELLED; a FORWARDING or FORWARDED one gets ``cancel_requested_at`` (the first request's
+        ``now``), and the forwarder cancels it at Braket; a final one stays as it is. The state it
+        was in when the cancel took effect and the submission afterwards, or None if there is no
+        such id (so of two cancels at once, exactly one sees ACCEPTED)."""
 
     def forwarded(self, now: Optional[float] = None) -> list[Submission]:
         """FORWARDED submissions (at Braket, result not yet collected), oldest first."""
@@ -146,7 +154,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     counts TEXT,                          -- JSON object or NULL
     claimed_by TEXT,
     lease_until REAL,
-    extra TEXT NOT NULL                   -- JSON object
+    extra TEXT NOT NULL,                  -- JSON object
+    cancel_requested_at REAL              -- when the owner asked to cancel it (forwarding or at Braket)
 );
 CREATE INDEX IF NOT EXISTS submissions_by_state ON submissions (state, created_at, seq);
 CREATE TABLE IF NOT EXISTS spend (
@@ -176,7 +185,7 @@ INSERT OR IGNORE INTO audit_shipping (one, shipped_seq, pending_last_seq) VALUES
 
 _COLUMNS = ("id", "subject", "groups", "device_arn", "shots", "original_sha256", "forwarded_program",
             "forwarded_sha256", "mapping", "correlation_id", "estimate_usd", "created_at", "state", "task_arn",
-            "attempts", "error", "counts", "claimed_by", "lease_until", "extra")
+            "attempts", "error", "counts", "claimed_by", "lease_until", "extra", "cancel_requested_at")
 _JSON_COLUMNS = frozenset({"groups", "mapping", "counts", "extra"})
 if set(_COLUMNS) != set(Submission.__dataclass_fields__):  # a field added to the model must get its column
     raise RuntimeError(f"the submissions table does not match Submission: {sorted(set(_COLUMNS) ^ set(Submission.__dataclass_fields__))}")
@@ -267,6 +276,9 @@ class SqliteStore:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
+                columns = {row["name"] for row in db.execute("PRAGMA table_info(submissions)")}
+                if "cancel_requested_at" not in columns:  # a version-1 file
+                    db.execute("ALTER TABLE submissions ADD COLUMN cancel_requested_at REAL")
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as error:
             raise StoreError(f"database {self.path}: cannot be used ({error})") from None
@@ -403,6 +415,18 @@ class SqliteStore:
                 f" WHERE id = ? AND state NOT IN ({', '.join('?' * len(FINAL_STATES))})",
                 (state, encoded, error, id, *FINAL_STATES)).rowcount
         return changed == 1
+
+    def request_cancel(self, id: str, now: float) -> Optional[tuple[str, Submission]]:
+        with self._write() as db:
+            before = db.execute("SELECT state FROM submissions WHERE id = ?", (id,)).fetchone()
+            if before is None:
+                return None
+            db.execute("UPDATE submissions SET state = ?, error = ?, lease_until = NULL WHERE id = ? AND state = ?",
+                       (CANCELLED, CANCELLED_BEFORE_FORWARDING, id, ACCEPTED))
+            db.execute("UPDATE submissions SET cancel_requested_at = coalesce(cancel_requested_at, ?)"
+                       " WHERE id = ? AND state IN (?, ?)", (now, id, FORWARDING, FORWARDED))
+            row = db.execute("SELECT * FROM submissions WHERE id = ?", (id,)).fetchone()
+        return before["state"], _from_row(row)
 
     def forwarded(self, now: Optional[float] = None) -> list[Submission]:
         """``now`` is accepted for callers written against a time-aware signature and not needed:

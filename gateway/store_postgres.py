@@ -44,14 +44,15 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
 from .audit import GENESIS, AuditError, chain_entry, check_range, refuse_chain_fields
-from .model import ACCEPTED, FINAL_STATES, FORWARDED, FORWARDING, STATES, Submission
+from .model import ACCEPTED, CANCELLED, CANCELLED_BEFORE_FORWARDING, FINAL_STATES, FORWARDED, FORWARDING, STATES, Submission
 from . import store
 from .store import (
     _COLUMNS, _NANO, BUSY_SECONDS, RATE_WINDOW_SECONDS, StoreError, _check_head, _check_per_minute, _check_shipping,
     _check_state, _check_usd, _from_row, _positive, _to_row,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: the first; 2: submissions.cancel_requested_at (added to a version-1 database when opened)."""
 """This backend's schema version (its own: the SQLite file's is separate), kept in ``schema_version``."""
 MAX_CONNECTIONS = 8
 """Connections one store opens at most: a caller beyond them waits (up to `BUSY_SECONDS`). PostgreSQL
@@ -86,8 +87,10 @@ CREATE TABLE IF NOT EXISTS submissions (
     counts text,                          -- JSON object or NULL
     claimed_by text,
     lease_until double precision,
-    extra text NOT NULL                   -- JSON object
+    extra text NOT NULL,                  -- JSON object
+    cancel_requested_at double precision  -- when the owner asked to cancel it (forwarding or at Braket)
 );
+ALTER TABLE submissions ADD COLUMN IF NOT EXISTS cancel_requested_at double precision;
 CREATE INDEX IF NOT EXISTS submissions_by_state ON submissions (state, created_at, seq);
 CREATE INDEX IF NOT EXISTS submissions_claimable ON submissions (created_at, seq)
     WHERE state IN ('{ACCEPTED}', '{FORWARDING}');
@@ -316,6 +319,20 @@ class PostgresStore:
                 "UPDATE submissions SET state = %s, counts = %s, error = %s, lease_until = NULL"
                 " WHERE id = %s AND state <> ALL(%s)", (state, encoded, error, id, list(FINAL_STATES))).rowcount
         return changed == 1
+
+    def request_cancel(self, id: str, now: float) -> Optional[tuple[str, Submission]]:
+        if "\x00" in id:
+            return None
+        with self._transaction() as db:
+            before = db.execute("SELECT state FROM submissions WHERE id = %s FOR UPDATE", (id,)).fetchone()
+            if before is None:
+                return None
+            db.execute("UPDATE submissions SET state = %s, error = %s, lease_until = NULL WHERE id = %s AND state = %s",
+                       (CANCELLED, CANCELLED_BEFORE_FORWARDING, id, ACCEPTED))
+            db.execute("UPDATE submissions SET cancel_requested_at = coalesce(cancel_requested_at, %s)"
+                       " WHERE id = %s AND state IN (%s, %s)", (now, id, FORWARDING, FORWARDED))
+            row = db.execute("SELECT * FROM submissions WHERE id = %s", (id,)).fetchone()
+        return before["state"], _from_row(row)
 
     def forwarded(self, now: Optional[float] = None) -> list[Submission]:
         """``now`` is not needed: every FORWARDED submission is due a poll (see `SqliteStore.forwarded`)."""

@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, summary, many in (
         ("status", "state of quantum tasks (ARNs) or of jobs (job ids)", True),
         ("results", "counts of a completed task (ARN) or job (job id)", False),
-        ("cancel", "cancel a quantum task (ARN) or every unfinished task of a job", False),
+        ("cancel", "cancel a quantum task (ARN or gateway task id) or every unfinished task of a job", False),
         ("discard", "stop tracking an unfinished job: resume passes it by (its files stay)", False),
     ):
         cmd = command(name, summary)
@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("ids", nargs="+" if many else 1, metavar="ID", help=what + ("s" if many else ""))
         env_option(cmd, required=False)
         json_option(cmd)
-        if name in ("status", "results"):
+        if name in ("status", "results", "cancel"):
             gateway_options(cmd, new_job=False)
     return parser
 

@@ -12,7 +12,7 @@ from .backends import TERMINAL_STATES
 from .device_status import live_statuses
 from .devices import LOCAL, allowed_devices, device_for_arn
 from .errors import UsageError
-from .gateway_client import CANCEL_UNSUPPORTED, GatewayAccess, GatewayBackend, TASK_ID as GATEWAY_TASK_ID
+from .gateway_client import GatewayAccess, GatewayBackend, TASK_ID as GATEWAY_TASK_ID
 from .journal import Journal, JobRecord, find_jobs
 from .pricing import check_cap
 from .pricing import estimate as estimate_cost
@@ -432,16 +432,18 @@ def results(args, results_root: Path, progress):
 
 def cancel(args, results_root: Path, progress):
     [item] = args.ids
-    records = _job_records([item], args.env, results_root)
+    records = _job_records([item], args.env, results_root, args.gateway)
     if item in records:
-        header = records[item].header
-        if records[item].runs_locally:
+        record = records[item]
+        _refuse_gateway_options(args, record)
+        if record.runs_locally:
             raise UsageError(f"job {item} ran on the local simulator: there is nothing to cancel")
-        if records[item].is_hybrid:
-            return _cancel_hybrid(args, records[item])
-        if header.get("gateway"):
-            raise UsageError(f"job {item}: {CANCEL_UNSUPPORTED}")
-        backend, candidates = backend_for(header), list(records[item].task_ids.values())
+        if record.is_hybrid:
+            return _cancel_hybrid(args, record)
+        backend = backend_for(record.header, gateway=_job_gateway(args, record))
+        candidates = list(record.task_ids.values())
+    elif TASK_ARN_MARK not in item:  # a gateway task id
+        backend, candidates = _gateway_task_backend(args), [item]
     else:
         backend, candidates = _backend_for_arn(item), [item]
     # A task that has finished has nothing to cancel, whether named by ARN or through its job.

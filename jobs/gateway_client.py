@@ -43,10 +43,6 @@ from .errors import ServiceError, UsageError
 TOKEN_VARIABLE = "QUANTUM_GATEWAY_TOKEN"
 """Where --token is read from when not given: an environment variable stays out of shell history."""
 
-CANCEL_UNSUPPORTED = (
-    "cancelling through the gateway is not supported yet (its API has no cancel): "
-    "the tasks it accepted run to their end"
-)
 
 POLL_START_SECONDS = 0.2  # first wait between GETs of a running task; then x1.5 up to POLL_MAX_SECONDS
 POLL_MAX_SECONDS = 5.0
@@ -297,7 +293,17 @@ class GatewayBackend:
             interval = min(interval * 1.5, POLL_MAX_SECONDS)
 
     def cancel(self, task_id: str) -> str:
-        raise UsageError(CANCEL_UNSUPPORTED)
+        """POST /v1/tasks/{id}/cancel: CANCELLED when the gateway had not forwarded it yet, CANCELLING
+        when the gateway cancels it at Braket; a task that finished meanwhile, its final state.
+        Repeatable: asking twice changes nothing."""
+        if not TASK_ID.match(task_id):
+            raise UsageError(f"{task_id!r} is not a gateway task id (a UUID such as 0b6f...-...)")
+        response = self._send("POST", f"/v1/tasks/{task_id}/cancel", repeatable=True)
+        if response.status_code == 409:  # it completed or failed before the cancel
+            return self.state(task_id)[0]
+        if response.status_code not in (200, 202):
+            raise self._problem(response, f"cancelling task {task_id}")
+        return "CANCELLED" if response.status_code == 200 else "CANCELLING"
 
     # -- HTTP -----------------------------------------------------------------------------
 
@@ -323,9 +329,12 @@ class GatewayBackend:
         # The gateway's whole answer is the raw result: it also names each bit in the user's registers.
         return TaskOutcome(task_id, "COMPLETED", {bits: int(n) for bits, n in sorted(counts.items())}, raw_result=answer)
 
-    def _send(self, method: str, path: str, body: Optional[dict] = None, idempotency_key: Optional[str] = None):
-        """One exchange. Repeated: a connection never made (any method); a GET lost in transit or
-        answered 5xx; any request answered 429, after its Retry-After. All of it bounded."""
+    def _send(self, method: str, path: str, body: Optional[dict] = None, idempotency_key: Optional[str] = None,
+              repeatable: bool = False):
+        """One exchange. Repeated: a connection never made (any method); a GET (or a ``repeatable``
+        request, such as a cancel) answered 5xx, or lost in transit, as is a POST with an
+        Idempotency-Key; any request answered 429, after its Retry-After. All of it bounded."""
+        repeatable = repeatable or method == "GET"
         import httpx
 
         self._check_connection()
@@ -341,7 +350,7 @@ class GatewayBackend:
                 self._raise_if_tls(error)
                 failure = ServiceError(f"cannot reach the gateway at {self._access.url}: {_describe(error)}")
             except httpx.TransportError as error:
-                if method != "GET" and not idempotency_key:  # it may have been accepted: repeating could make a second task
+                if not (repeatable or idempotency_key):  # it may have been accepted: repeating could make a second task
                     raise ServiceError(
                         f"the gateway at {self._access.url} did not answer {method} {path} ({_describe(error)}): "
                         "the task may or may not have been accepted"
@@ -358,7 +367,7 @@ class GatewayBackend:
                     rate_waited += wait
                     self._sleep(wait)
                     continue
-                if not (response.status_code >= 500 and method == "GET"):
+                if not (response.status_code >= 500 and repeatable):
                     return response
                 failure = self._problem(response, f"{method} {path}")
             now = time.monotonic()

@@ -243,6 +243,11 @@ def test_the_gateway_calls_from_the_private_link_and_roles_anywhere_from_aws(env
         "arn:aws:braket:us-east-1:123456789012:quantum-task/x",
     ))
     assert result.allowed and "through the endpoint" in result.reason
+    # What the forwarder does after sending: read its task and, when the owner asks, cancel it
+    # (gateway/forwarder.py), through the same endpoint, whose policy must allow both.
+    for action in ("braket:GetQuantumTask", "braket:CancelQuantumTask"):
+        result = sim.decide_all("gateway", action, ("arn:aws:braket:us-east-1:123456789012:quantum-task/x",))
+        assert result.allowed, (action, result.reason)
 
 
 def _gateway_statement(doc: dict, sid: str) -> tuple[dict, dict]:

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.audit import verify
 from gateway.forwarder import Forwarder
-from gateway.model import ACCEPTED, COMPLETED, FORWARDED
+from gateway.model import ACCEPTED, CANCELLED, COMPLETED, FAILED, FORWARDED
 from tests.gateway_fixtures import BELL, SV1, Gateway, token
 
 
@@ -221,3 +221,87 @@ def test_concurrent_submissions_cannot_each_pass_a_quota_only_one_fits_under(tmp
     # The refused requests' reserved estimates were given back: exactly one more task is counted.
     assert gateway.store.spend_today("alice", day) == pytest.approx(before + cost, abs=1e-9)
     gateway.store.close()
+
+
+# -- cancelling -------------------------------------------------------------------------------------
+def cancel(gateway: Gateway, task_id: str, subject: str = "alice"):
+    return gateway.client.post(f"/v1/tasks/{task_id}/cancel", headers={"Authorization": f"Bearer {token(subject)}"})
+
+
+def audit_events(gateway: Gateway) -> list[dict]:
+    return [json.loads(line) for line in gateway.config.audit_log.read_text().splitlines()]
+
+
+def test_a_task_cancelled_before_it_is_forwarded_never_leaves_and_gives_its_estimate_back(gateway, aws):
+    from datetime import datetime
+
+    day = datetime.fromtimestamp(time.time(), gateway.config.zone).date().isoformat()
+    task_id = gateway.submit().json()["id"]
+    assert gateway.store.spend_today("alice", day) > 0
+    answer = cancel(gateway, task_id)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["state"] == CANCELLED and "before it was forwarded" in answer.json()["error"]
+    assert gateway.store.spend_today("alice", day) == 0.0  # nothing was spent
+    assert gateway.forwarder().run_once() is None and aws.emulator.tasks() == []  # never sent
+    again = cancel(gateway, task_id)  # asking again: the same answer, nothing recorded or given back twice
+    assert again.status_code == 200 and again.json()["state"] == CANCELLED
+    assert [e["event"] for e in audit_events(gateway)] == ["decision", "cancel"]
+    assert audit_events(gateway)[1]["subject"] == "alice" and audit_events(gateway)[1]["state"] == CANCELLED
+    assert verify(gateway.config.audit_log, head=gateway.store.audit_head()[1]) == []
+
+
+def test_cancels_at_once_give_the_estimate_back_once(gateway):
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import datetime
+
+    day = datetime.fromtimestamp(time.time(), gateway.config.zone).date().isoformat()
+    gateway.store.add_spend("alice", day, 10.0)
+    task_id = gateway.submit().json()["id"]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: cancel(gateway, task_id), range(8)))
+    assert {a.status_code for a in answers} == {200}
+    assert gateway.store.spend_today("alice", day) == 10.0
+    assert [e["event"] for e in audit_events(gateway)].count("cancel") == 1
+
+
+def test_only_the_owner_cancels_and_a_finished_task_has_nothing_to_cancel(gateway):
+    ids = [gateway.submit().json()["id"] for _ in range(3)]
+    gateway.store.finish(ids[1], COMPLETED, counts={"counts": {"00": 1}, "measured_qubits": [0, 1]})
+    gateway.store.finish(ids[2], FAILED, error="Braket said no")
+    assert cancel(gateway, ids[0], subject="bob").status_code == 404  # another's task is not yours to see
+    assert gateway.client.post(f"/v1/tasks/{ids[0]}/cancel").status_code == 401
+    assert cancel(gateway, "no-such-task").status_code == 404
+    for task_id, state in ((ids[1], COMPLETED), (ids[2], FAILED)):
+        answer = cancel(gateway, task_id)
+        assert answer.status_code == 409 and answer.json()["error"] == "already_final", answer.text
+        assert answer.json()["reason"] == f"task {task_id} is {state}: there is nothing to cancel"
+        assert gateway.store.get(task_id).state == state
+    assert gateway.store.get(ids[0]).state == ACCEPTED
+    assert [e["event"] for e in audit_events(gateway)] == ["decision"] * 3
+
+
+def test_a_forwarded_task_is_cancelled_at_braket_by_the_gateway(gateway, aws):
+    """At Braket already (QUEUED there for a while): the cancel is taken (202, cancel_requested), the
+    forwarder's next poll calls CancelQuantumTask with the gateway's credentials, and the task ends
+    CANCELLED, with the request, the call and the end on record."""
+    aws.emulator.configure(queue_delay=30.0)
+    task_id = gateway.submit().json()["id"]
+    forwarder = gateway.forwarder()
+    assert forwarder.run_once().id == task_id and gateway.store.get(task_id).state == FORWARDED
+    answer = cancel(gateway, task_id)
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["state"] == FORWARDED and answer.json()["cancel_requested"] is True
+    assert gateway.status(task_id).json()["cancel_requested"] is True
+    deadline = time.monotonic() + 20
+    while gateway.store.get(task_id).state != CANCELLED:
+        assert time.monotonic() < deadline, gateway.store.get(task_id)
+        forwarder.poll_once()
+        time.sleep(0.05)
+    [task] = aws.emulator.tasks()
+    assert task["status"] == CANCELLED and task["arn"] == gateway.store.get(task_id).task_arn
+    answer = gateway.status(task_id).json()
+    assert answer["state"] == CANCELLED and answer["counts"] is None
+    events = audit_events(gateway)
+    assert [e["event"] for e in events] == ["decision", "forwarded", "cancel", "cancel_sent", "finished"]
+    assert events[-1]["state"] == CANCELLED and events[3]["task_arn"] == task["arn"]
+    assert verify(gateway.config.audit_log, head=gateway.store.audit_head()[1]) == []

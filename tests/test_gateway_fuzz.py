@@ -39,7 +39,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from gateway.model import ACCEPTED, COMPLETED, FAILED
+from gateway.model import ACCEPTED, CANCELLED, COMPLETED, FAILED
 from tests.gateway_fixtures import BELL, FORTE, SV1, Gateway, token
 
 POSITIVE, NEGATIVE = GenerationMode.POSITIVE, GenerationMode.NEGATIVE
@@ -49,10 +49,12 @@ PLAN = {
     ("POST /v1/tasks", POSITIVE, "token"): 220,
     ("POST /v1/tasks", NEGATIVE, "token"): 150,
     ("GET /v1/tasks/{task_id}", POSITIVE, "token"): 80,
+    ("POST /v1/tasks/{task_id}/cancel", POSITIVE, "token"): 60,
     ("GET /healthz", POSITIVE, "token"): 1,
     ("POST /v1/tasks", POSITIVE, "none"): 50,
     ("POST /v1/tasks", NEGATIVE, "none"): 50,
     ("GET /v1/tasks/{task_id}", POSITIVE, "none"): 40,
+    ("POST /v1/tasks/{task_id}/cancel", POSITIVE, "none"): 20,
     ("GET /healthz", POSITIVE, "none"): 1,
 }
 WEDNESDAY_MORNING = datetime(2026, 3, 11, 10, 0, tzinfo=ZoneInfo("Europe/London")).timestamp()
@@ -75,7 +77,7 @@ def schema(gateway):
 
 @pytest.fixture(scope="module")
 def known_ids(gateway) -> list[str]:
-    """Real task ids for GET /v1/tasks/{id}: alice's accepted, completed and failed tasks, and lena's."""
+    """Real task ids for GET /v1/tasks/{id} and its cancel: alice's accepted, completed and failed tasks, and lena's."""
     ids = [gateway.submit("alice").json()["id"] for _ in range(3)] + [gateway.submit("lena").json()["id"]]
     gateway.store.finish(ids[1], COMPLETED, counts={"counts": {"00": 4, "11": 6}, "measured_qubits": [0, 1]})  # as the forwarder stores them
     gateway.store.finish(ids[2], FAILED, error="Braket said no")
@@ -145,7 +147,7 @@ def cases(schema, label: str, mode: GenerationMode, known_ids: list[str]):
         devices = st.sampled_from([SV1, FORTE, SV1, None])
         programs = st.one_of(FRAGMENTS, st.builds(_spliced, st.text(max_size=40), st.integers(0, 10)), st.just(BELL), st.none())
         return st.builds(_steered, generated, devices, programs, st.booleans())
-    if label == "GET /v1/tasks/{task_id}":
+    if label in ("GET /v1/tasks/{task_id}", "POST /v1/tasks/{task_id}/cancel"):
         return st.one_of(generated, st.sampled_from(known_ids).flatmap(
             lambda task_id: operation.as_strategy(path_parameters={"task_id": task_id})))
     return generated
@@ -215,7 +217,9 @@ def test_no_generated_request_gets_a_5xx_or_an_answer_without_a_reason(gateway, 
         response = case.call(headers=headers)
         try:
             check_answer(case, response, authenticated=authenticated)
-            if response.status_code == 202:  # durable before the answer: the store has it
+            if label == "POST /v1/tasks/{task_id}/cancel" and response.status_code == 200:
+                assert gateway.store.get(response.json()["id"]).state == CANCELLED, response.text
+            if label == "POST /v1/tasks" and response.status_code == 202:  # durable before the answer: the store has it
                 task_id = response.json()["id"]
                 assert gateway.store.get(task_id).state == ACCEPTED
                 if key is not None:  # a repeated key names the task its first request created
@@ -231,6 +235,8 @@ def test_no_generated_request_gets_a_5xx_or_an_answer_without_a_reason(gateway, 
         assert statuses[202] and statuses[403], statuses
     if label == "GET /v1/tasks/{task_id}" and authenticated:
         assert statuses[200] and statuses[404], statuses
+    if label == "POST /v1/tasks/{task_id}/cancel" and authenticated:  # alice's accepted task; her finished ones
+        assert statuses[200] and statuses[404] and statuses[409], statuses
 
 
 @pytest.mark.parametrize("body", [

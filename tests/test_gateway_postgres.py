@@ -346,3 +346,4 @@ def test_two_instances_cannot_each_pass_a_quota_only_one_fits_under(postgresql_d
     finally:
         for gateway in gateways:
             gateway.store.close()
+

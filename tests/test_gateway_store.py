@@ -422,3 +422,66 @@ def test_concurrent_requests_get_exactly_the_limit(store):
     assert not any(thread.is_alive() for thread in threads)
     assert answers.count(None) == 30
     assert sorted(a for a in answers if a is not None) == [pytest.approx(60.0)] * 50
+
+
+def test_a_cancel_ends_an_unsent_submission_and_flags_one_at_braket(store):
+    """ACCEPTED (never sent): CANCELLED at once. FORWARDING or FORWARDED: flagged for the forwarder,
+    with the first request's time. Final: left as it is. Each answer says where it stood."""
+    for id, at in (("waiting", 1.0), ("sending", 2.0), ("sent", 3.0), ("done", 4.0)):
+        store.add_submission(submission(id, created_at=at))
+    store.claim("gw", now=100.0, lease_seconds=60)  # the oldest, "waiting", is now FORWARDING
+    before, cancelled = store.request_cancel("waiting", 200.0)
+    assert (before, cancelled.state, cancelled.cancel_requested_at) == (FORWARDING, FORWARDING, 200.0)
+    store.request_cancel("waiting", 300.0)
+    assert store.get("waiting").cancel_requested_at == 200.0  # the first request's time stays
+
+    before, cancelled = store.request_cancel("sending", 200.0)
+    assert (before, cancelled.state, cancelled.cancel_requested_at) == (ACCEPTED, CANCELLED, None)
+    assert cancelled.error == "cancelled by its owner before it was forwarded"
+    assert store.request_cancel("sending", 201.0)[0] == CANCELLED
+    assert store.claim("gw", now=100.0, lease_seconds=60).id == "sent"  # a cancelled one is never claimed
+    store.mark_forwarded("sent", "arn:task/sent", "gw")
+    before, flagged = store.request_cancel("sent", 250.0)
+    assert (before, flagged.state, flagged.cancel_requested_at) == (FORWARDED, FORWARDED, 250.0)
+    assert [s.cancel_requested_at for s in store.forwarded()] == [250.0]
+
+    store.finish("done", COMPLETED, counts={"00": 1})
+    before, done = store.request_cancel("done", 260.0)
+    assert (before, done.state, done.cancel_requested_at) == (COMPLETED, COMPLETED, None)
+    assert store.request_cancel("no-such-id", 260.0) is None
+
+
+
+def schema_version(database: str, downgrade: bool = False) -> int:
+    """The schema version a database records; with ``downgrade``, first turned back into one the
+    first schema wrote (no cancel_requested_at, version 1)."""
+    if database.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(database, autocommit=True) as db:
+            if downgrade:
+                db.execute("ALTER TABLE submissions DROP COLUMN cancel_requested_at")
+                db.execute("UPDATE schema_version SET version = 1")
+            return db.execute("SELECT version FROM schema_version").fetchone()[0]
+    import sqlite3
+
+    with sqlite3.connect(database) as db:
+        if downgrade:
+            db.execute("ALTER TABLE submissions DROP COLUMN cancel_requested_at")
+            db.execute("PRAGMA user_version = 1")
+        return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def test_a_version_1_database_gets_the_cancel_column(database):
+    """A database written by the first schema (no cancel_requested_at) opens, keeps its rows and can be cancelled."""
+    store = open_store(database)
+    store.add_submission(submission("old"))
+    store.close()
+    assert schema_version(database, downgrade=True) == 1
+    store = open_store(database)
+    try:
+        assert store.get("old").state == ACCEPTED and store.get("old").cancel_requested_at is None
+        assert store.request_cancel("old", 5.0)[1].state == CANCELLED
+    finally:
+        store.close()
+    assert schema_version(database) == 2

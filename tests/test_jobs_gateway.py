@@ -201,17 +201,25 @@ def test_an_unreachable_gateway_is_one_line_and_exit_1(workdir):
     assert run.returncode == 1 and "cannot reach the gateway" in one_line(run) and "refused" in one_line(run)
 
 
-def test_resume_status_results_and_cancel_of_a_gateway_job(workdir, aws, served):
-    """A job interrupted after its first task was accepted: `resume` creates only the second."""
+def journaled_gateway_job(workdir: Path, served: Served, job_id: str, submitted: int):
+    """A Bell and GHZ job journaled as `jobs run --gateway` writes it, its first ``submitted`` tasks
+    accepted by the gateway (then interrupted): (the plan, a backend with alice's token, the task ids)."""
     access = GatewayAccess.from_options(served.url, token=TOKEN)
-    job_id = "20260101T000000Z-abcdef"
     plan = plan_job("dev", device="sv1", circuits=["bell", "ghz:3"], shots=50, root=workdir)
     journal = Journal(workdir / "results" / "dev" / job_id)
     journal.start({**job_header(plan, job_id), "gateway": access.journal_entry()})
     backend = GatewayBackend(access, plan.device.arn)
-    first = backend.submit(plan.circuits[0], 50, {}, f"{job_id}-0")
+    ids = [backend.submit(plan.circuits[i], 50, {}, f"{job_id}-{i}") for i in range(submitted)]
+    for index, task_id in enumerate(ids):
+        journal.task_created(index, task_id)
+    return plan, backend, ids
+
+
+def test_resume_status_and_results_of_a_gateway_job(workdir, aws, served):
+    """A job interrupted after its first task was accepted: `resume` creates only the second."""
+    job_id = "20260101T000000Z-abcdef"
+    _, backend, [first] = journaled_gateway_job(workdir, served, job_id, submitted=1)
     backend.close()
-    journal.task_created(0, first)
 
     # The credentials are never journaled: every command that talks to the gateway needs them again.
     blind = jobs("status", job_id, cwd=workdir)
@@ -219,8 +227,6 @@ def test_resume_status_results_and_cancel_of_a_gateway_job(workdir, aws, served)
     status = jobs("status", job_id, "--json", cwd=workdir, gateway_token=TOKEN)
     assert status.returncode == 0, status.stderr
     assert [row["id"] for row in json.loads(status.stdout)["tasks"]] == [first]
-    cancel = jobs("cancel", job_id, cwd=workdir, gateway_token=TOKEN)
-    assert cancel.returncode == 2 and "not supported yet" in one_line(cancel)
     elsewhere = jobs("resume", "--env", "dev", job_id, "--gateway", "http://127.0.0.1:9", cwd=workdir, gateway_token=TOKEN)
     assert elsewhere.returncode == 2 and f"went through the gateway {served.url}" in one_line(elsewhere)
 
@@ -304,7 +310,37 @@ def test_inconsistent_gateway_options_are_refused_before_anything_is_sent(workdi
 
 def test_the_help_says_where_the_token_is_better_kept():
     [commands] = [a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
-    for name in ("run", "resume", "status", "results"):
+    for name in ("run", "resume", "status", "results", "cancel"):
         help_text = " ".join(commands.choices[name].format_help().split())
         assert TOKEN_VARIABLE in help_text and "shell history" in help_text, name
     assert "--gateway" not in commands.choices["estimate"].format_help()
+
+
+def test_cancel_of_a_gateway_job_and_of_one_gateway_task(workdir, aws, served):
+    """`jobs cancel JOB_ID` stops every unfinished task of a job that went through the gateway (the
+    gateway cancels them at Braket with its own credentials), and `cancel --gateway URL TASK_ID` one
+    task; another subject's task is not found, and a finished one has nothing to cancel."""
+    aws.emulator.configure(queue_delay=30.0)  # they wait at Braket long enough to be cancelled there
+    job_id = "20260101T000000Z-cancel"
+    plan, backend, ids = journaled_gateway_job(workdir, served, job_id, submitted=2)
+    other = backend.submit(plan.circuits[0], 50, {}, f"{job_id}-other")
+    deadline = time.monotonic() + 20
+    while len(aws.emulator.tasks()) < 3:  # the forwarder sent them
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+    cancelled = jobs("cancel", job_id, "--json", cwd=workdir, gateway_token=TOKEN)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert json.loads(cancelled.stdout)["tasks"] == [{"id": i, "state": "CANCELLING"} for i in ids]
+    nobody = jobs("cancel", "--gateway", served.url, other, cwd=workdir, gateway_token=token("lena"))
+    assert nobody.returncode == 2 and "no such task of yours" in one_line(nobody)
+    one = jobs("cancel", "--gateway", served.url, other, cwd=workdir, gateway_token=TOKEN)
+    assert one.returncode == 0 and one.stdout.split() == [other, "CANCELLING"], one.stderr
+
+    while {backend.state(t)[0] for t in (*ids, other)} != {"CANCELLED"}:
+        assert time.monotonic() < deadline + 20, [backend.state(t) for t in (*ids, other)]
+        time.sleep(0.05)
+    assert {t["status"] for t in aws.emulator.tasks()} == {"CANCELLED"}
+    again = jobs("cancel", job_id, cwd=workdir, gateway_token=TOKEN)
+    assert again.returncode == 0 and "Nothing to cancel: every task has finished." in again.stdout
+    backend.close()
