@@ -42,6 +42,7 @@ import dataclasses
 import hashlib
 import io
 import logging
+import math
 import re
 import sys
 import threading
@@ -146,19 +147,25 @@ class Anonymized:
     depth: int
     gate_set: tuple[str, ...]
     """Gate names after unrolling, in Braket's spelling, sorted: for the policy's context."""
+    inputs: dict = dataclasses.field(default_factory=dict)
+    """The values of the program's inputs, by their opaque names (Braket binds them at task creation)."""
 
 
 # --------------------------------------------------------------------------- the pipeline
 
 
-def anonymize(source: str, limits: Limits) -> Anonymized:
-    """Validate ``source`` against ``limits`` and rewrite it for forwarding; ``InvalidProgram`` otherwise."""
+def anonymize(source: str, limits: Limits, inputs: Optional[Mapping[str, float]] = None) -> Anonymized:
+    """Validate ``source`` against ``limits`` and rewrite it for forwarding; ``InvalidProgram`` otherwise.
+
+    ``inputs``: a value for each ``input float``/``input angle`` the program declares, by the user's
+    name (none missing, none extra, finite numbers); forwarded under the inputs' opaque names."""
     if not isinstance(source, str):
         raise InvalidProgram(f"the program must be OpenQASM 3 text, not {type(source).__name__}")
     try:
         tree = _parse(source)
         _refuse_unforwardable(tree)
         declarations = _Declarations(tree)
+        forwarded_inputs = _bind_inputs(tree, declarations, inputs or {})
         _bound_work(tree, declarations, limits)
         defined = _rename(tree, declarations)  # in place; refuses undeclared names and unknown gates
         forwarded = _print(tree, defined)
@@ -176,7 +183,29 @@ def anonymize(source: str, limits: Limits) -> Anonymized:
         gates=size.gates,
         depth=size.depth,
         gate_set=size.gate_set,
+        inputs=forwarded_inputs,
     )
+
+
+def _bind_inputs(tree: ast.Program, declarations: "_Declarations", inputs: Mapping[str, object]) -> dict[str, float]:
+    """The task's input values under the inputs' opaque names; ``InvalidProgram`` for one missing,
+    one the program does not declare, or a value that is not a finite number."""
+    declared = [s.identifier.name for s in tree.statements
+                if isinstance(s, ast.IODeclaration) and s.io_identifier == ast.IOKeyword.input]
+    missing = [name for name in declared if name not in inputs]
+    if missing:
+        raise InvalidProgram(f"input '{missing[0]}' has no value: give it in the task's inputs")
+    unknown = sorted(set(inputs) - set(declared))
+    if unknown:
+        raise InvalidProgram(f"inputs names '{unknown[0]}', which the program does not declare as an input"
+                             + (f" (its inputs: {', '.join(declared)})" if declared else ""))
+    bound = {}
+    for name in declared:
+        value = inputs[name]
+        if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
+            raise InvalidProgram(f"input '{name}' = {value!r}: expected a finite number")
+        bound[declarations.names[name]] = float(value)
+    return bound
 
 
 def _line(node: Any) -> str:

@@ -47,13 +47,15 @@ LOG = logging.getLogger("gateway.app")
 
 
 class TaskRequest(BaseModel):
-    """A quantum task to forward: the device, the shots, and an OpenQASM 3 program."""
+    """A quantum task to forward: the device, the shots, an OpenQASM 3 program and its input values."""
 
     model_config = ConfigDict(extra="forbid")  # tags and metadata never leave: refused, not dropped
 
     device: str = Field(description="A Braket device ARN this gateway serves", max_length=256)
     shots: int = Field(description="Shots (1 to the gateway's limit)", ge=1)
     program: str = Field(description="An OpenQASM 3 program")
+    inputs: dict[str, float] = Field(default_factory=dict, max_length=256,
+                                     description="A value for each `input float` or `input angle` the program declares, by name")
 
 
 class TaskAccepted(BaseModel):
@@ -192,7 +194,7 @@ def create_app(
         if task.shots > limits.max_shots:
             raise Problem(400, "too_many_shots", f"shots={task.shots} is over this gateway's limit of {limits.max_shots}")
         try:
-            program = anonymize(task.program, limits)
+            program = anonymize(task.program, limits, task.inputs)
         except InvalidProgram as error:
             raise Problem(400, "invalid_program", str(error)) from None
         with subject_lock(principal.subject):
@@ -238,7 +240,7 @@ def create_app(
             id=task_id, subject=principal.subject, groups=principal.groups, device_arn=task.device,
             shots=task.shots, original_sha256=program.original_sha256, forwarded_program=program.program,
             forwarded_sha256=program.forwarded_sha256, mapping=program.mapping,
-            correlation_id=uuid.uuid4().hex, estimate_usd=cost, created_at=now,
+            correlation_id=uuid.uuid4().hex, estimate_usd=cost, created_at=now, inputs=program.inputs,
         )
         # The decision on record first: a submission is never forwarded without one.
         extra = {"program": task.program} if config.audit_program_text else {}
@@ -317,8 +319,10 @@ def _idempotency_key(value: Optional[str]) -> Optional[str]:
 
 def _replayed(earlier: Submission, task: TaskRequest) -> TaskAccepted:
     """The answer to a repeated key: the task it created, if the request is the same one."""
-    same = (earlier.device_arn, earlier.shots, earlier.original_sha256) == (
-        task.device, task.shots, hashlib.sha256(task.program.encode("utf-8", "surrogatepass")).hexdigest())
+    users = earlier.mapping.get("names", {})  # the stored inputs are by opaque name
+    same = (earlier.device_arn, earlier.shots, earlier.original_sha256, {users.get(k, k): v for k, v in earlier.inputs.items()}) == (
+        task.device, task.shots, hashlib.sha256(task.program.encode("utf-8", "surrogatepass")).hexdigest(),
+        {k: float(v) for k, v in task.inputs.items()})
     if not same:
         raise Problem(422, "idempotency_key_reused", "Idempotency-Key was used for another request: use a new key for a new task")
     return TaskAccepted(id=earlier.id, state=earlier.state)
@@ -350,7 +354,7 @@ def _parse_task(body: bytes) -> TaskRequest:
         raise Problem(422, "invalid_request", "body: expected a JSON object with device, shots and program")
     unknown = sorted(set(data) - set(TaskRequest.model_fields))
     if unknown:
-        raise Problem(422, "invalid_request", f"body.{unknown[0]}: not a field (device, shots, program); tags and metadata never leave the gateway")
+        raise Problem(422, "invalid_request", f"body.{unknown[0]}: not a field (device, shots, program, inputs); tags and metadata never leave the gateway")
     try:
         return TaskRequest.model_validate(data)
     except Exception as error:  # pydantic's ValidationError: first problem, one line

@@ -83,7 +83,8 @@ class Forwarder:
         submission = self._store.claim(self._worker, self._clock(), self._lease)
         if submission is None:
             return None
-        circuit = CircuitSpec(name=submission.id, source=submission.forwarded_program)
+        circuit = CircuitSpec(name=submission.id, source=submission.forwarded_program,
+                              inputs=tuple(sorted(submission.inputs.items())))
         try:
             task_arn = self._backend(submission.device_arn).submit(
                 circuit, submission.shots, {"correlation": submission.correlation_id}, client_token=submission.id

@@ -56,6 +56,8 @@ class Submission:
     claimed_by: Optional[str] = None
     lease_until: Optional[float] = None
     extra: dict = field(default_factory=dict)
+    inputs: dict = field(default_factory=dict)
+    """The values of the forwarded program's inputs, by their opaque names (sent with it to Braket)."""
     cancel_requested_at: Optional[float] = None
     """When its owner asked to cancel it once it was with a forwarder or at Braket (the forwarder
     then cancels it there); None: not asked."""

@@ -35,7 +35,9 @@ RATE_WINDOW_SECONDS = 60.0
 BUSY_SECONDS = 30.0
 """How long a writer waits for another writer's transaction before giving up."""
 SCHEMA_VERSION = 2
-"""1: the first; 2: submissions.cancel_requested_at (added to a version-1 file when opened)."""
+"""1: the first; 2: submissions.inputs and cancel_requested_at (added to a version-1 file when opened)."""
+_ADDED_COLUMNS = {"inputs": "TEXT NOT NULL DEFAULT '{}'", "cancel_requested_at": "REAL"}
+"""Columns of version 2, as SQLite adds them to a version-1 table."""
 _NANO = 1_000_000_000  # spend is summed in whole nano-dollars: exact, where summing floats drifts
 _MAX_SPEND = 1e9  # USD in one addition: keeps nano-dollars inside SQLite's 64-bit integers
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -155,6 +157,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     claimed_by TEXT,
     lease_until REAL,
     extra TEXT NOT NULL,                  -- JSON object
+    inputs TEXT NOT NULL DEFAULT '{{}}',  -- JSON object: input values by opaque name
     cancel_requested_at REAL              -- when the owner asked to cancel it (forwarding or at Braket)
 );
 CREATE INDEX IF NOT EXISTS submissions_by_state ON submissions (state, created_at, seq);
@@ -185,8 +188,8 @@ INSERT OR IGNORE INTO audit_shipping (one, shipped_seq, pending_last_seq) VALUES
 
 _COLUMNS = ("id", "subject", "groups", "device_arn", "shots", "original_sha256", "forwarded_program",
             "forwarded_sha256", "mapping", "correlation_id", "estimate_usd", "created_at", "state", "task_arn",
-            "attempts", "error", "counts", "claimed_by", "lease_until", "extra", "cancel_requested_at")
-_JSON_COLUMNS = frozenset({"groups", "mapping", "counts", "extra"})
+            "attempts", "error", "counts", "claimed_by", "lease_until", "extra", "inputs", "cancel_requested_at")
+_JSON_COLUMNS = frozenset({"groups", "mapping", "counts", "extra", "inputs"})
 if set(_COLUMNS) != set(Submission.__dataclass_fields__):  # a field added to the model must get its column
     raise RuntimeError(f"the submissions table does not match Submission: {sorted(set(_COLUMNS) ^ set(Submission.__dataclass_fields__))}")
 
@@ -277,8 +280,9 @@ class SqliteStore:
                     if statement.strip():
                         db.execute(statement)
                 columns = {row["name"] for row in db.execute("PRAGMA table_info(submissions)")}
-                if "cancel_requested_at" not in columns:  # a version-1 file
-                    db.execute("ALTER TABLE submissions ADD COLUMN cancel_requested_at REAL")
+                for column, definition in _ADDED_COLUMNS.items():  # missing from a version-1 file
+                    if column not in columns:
+                        db.execute(f"ALTER TABLE submissions ADD COLUMN {column} {definition}")
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as error:
             raise StoreError(f"database {self.path}: cannot be used ({error})") from None

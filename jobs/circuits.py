@@ -70,12 +70,15 @@ class CircuitSpec:
     unmeasured: Optional[tuple[str, ...]] = field(default=None, compare=False, repr=False)
     """Declared qubits (``q[1]``) the program leaves unmeasured although it measures some; empty
     when it measures all or none (Braket then measures every qubit); None when not known."""
+    inputs: tuple[tuple[str, float], ...] = ()
+    """Values of the program's ``input`` parameters, (name, value) pairs, bound by Braket at task
+    creation (the gateway forwards them; ``python -m jobs`` itself binds none)."""
 
     def program(self):
         """The Braket program to run (an OpenQASM 3 `Program`, accepted by every gate-model device)."""
         from braket.ir.openqasm import Program
 
-        return Program(source=self.source)
+        return Program(source=self.source, inputs=dict(self.inputs) or None)
 
 
 def _ghz_source(qubits: int) -> str:

@@ -246,7 +246,7 @@ dave = measure bob;
 
 
 def test_every_kind_of_user_name_is_renamed_in_order_of_declaration():
-    forwarded = anonymize(RENAMING, LIMITS)
+    forwarded = anonymize(RENAMING, LIMITS, {"theta": 0.5})
     assert forwarded.mapping["names"] == {
         "q0": "alice", "q1": "bob", "c0": "carol", "c1": "dave", "p0": "theta", "v0": "reps", "v1": "spin",
         "g0": "entangle", "a0": "phi", "a1": "left", "a2": "right", "f0": "rotate", "a3": "target",
@@ -352,7 +352,7 @@ def test_braket_pragmas_are_kept_and_renamed_others_dropped():
               "#pragma braket result amplitude \"00\", \"11\"\n"
               "#pragma braket result adjoint_gradient expectation(hermitian([[1, 0], [0, -1]]) qs[0]) theta\n"
               "#pragma braket noise bit_flip(0.1) qs[1]\n")
-    program = anonymize(source, LIMITS).program
+    program = anonymize(source, LIMITS, {"theta": 0.3}).program
     assert program.endswith(
         "pragma braket result expectation z(q0[0]) @ x(q0[1])\n"
         "pragma braket result amplitude \"00\", \"11\"\n"
@@ -555,7 +555,8 @@ def user_programs(draw):
 @given(user_programs())
 def test_generated_programs_leak_nothing_and_run_the_same(case):
     source, words, inputs = case
-    forwarded = anonymize(source, LIMITS)
+    forwarded = anonymize(source, LIMITS, inputs)
+    assert forwarded.inputs == {forwarded_name(forwarded, name): value for name, value in inputs.items()}
     # (a) nothing of the user's text: no identifier, comment, annotation or pragma word
     leaked = [word for word in words if word in forwarded.program]
     assert not leaked, (leaked, forwarded.program)

@@ -305,3 +305,50 @@ def test_a_forwarded_task_is_cancelled_at_braket_by_the_gateway(gateway, aws):
     assert [e["event"] for e in events] == ["decision", "forwarded", "cancel", "cancel_sent", "finished"]
     assert events[-1]["state"] == CANCELLED and events[3]["task_arn"] == task["arn"]
     assert verify(gateway.config.audit_log, head=gateway.store.audit_head()[1]) == []
+
+
+# -- program inputs -----------------------------------------------------------------------------------
+PARAMETRIC = """OPENQASM 3.0;
+input float theta_secret;
+qubit[1] alice_qubit;
+bit[1] alice_bit;
+rx(theta_secret) alice_qubit[0];
+alice_bit = measure alice_qubit;
+"""
+
+
+def test_a_parametric_program_goes_with_its_input_values_under_opaque_names(gateway, aws):
+    import math
+
+    accepted = gateway.submit(program=PARAMETRIC, inputs={"theta_secret": math.pi})
+    assert accepted.status_code == 202, accepted.text
+    task_id = accepted.json()["id"]
+    forwarder = gateway.forwarder()
+    forward_until_done(gateway, forwarder, [task_id])
+    [task] = aws.emulator.tasks()
+    action = json.loads(task["action"])
+    assert action["inputs"] == {"p0": math.pi} and "input float p0;" in action["source"]
+    assert "secret" not in json.dumps(task) and "alice" not in json.dumps(task)
+    answer = gateway.status(task_id).json()
+    assert answer["counts"]["registers"] == {"alice_bit": {"1": 100}}, answer  # rx(pi) flips it every shot
+
+
+@pytest.mark.parametrize("inputs, reason", [
+    ({}, "input 'theta_secret' has no value: give it in the task's inputs"),
+    ({"theta_secret": 1.0, "phi": 2.0}, "inputs names 'phi', which the program does not declare as an input (its inputs: theta_secret)"),
+    ({"theta_secret": "1e999"}, "input 'theta_secret' = inf: expected a finite number"),
+])
+def test_missing_unknown_or_infinite_inputs_are_refused_in_one_line(gateway, inputs, reason):
+    answer = gateway.submit(program=PARAMETRIC, inputs=inputs)
+    assert answer.status_code == 400 and answer.json() == {"error": "invalid_program", "reason": reason}, answer.text
+    assert gateway.forwarder().run_once() is None
+
+
+def test_a_repeated_key_with_other_input_values_is_another_request(gateway):
+    headers = {"Authorization": f"Bearer {token('alice')}", "Idempotency-Key": "sweep-1"}
+    body = {"device": SV1, "shots": 10, "program": PARAMETRIC, "inputs": {"theta_secret": 0.5}}
+    first = gateway.client.post("/v1/tasks", json=body, headers=headers)
+    again = gateway.client.post("/v1/tasks", json=body, headers=headers)
+    assert first.status_code == again.status_code == 202 and first.json()["id"] == again.json()["id"]
+    other = gateway.client.post("/v1/tasks", json={**body, "inputs": {"theta_secret": 0.6}}, headers=headers)
+    assert other.status_code == 422 and other.json()["error"] == "idempotency_key_reused", other.text

@@ -454,26 +454,28 @@ def test_a_cancel_ends_an_unsent_submission_and_flags_one_at_braket(store):
 
 def schema_version(database: str, downgrade: bool = False) -> int:
     """The schema version a database records; with ``downgrade``, first turned back into one the
-    first schema wrote (no cancel_requested_at, version 1)."""
+    first schema wrote (no inputs or cancel_requested_at, version 1)."""
     if database.startswith("postgresql://"):
         import psycopg
 
         with psycopg.connect(database, autocommit=True) as db:
             if downgrade:
-                db.execute("ALTER TABLE submissions DROP COLUMN cancel_requested_at")
+                db.execute("ALTER TABLE submissions DROP COLUMN inputs, DROP COLUMN cancel_requested_at")
                 db.execute("UPDATE schema_version SET version = 1")
             return db.execute("SELECT version FROM schema_version").fetchone()[0]
     import sqlite3
 
     with sqlite3.connect(database) as db:
         if downgrade:
+            db.execute("ALTER TABLE submissions DROP COLUMN inputs")
             db.execute("ALTER TABLE submissions DROP COLUMN cancel_requested_at")
             db.execute("PRAGMA user_version = 1")
         return db.execute("PRAGMA user_version").fetchone()[0]
 
 
-def test_a_version_1_database_gets_the_cancel_column(database):
-    """A database written by the first schema (no cancel_requested_at) opens, keeps its rows and can be cancelled."""
+def test_a_version_1_database_gets_the_inputs_and_cancel_columns(database):
+    """A database written by the first schema (no inputs, no cancel_requested_at) opens, keeps its
+    rows (without inputs) and can be cancelled; a new submission keeps its inputs."""
     store = open_store(database)
     store.add_submission(submission("old"))
     store.close()
@@ -481,7 +483,10 @@ def test_a_version_1_database_gets_the_cancel_column(database):
     store = open_store(database)
     try:
         assert store.get("old").state == ACCEPTED and store.get("old").cancel_requested_at is None
+        assert store.get("old").inputs == {}
         assert store.request_cancel("old", 5.0)[1].state == CANCELLED
+        store.add_submission(submission("new", inputs={"p0": 0.25}))
+        assert store.get("new").inputs == {"p0": 0.25}
     finally:
         store.close()
     assert schema_version(database) == 2

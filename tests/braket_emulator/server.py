@@ -312,7 +312,8 @@ class BraketEmulator:
                      "deviceArn": t.device.arn, "region": t.region, "shots": t.shots,
                      "createdAt": _iso(t.created_at), "endedAt": _iso(t.ended_at),
                      "failureReason": t.failure_reason, "tags": dict(t.tags),
-                     "source": t.shape.source if t.shape else None} for t in self._tasks.values()]
+                     "source": t.shape.source if t.shape else None, "action": t.action}
+                    for t in self._tasks.values()]
 
     def spending_limits(self) -> list[dict[str, Any]]:
         """Every spending limit (all regions), oldest first: SpendingLimitSummary + region + remaining."""
