@@ -195,7 +195,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         else:  # a hybrid job
             done = f"hybrid job {report['state']}" + (f" ({report['braket_job_arn']})" if report.get("braket_job_arn") else "")
         message = f"interrupted: {done}, saved in {report['results_dir']}/; collect the rest with `{stopped.resume_command}`"
-        return _fail(INTERRUPTED, message, wants_json, {**report, "resume_command": stopped.resume_command})
+        if stopped.cancel_command:  # what is queued or running at Braket goes on (and costs) unless cancelled
+            message += f", or stop it at Braket with `{stopped.cancel_command}`"
+        return _fail(INTERRUPTED, message, wants_json, {**report, "resume_command": stopped.resume_command,
+                                                        "cancel_command": stopped.cancel_command})
     except KeyboardInterrupt:
         return _fail(INTERRUPTED, "interrupted before anything was submitted", wants_json)
     except BrokenPipeError:

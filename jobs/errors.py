@@ -10,8 +10,9 @@ class ServiceError(Exception):
 
 
 class Interrupted(Exception):
-    """Ctrl-C (exit code 130): what completed is saved in ``report``; ``resume_command`` collects the rest."""
+    """Ctrl-C (exit code 130): what completed is saved in ``report``; ``resume_command`` collects the
+    rest, and ``cancel_command`` (None for the local simulator) stops what still runs at Braket."""
 
-    def __init__(self, report: dict, resume_command: str) -> None:
+    def __init__(self, report: dict, resume_command: str, cancel_command: "str | None" = None) -> None:
         super().__init__(resume_command)
-        self.report, self.resume_command = report, resume_command
+        self.report, self.resume_command, self.cancel_command = report, resume_command, cancel_command

@@ -310,7 +310,7 @@ def execute_hybrid(record: JobRecord, *, echo: Optional[Callable[[str], None]] =
         outcome = _run_locally(record, echo) if record.runs_locally else _run_on_braket(record)
     except _Stopped as stopped:
         report = _write_summary(record, stopped.outcome, started, complete=False)
-        raise Interrupted(report, record.resume_command) from None
+        raise Interrupted(report, record.resume_command, record.cancel_command) from None
     return _write_summary(record, outcome, started)
 
 

@@ -66,6 +66,11 @@ class JobRecord:
         return f"python -m jobs resume --env {self.header.get('environment', 'ENV')} {self.header.get('job_id', self.directory.name)}"
 
     @property
+    def cancel_command(self) -> "str | None":
+        """The command that stops this job's unfinished tasks (or hybrid job) at Braket; None on the local simulator."""
+        return None if self.runs_locally else f"python -m jobs cancel {self.header.get('job_id', self.directory.name)}"
+
+    @property
     def runs_locally(self) -> bool:
         return self.header.get("device", {}).get("arn") == LOCAL.arn
 

@@ -223,7 +223,7 @@ def execute(record: JobRecord, *, parallel: int, progress: Optional[Progress], p
         stop.set()
         with done_lock, _no_second_interrupt():  # saving takes well under a second: let it finish
             report = _write_report(record, circuits, task_ids, dict(outcomes), started, submitted)
-        raise Interrupted(report, record.resume_command) from None
+        raise Interrupted(report, record.resume_command, record.cancel_command) from None
     return _write_report(record, circuits, task_ids, outcomes, started, submitted)
 
 

@@ -127,6 +127,7 @@ def test_sigint_during_a_local_batch_stops_saves_and_resumes(workdir):
     [directory] = (workdir / "results" / "dev").iterdir()
     command = f"python -m jobs resume --env dev {directory.name}"
     assert command in err and "Traceback" not in err
+    assert "jobs cancel" not in err  # nothing runs elsewhere: the local simulator stopped with the process
     summary = json.loads((directory / "summary.json").read_text())
     assert summary["complete"] is False
     done = [t for t in summary["tasks"] if t["state"] == "COMPLETED"]
@@ -160,6 +161,8 @@ def test_sigint_while_waiting_on_queued_braket_tasks(workdir, aws):
     assert process.returncode == 130 and latency < 2.0
     [directory] = (workdir / "results" / "dev").iterdir()
     assert f"python -m jobs resume --env dev {directory.name}" in err.text()
+    # The tasks are still queued at Braket, where they would run (and cost) anyway: the way to stop them.
+    assert f"or stop it at Braket with `python -m jobs cancel {directory.name}`" in err.text()
     resumed = run_jobs("resume", "--env", "dev", directory.name, "--json", cwd=workdir)
     assert resumed.returncode == 0, resumed.stderr
     assert [t["state"] for t in json.loads(resumed.stdout)["tasks"]] == ["COMPLETED"] * 3
