@@ -42,7 +42,8 @@ CDKTN_TESTS := tests/test_framework.py tests/test_constructs.py tests/test_stack
 	tests/test_reachability.py tests/test_deployer_policy.py tests/test_budget.py tests/test_guardrails.py \
 	tests/test_spending_limits.py tests/test_package_mirror.py tests/test_gateway_constructs.py \
 	tests/test_external_app.py tests/test_import_order.py tests/test_lazy_provider.py tests/test_main.py \
-	tests/test_stack_outputs.py tests/test_validation.py tests/test_bootstrap.py
+	tests/test_stack_outputs.py tests/test_validation.py tests/test_bootstrap.py \
+	tests/consumers/test_apps.py tests/consumers/test_install.py
 test-cdktn: setup-cdktn
 	env -u PYTHONDONTWRITEBYTECODE $(CDKTN_ENV) $(CDKTN_DIR)/.venv/bin/python -m pytest -n $(TEST_WORKERS) $(CDKTN_TESTS)
 

@@ -15,6 +15,7 @@ import pytest
 from quantum_constructs import framework
 from quantum_constructs.framework import FAMILIES, FAMILY, FrameworkError, choose
 from stacks import STACK_NAMES
+from tests.migration import migrate
 from tests.synth_helpers import without_metadata
 from tests.test_snapshots import snapshot_file
 
@@ -144,14 +145,6 @@ def test_importing_the_library_with_a_wrong_choice_fails_with_that_line_and_noth
         "expected 'cdktf' (CDK for Terraform) or 'cdktn' (CDK Terrain)")
 
 
-def readme_migration_command() -> str:
-    """The README's step 2, as written there (the shell block with the sed command)."""
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("### Moving an existing CDKTF app"):]
-    block = section[section.index("```sh\n") + len("```sh\n"):]
-    return block[:block.index("```")].replace("\n   ", "\n")
-
-
 def synthesize_app(python: Path, app: Path, outdir: Path, **env: str) -> dict:
     import os
     import subprocess
@@ -167,8 +160,6 @@ def test_the_readme_migration_steps_move_a_teams_cdktf_app_to_cdk_terrain(tmp_pa
     """Steps 1 to 3 of the README's migration on a team's CDKTF app (tests/consumers/apps/sse_s3.py):
     its README sed command, run as written, then the app under CDK Terrain (this environment)
     against the original under CDKTF (the main .venv, which `make test` installs first)."""
-    import subprocess
-
     cdktf_python = REPO / ".venv" / "bin" / "python"
     if not cdktf_python.exists():
         pytest.skip("the CDKTF environment (.venv) is not installed: make setup")
@@ -176,9 +167,7 @@ def test_the_readme_migration_steps_move_a_teams_cdktf_app_to_cdk_terrain(tmp_pa
     app.parent.mkdir()
     app.write_text((REPO / "tests" / "consumers" / "apps" / "sse_s3.py").read_text())
     before = synthesize_app(cdktf_python, app, tmp_path / "before", QUANTUM_CONSTRUCTS_FRAMEWORK="cdktf")
-    subprocess.run(["git", "init", "-q"], cwd=app.parent, check=True)
-    subprocess.run(["git", "add", "sse_s3.py"], cwd=app.parent, check=True)
-    subprocess.run(["bash", "-euc", readme_migration_command()], cwd=app.parent, check=True)
+    migrate(app.parent)
     migrated = app.read_text()
     assert "cdktf" not in migrated and "from cdktn import App" in migrated and "cdktn_provider_aws.provider" in migrated
     after = synthesize_app(Path(sys.executable), app, tmp_path / "after")

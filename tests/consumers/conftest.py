@@ -20,6 +20,10 @@ throwaway venv, once per session (about 1.5 s here):
 Python (``python -I``: no cwd, no user site, no PYTHON* variables): each app builds its own
 ``App(outdir=...)``, and a failing app is reported without stopping the others (about 2.5 s
 for the eight apps: one jsii start).
+
+The apps are CDKTF apps, as teams write them today. Under CDK Terrain (``make test-cdktn``) they
+run as a team migrates them: ``apps_dir`` is a copy of ``apps/`` after the README's migration
+command (tests/migration.py), and the consumer venv reaches compat/cdktn/.venv's packages.
 """
 
 from __future__ import annotations
@@ -195,11 +199,11 @@ class AppsRun:
         return self._cache[key]
 
 
-def synth_apps(env: ConsumerEnv, workdir: Path, apps: list[str] = APPS) -> AppsRun:
+def synth_apps(env: ConsumerEnv, workdir: Path, apps: list[str] = APPS, apps_dir: Path = APPS_DIR) -> AppsRun:
     outdir, report = workdir / "out", workdir / "report.json"
     start = time.perf_counter()
     done = env.run_python(
-        str(RUNNER), str(outdir), str(report), *apps, cwd=workdir, timeout=SYNTH_TIMEOUT_S
+        str(apps_dir / RUNNER.name), str(outdir), str(report), *apps, cwd=workdir, timeout=SYNTH_TIMEOUT_S
     )
     seconds = time.perf_counter() - start
     data = json.loads(report.read_text()) if report.is_file() else {}
@@ -207,5 +211,20 @@ def synth_apps(env: ConsumerEnv, workdir: Path, apps: list[str] = APPS) -> AppsR
 
 
 @pytest.fixture(scope="session")
-def consumer_apps(consumer_env, tmp_path_factory) -> AppsRun:
-    return synth_apps(consumer_env, tmp_path_factory.mktemp("apps"))
+def apps_dir(tmp_path_factory) -> Path:
+    """``apps/`` as the framework of this run needs them: as written (CDKTF), or migrated (CDK Terrain)."""
+    from quantum_constructs.framework import FAMILY
+
+    if FAMILY.name == "cdktf":
+        return APPS_DIR
+    from tests.migration import migrate
+
+    migrated = tmp_path_factory.mktemp("migrated") / "apps"
+    shutil.copytree(APPS_DIR, migrated, ignore=shutil.ignore_patterns("__pycache__"))
+    migrate(migrated)
+    return migrated
+
+
+@pytest.fixture(scope="session")
+def consumer_apps(consumer_env, apps_dir, tmp_path_factory) -> AppsRun:
+    return synth_apps(consumer_env, tmp_path_factory.mktemp("apps"), apps_dir=apps_dir)

@@ -50,7 +50,10 @@ def test_quantum_constructs_resolves_to_the_installed_wheel_not_the_checkout(con
 
 
 def test_the_apps_ran_against_the_wheel_with_the_locked_dependencies(consumer_apps, consumer_env):
+    from quantum_constructs.framework import FAMILY
+
     environment = consumer_apps.report["environment"]
+    assert environment["framework"] == FAMILY.name  # under CDK Terrain, the apps as the README migrates them
     assert _inside(environment["quantum_constructs_file"], consumer_env.site_packages), environment
     # Both halves of the lazy provider load, the Node hook from the wheel.
     assert environment["lazy_provider"]["lazy"] and environment["lazy_provider"]["node_hook"], environment
@@ -82,12 +85,10 @@ def test_the_wheel_declares_the_dependencies_of_pyproject(consumer_apps, consume
     assert sorted(map(normalized, requires)) == sorted(map(normalized, declared))
 
 
-def test_an_app_runs_as_a_script_the_way_a_team_runs_it(consumer_env, consumer_apps, tmp_path):
+def test_an_app_runs_as_a_script_the_way_a_team_runs_it(consumer_env, consumer_apps, apps_dir, tmp_path):
     """``python app.py`` with CDKTF_OUTDIR set, as ``cdktf synth`` runs it: the same JSON as in the batch run."""
-    from tests.consumers.conftest import APPS_DIR
-
     outdir = tmp_path / "cdktf.out"
-    done = consumer_env.run_python(str(APPS_DIR / "sse_s3.py"), cwd=tmp_path, CDKTF_OUTDIR=str(outdir))
+    done = consumer_env.run_python(str(apps_dir / "sse_s3.py"), cwd=tmp_path, CDKTF_OUTDIR=str(outdir))
     assert done.returncode == 0, done.stderr[-4000:]
     assert "end-of-life" not in done.stderr.lower(), done.stderr  # quantum_constructs silences jsii's Node banner
     alone = json.loads((outdir / "stacks" / "sse-s3-team" / "cdk.tf.json").read_text())

@@ -29,7 +29,9 @@ def environment() -> dict:
     import cdktf_cdktf_provider_aws
 
     dist = importlib.metadata.distribution("quantum-constructs")
-    bindings = importlib.metadata.distribution("cdktf-cdktf-provider-aws")
+    # By the module's name: the README's migration renames the module, not a distribution's name.
+    [bindings_name] = importlib.metadata.packages_distributions()[cdktf_cdktf_provider_aws.__name__]
+    bindings = importlib.metadata.distribution(bindings_name)
     return {
         "python": sys.executable,
         "prefix": sys.prefix,
@@ -39,6 +41,7 @@ def environment() -> dict:
         "quantum_constructs_version": dist.version,
         "quantum_constructs_direct_url": dist.read_text("direct_url.json"),
         "quantum_constructs_requires": dist.requires or [],
+        "framework": quantum_constructs.framework.FAMILY.name,
         "cdktf_file": cdktf.__file__,
         "bindings_version": bindings.version,
         "bindings_path": list(getattr(cdktf_cdktf_provider_aws, "__path__", [])),
