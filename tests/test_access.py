@@ -74,6 +74,7 @@ The bootstrap stack (tests/access/bootstrap.py; BOOTSTRAP_MATRIX below):
 from __future__ import annotations
 
 import json
+from typing import Optional
 
 import pytest
 
@@ -362,12 +363,13 @@ def fill(value, values: dict[str, str]):
     return value.format(**values) if isinstance(value, str) else value
 
 
-def failures(sim: AccessSimulation, rows) -> list[str]:
-    """Every row whose decision differs from the expected one, readably."""
-    values = placeholders(sim)
+def failures(sim, rows, values: Optional[dict[str, str]] = None) -> list[str]:
+    """Every row whose decision differs from the expected one, readably; the rows' placeholders
+    filled from ``values`` (default: the environment simulation's, ``placeholders(sim)``)."""
+    values = placeholders(sim) if values is None else values
     wrong = []
     for who, action, resource, context, expected in rows:
-        resource, context = fill(resource, values), fill(context, values)
+        who, resource, context = fill(who, values), fill(resource, values), fill(context, values)
         result = sim.decide(who, action, resource, context)
         got = ALLOW if result.decision is Decision.ALLOW else DENY
         if got != expected:
@@ -573,18 +575,6 @@ def bootstrap_simulation(bootstrap_json, stack_json):
     return BootstrapSimulation(bootstrap_json, deployers)
 
 
-def bootstrap_failures(sim, rows, values: dict[str, str]) -> list[str]:
-    wrong = []
-    for who, action, resource, context, expected in rows:
-        who, resource, context = fill(who, values), fill(resource, values), fill(context, values)
-        result = sim.decide(who, action, resource, context)
-        got = ALLOW if result.decision is Decision.ALLOW else DENY
-        if got != expected:
-            wrong.append(f"{who} {action} {resource} {json.dumps(context)}: expected {expected}, "
-                         f"got {result.decision.value} ({result.reason})")
-    return wrong
-
-
 def log_values(sim, log_bucket: str, source: str) -> dict[str, str]:
     sources = [s for _, s in log_sources()]
     other = next(s for s in sources if s != source)
@@ -597,7 +587,7 @@ def test_bootstrap_log_delivery_matrix(log_bucket, source, bootstrap_simulation)
     """The logging service writes this account's configured buckets' logs, each under its own
     prefix of its own log bucket; nothing else writes there."""
     values = log_values(bootstrap_simulation, log_bucket, source)
-    assert bootstrap_failures(bootstrap_simulation, LOG_DELIVERY_MATRIX, values) == []
+    assert failures(bootstrap_simulation, LOG_DELIVERY_MATRIX, values) == []
 
 
 def test_every_source_and_log_bucket_of_the_configuration_is_simulated():
@@ -620,7 +610,7 @@ def test_bootstrap_state_matrix(env, bootstrap_simulation):
     and the state key through S3, and cannot disable or delete that key; nobody else uses them, and
     nothing without TLS."""
     sim = bootstrap_simulation
-    assert bootstrap_failures(sim, STATE_MATRIX, state_values(sim, env)) == []
+    assert failures(sim, STATE_MATRIX, state_values(sim, env)) == []
 
 
 def state_values(sim, env: str) -> dict[str, str]:
@@ -649,7 +639,7 @@ def test_without_its_deny_a_deployer_could_delete_the_state_key(bootstrap_json, 
                  for d in deployer_policies(stack_json[env])]
     deployer = Caller(f"arn:aws:iam::{ACCOUNT}:role/quantum-cloud-deployer-{env}", documents)
     sim = BootstrapSimulation(bootstrap_json, {f"{env}-deployer": deployer})
-    wrong = bootstrap_failures(sim, STATE_MATRIX, state_values(sim, env))
+    wrong = failures(sim, STATE_MATRIX, state_values(sim, env))
     assert {w.split()[1] for w in wrong} == {"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy",
                                              "kms:DisableKeyRotation"}, wrong
 
@@ -668,6 +658,6 @@ def test_the_log_delivery_matrix_fails_without_the_source_conditions(bootstrap_j
                 statement.pop("condition")
     sim = BootstrapSimulation(doc)
     log_bucket, source = log_sources()[0]
-    wrong = bootstrap_failures(sim, LOG_DELIVERY_MATRIX, log_values(sim, log_bucket, source))
+    wrong = failures(sim, LOG_DELIVERY_MATRIX, log_values(sim, log_bucket, source))
     assert any(OUTSIDER_ACCOUNT in w for w in wrong) and any("amazon-braket-another-team" in w for w in wrong)
     assert all(w.startswith(LOGGING) for w in wrong)

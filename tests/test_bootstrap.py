@@ -380,17 +380,29 @@ def test_access_log_bucket_grants_compose_and_refuse_conflicts(new_stack):
     assert sids[2].startswith("LogDeliveryFromTeamData") and len(sids[2]) == len("LogDeliveryFromTeamData") + 8
 
 
-@pytest.mark.parametrize("props, message", [
-    (dict(bucket_name="Bad_Name"), "bucket_name='Bad_Name' is not allowed"),
-    (dict(bucket_name="logs-x", expire_after_days=0), "expire_after_days=0 is not allowed"),
-    (dict(bucket_name="logs-x", noncurrent_version_expiration_days=None), "noncurrent_version_expiration_days=None is not allowed"),
-    (dict(bucket_name="logs-x", source_buckets="one-bucket"), "source_buckets='one-bucket' is not allowed"),
-    (dict(bucket_name="logs-x", prevent_destroy="yes"), "prevent_destroy='yes' is not allowed: expected True or False"),
-    (dict(bucket_name="logs-x", provider="aws"), "provider='aws' is not allowed"),
+@pytest.mark.parametrize("construct, props, message", [
+    (AccessLogBucket, dict(bucket_name="Bad_Name"), "bucket_name='Bad_Name' is not allowed"),
+    (AccessLogBucket, dict(bucket_name="logs-x", expire_after_days=0), "expire_after_days=0 is not allowed"),
+    (AccessLogBucket, dict(bucket_name="logs-x", noncurrent_version_expiration_days=None),
+     "noncurrent_version_expiration_days=None is not allowed"),
+    (AccessLogBucket, dict(bucket_name="logs-x", source_buckets="one-bucket"), "source_buckets='one-bucket' is not allowed"),
+    (AccessLogBucket, dict(bucket_name="logs-x", prevent_destroy="yes"),
+     "prevent_destroy='yes' is not allowed: expected True or False"),
+    (AccessLogBucket, dict(bucket_name="logs-x", provider="aws"), "provider='aws' is not allowed"),
+    (TerraformStateBucket, dict(bucket_name="x"), "bucket_name='x' is not allowed"),
+    (TerraformStateBucket, dict(bucket_name="team-state", key_alias="alias/aws/s3"), "key_alias='alias/aws/s3' is not allowed"),
+    (TerraformStateBucket, dict(bucket_name="team-state", key_alias="team-state"), "key_alias='team-state' is not allowed"),
+    (TerraformStateBucket, dict(bucket_name="team-state", noncurrent_version_expiration_days=-1),
+     "noncurrent_version_expiration_days=-1 is not allowed"),
+    (TerraformStateBucket, dict(bucket_name="team-state", noncurrent_versions_to_keep=101),
+     "noncurrent_versions_to_keep=101 is not allowed"),
+    (TerraformStateBucket, dict(bucket_name="team-state", access_log_bucket="team-state"),
+     "access_log_bucket='team-state' is not allowed"),
+    (TerraformStateBucket, dict(bucket_name="team-state", access_log_prefix="/abs"), "access_log_prefix='/abs' is not allowed"),
 ])
-def test_access_log_bucket_bad_props_are_one_line(new_stack, props, message):
+def test_bad_props_of_the_bootstrap_constructs_are_one_line(new_stack, construct, props, message):
     with pytest.raises(ValueError) as caught:
-        AccessLogBucket(new_stack(), "Logs", **props)
+        construct(new_stack(), "Bucket", **props)
     assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
 
 
@@ -477,21 +489,6 @@ def test_a_results_bucket_is_no_access_log_destination(new_stack):
     other = QuantumResultsBucket(stack, "Other", bucket_name="amazon-braket-team-other")
     with pytest.raises(ValueError, match=r"^access_log_bucket=.* is not allowed: expected None, an AccessLogBucket"):
         QuantumResultsBucket(stack, "Results", bucket_name="amazon-braket-team-results", access_log_bucket=other)
-
-
-@pytest.mark.parametrize("props, message", [
-    (dict(bucket_name="x"), "bucket_name='x' is not allowed"),
-    (dict(bucket_name="team-state", key_alias="alias/aws/s3"), "key_alias='alias/aws/s3' is not allowed"),
-    (dict(bucket_name="team-state", key_alias="team-state"), "key_alias='team-state' is not allowed"),
-    (dict(bucket_name="team-state", noncurrent_version_expiration_days=-1), "noncurrent_version_expiration_days=-1 is not allowed"),
-    (dict(bucket_name="team-state", noncurrent_versions_to_keep=101), "noncurrent_versions_to_keep=101 is not allowed"),
-    (dict(bucket_name="team-state", access_log_bucket="team-state"), "access_log_bucket='team-state' is not allowed"),
-    (dict(bucket_name="team-state", access_log_prefix="/abs"), "access_log_prefix='/abs' is not allowed"),
-])
-def test_state_bucket_bad_props_are_one_line(new_stack, props, message):
-    with pytest.raises(ValueError) as caught:
-        TerraformStateBucket(new_stack(), "State", **props)
-    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
 
 
 def test_the_readme_deploys_the_bootstrap_first_and_no_manual_state_commands_remain():
