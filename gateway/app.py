@@ -114,6 +114,10 @@ def create_app(
     subject_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
     subject_locks_guard = threading.Lock()
 
+    def day_of(timestamp: float) -> str:
+        """The gateway's local date of ``timestamp``: the day a spend counts against."""
+        return datetime.fromtimestamp(timestamp, config.zone).date().isoformat()
+
     def subject_lock(subject: str) -> threading.Lock:
         with subject_locks_guard:
             return subject_locks[subject]
@@ -203,7 +207,7 @@ def create_app(
     def decide_and_store(principal: Principal, task: TaskRequest, key: Optional[str], task_id: str, program,
                          now: float) -> TaskAccepted:
         cost = _estimate(task.device, task.shots)
-        day = datetime.fromtimestamp(now, config.zone).date().isoformat()
+        day = day_of(now)
         spent = round(store.add_spend(principal.subject, day, cost) - cost, 9)  # reserved: see create_app
         stored = False
         try:
@@ -276,8 +280,7 @@ def create_app(
         if before == ACCEPTED or (before != CANCELLED and submission.cancel_requested_at == now):  # this request's doing
             audit.append(audit_record("cancel", principal=principal, submission=submission, state=submission.state))
         if before == ACCEPTED:  # never sent: its reserved estimate is given back
-            day = datetime.fromtimestamp(submission.created_at, config.zone).date().isoformat()
-            store.release_spend(submission.subject, day, submission.estimate_usd)
+            store.release_spend(submission.subject, day_of(submission.created_at), submission.estimate_usd)
         code = 200 if submission.state == CANCELLED else 202
         return JSONResponse(_status(submission).model_dump(), status_code=code)
 

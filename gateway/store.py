@@ -35,9 +35,12 @@ RATE_WINDOW_SECONDS = 60.0
 BUSY_SECONDS = 30.0
 """How long a writer waits for another writer's transaction before giving up."""
 SCHEMA_VERSION = 2
-"""1: the first; 2: submissions.inputs and cancel_requested_at (added to a version-1 file when opened)."""
-_ADDED_COLUMNS = {"inputs": "TEXT NOT NULL DEFAULT '{}'", "cancel_requested_at": "REAL"}
-"""Columns of version 2, as SQLite adds them to a version-1 table."""
+"""1: the first; 2: submissions.inputs and cancel_requested_at (``_ADDED_COLUMNS``)."""
+_ADDED_COLUMNS = {
+    "inputs": "TEXT NOT NULL DEFAULT '{}'",  # JSON object: input values by opaque name
+    "cancel_requested_at": "REAL",  # when the owner asked to cancel it (forwarding or at Braket)
+}
+"""Columns of version 2, added to a new table and to a version-1 one alike."""
 _NANO = 1_000_000_000  # spend is summed in whole nano-dollars: exact, where summing floats drifts
 _MAX_SPEND = 1e9  # USD in one addition: keeps nano-dollars inside SQLite's 64-bit integers
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -156,9 +159,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     counts TEXT,                          -- JSON object or NULL
     claimed_by TEXT,
     lease_until REAL,
-    extra TEXT NOT NULL,                  -- JSON object
-    inputs TEXT NOT NULL DEFAULT '{{}}',  -- JSON object: input values by opaque name
-    cancel_requested_at REAL              -- when the owner asked to cancel it (forwarding or at Braket)
+    extra TEXT NOT NULL                   -- JSON object
 );
 CREATE INDEX IF NOT EXISTS submissions_by_state ON submissions (state, created_at, seq);
 CREATE TABLE IF NOT EXISTS spend (
@@ -280,7 +281,7 @@ class SqliteStore:
                     if statement.strip():
                         db.execute(statement)
                 columns = {row["name"] for row in db.execute("PRAGMA table_info(submissions)")}
-                for column, definition in _ADDED_COLUMNS.items():  # missing from a version-1 file
+                for column, definition in _ADDED_COLUMNS.items():  # missing from a new or a version-1 table
                     if column not in columns:
                         db.execute(f"ALTER TABLE submissions ADD COLUMN {column} {definition}")
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -52,8 +52,9 @@ from .store import (
 )
 
 SCHEMA_VERSION = 2
-"""1: the first; 2: submissions.inputs and cancel_requested_at (added to a version-1 database when opened)."""
-"""This backend's schema version (its own: the SQLite file's is separate), kept in ``schema_version``."""
+"""This backend's schema version (its own: the SQLite file's is separate), kept in ``schema_version``.
+1: the first; 2: submissions.inputs and cancel_requested_at, added by ``ALTER TABLE ... IF NOT
+EXISTS`` to a new table and a version-1 one alike."""
 MAX_CONNECTIONS = 8
 """Connections one store opens at most: a caller beyond them waits (up to `BUSY_SECONDS`). PostgreSQL
 serves ``max_connections`` (100 by default) for every instance together."""
@@ -87,10 +88,9 @@ CREATE TABLE IF NOT EXISTS submissions (
     counts text,                          -- JSON object or NULL
     claimed_by text,
     lease_until double precision,
-    extra text NOT NULL,                  -- JSON object
-    inputs text NOT NULL DEFAULT '{{}}',  -- JSON object: input values by opaque name
-    cancel_requested_at double precision  -- when the owner asked to cancel it (forwarding or at Braket)
+    extra text NOT NULL                   -- JSON object
 );
+-- Version 2: input values by opaque name (JSON object), and when the owner asked to cancel (forwarding or at Braket).
 ALTER TABLE submissions ADD COLUMN IF NOT EXISTS inputs text NOT NULL DEFAULT '{{}}';
 ALTER TABLE submissions ADD COLUMN IF NOT EXISTS cancel_requested_at double precision;
 CREATE INDEX IF NOT EXISTS submissions_by_state ON submissions (state, created_at, seq);

@@ -63,12 +63,17 @@ class JobRecord:
     @property
     def resume_command(self) -> str:
         """The command that collects this job."""
-        return f"python -m jobs resume --env {self.header.get('environment', 'ENV')} {self.header.get('job_id', self.directory.name)}"
+        return f"python -m jobs resume --env {self.header.get('environment', 'ENV')} {self._name}"
 
     @property
     def cancel_command(self) -> "str | None":
         """The command that stops this job's unfinished tasks (or hybrid job) at Braket; None on the local simulator."""
-        return None if self.runs_locally else f"python -m jobs cancel {self.header.get('job_id', self.directory.name)}"
+        return None if self.runs_locally else f"python -m jobs cancel {self._name}"
+
+    @property
+    def _name(self) -> str:
+        """The job id the commands name (its folder's name for a journal without one)."""
+        return self.header.get("job_id", self.directory.name)
 
     @property
     def runs_locally(self) -> bool:

@@ -356,7 +356,8 @@ class QuantumAuditBucket(LibraryBucket):
     :param retention_days: default COMPLIANCE retention of each record, 1-36500 days (required).
     :param records_prefix: the key prefix records are appended under. Default ``audit``.
     :param access_log_bucket: where this bucket's S3 server access logs go: an ``AccessLogBucket``
-        or the name of an existing bucket that accepts them (as for ``QuantumResultsBucket``). Default: None. (A bucket with Object Lock cannot itself receive access logs.)
+        or the name of an existing bucket that accepts them (as for ``QuantumResultsBucket``).
+        Default: None. (A bucket with Object Lock cannot itself receive access logs.)
     :param access_log_prefix: default ``s3-access/<bucket_name>/``.
     :param allow_retention_changes: default False (see above).
     :param eventbridge_notifications: send the bucket's events to EventBridge. Default: True.
